@@ -1,0 +1,31 @@
+# Two targets a newcomer needs; each builds the virtual environment it uses.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "FlowUI needs Python 3.11 or newer"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[gui,test,dev]'
+	touch $(STAMP)
+
+run: $(STAMP)   ## open the example workflow (headless until the editor lands)
+	$(BIN)/flowcli run resources/examples/hello.flow.json --events pretty
+
+test: $(STAMP)  ## the whole test suite
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+bench: $(STAMP) ## the benchmarks (not part of the test suite)
+	$(BIN)/python bench/engine.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check engine nodes flowui tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,52 @@
+"""Workflow inputs from the command line: `--input NAME=VALUE` and `--inputs-file`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from engine.errors import InputsError
+from engine.model import Graph
+
+
+def parse_inputs(graph: Graph, pairs: Iterable[str], inputs_file: str | None) -> dict[str, Any]:
+    """FORMAT.md section 4: the file's values are taken as they are; `--input` splits at
+    the first '=', keeps text for string inputs and parses JSON for any other declared
+    type (checked later, never converted); undeclared names get JSON when it parses,
+    else the text. `--input` wins over the file."""
+    values: dict[str, Any] = {}
+    if inputs_file:
+        path = Path(inputs_file)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise InputsError(f"--inputs-file {path}: cannot read it: {e.strerror or e}") from e
+        except json.JSONDecodeError as e:
+            raise InputsError(f"--inputs-file {path}: line {e.lineno}, column {e.colno}: "
+                              f"invalid JSON: {e.msg}") from e
+        if not isinstance(data, dict):
+            raise InputsError(f"--inputs-file {path}: must hold a JSON object "
+                              '{"name": value, ...}')
+        values.update(data)
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise InputsError(f"--input {pair!r}: write it as NAME=VALUE")
+        spec = graph.inputs.get(name)
+        if spec is not None and spec.type == "string":
+            values[name] = text
+        elif spec is not None and spec.type != "any":
+            try:
+                values[name] = json.loads(text)
+            except json.JSONDecodeError:
+                hint = f' (for text, declare the input as "string" or quote it: {name}=\'"{text}"\')'
+                raise InputsError(f"--input {name}: {text!r} is not a JSON {spec.type}"
+                                  + (hint if spec.type in ("object", "array") else "")) from None
+        else:
+            try:
+                values[name] = json.loads(text)
+            except json.JSONDecodeError:
+                values[name] = text
+    return values

@@ -1,0 +1,115 @@
+"""What a running node sees: its identity, its logger and progress reporter,
+templates and conditions, workflow inputs, and the run's shared services.
+
+One NodeContext is made per node execution; `attempt` counts up on retries.
+Every method may be called from the node's worker thread as well as from the
+event loop (sync function nodes run in threads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.events import NodeLogged, NodeProgressed
+
+if TYPE_CHECKING:
+    from engine.executor import GraphExecution
+
+LEVELS = ("debug", "info", "warning", "error")
+
+
+class NodeContext:
+    __slots__ = ("_exec", "attempt", "node_id", "node_type", "ports")
+
+    def __init__(self, execution: GraphExecution, node_id: str, node_type: str,
+                 ports: dict[str, Any]) -> None:
+        self._exec = execution
+        self.node_id = node_id  # the path, e.g. "loop1/inc" inside a body
+        self.node_type = node_type
+        self.ports = ports
+        self.attempt = 1
+
+    # --- identity and environment ---------------------------------------------------------
+
+    @property
+    def run_id(self) -> str:
+        return self._exec.run.run_id
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """The workflow's inputs (inside a sub-workflow: its own inputs)."""
+        return self._exec.inputs
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder of the workflow file: relative paths in config resolve here."""
+        return self._exec.run.base_dir
+
+    def resolve_path(self, path: str) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    # --- reporting --------------------------------------------------------------------------
+
+    def log(self, message: Any, level: str = "info") -> None:
+        if level not in LEVELS:
+            raise ValueError(f"log level must be one of {', '.join(LEVELS)}, not {level!r}")
+        ex = self._exec
+        self._publish(lambda: ex.run.emit(
+            NodeLogged, self.node_id, level, str(message), ex.iteration, ex.index))
+
+    def debug(self, message: Any) -> None:
+        self.log(message, "debug")
+
+    def info(self, message: Any) -> None:
+        self.log(message, "info")
+
+    def warning(self, message: Any) -> None:
+        self.log(message, "warning")
+
+    def error(self, message: Any) -> None:
+        self.log(message, "error")
+
+    def progress(self, fraction: float | None, message: str = "") -> None:
+        """Report progress: `fraction` in [0, 1], or None when unknown."""
+        if fraction is not None:
+            fraction = min(1.0, max(0.0, float(fraction)))
+        ex = self._exec
+        self._publish(lambda: ex.run.emit(
+            NodeProgressed, self.node_id, fraction, message, ex.iteration, ex.index))
+
+    def _publish(self, emit: Any) -> None:
+        loop = self._exec.run.loop
+        if threading.get_ident() == self._exec.run.thread_id:
+            emit()
+        else:  # from a sync node's worker thread: events stay ordered on the loop
+            loop.call_soon_threadsafe(emit)
+
+    # --- templates, conditions, waiting --------------------------------------------------------
+
+    def names(self, **extra: Any) -> dict[str, Any]:
+        """The template names FORMAT.md defines, plus `extra`."""
+        return self._exec.template_names(self.ports) | extra
+
+    def render(self, source: str, **extra: Any) -> str:
+        """Render a full template (statements allowed), e.g. transform.template's."""
+        return self._exec.run.templates.render_text(source, self.names(**extra),
+                                                    where=f"node {self.node_id!r}")
+
+    def evaluate(self, expression: str, **extra: Any) -> Any:
+        """Evaluate a bare condition expression; `extra` names are available bare."""
+        return self._exec.run.templates.evaluate(expression, self.names(**extra),
+                                                 where=f"node {self.node_id!r}")
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait; cancelled with the run."""
+        await asyncio.sleep(seconds)
+
+    # --- results -------------------------------------------------------------------------------
+
+    def set_result(self, name: str, value: Any) -> None:
+        """Publish a named result of the (sub)workflow; `flow.output` uses this."""
+        self._exec.results[name] = value

@@ -1,0 +1,418 @@
+"""The executor: runs one compiled graph on asyncio.
+
+Semantics (FORMAT.md "Execution semantics"), all in one place:
+
+- Dependency counting: each node counts its incoming wires; when the last one
+  settles (a value, or "skipped") the node is ready. Ready nodes start as their
+  own asyncio Task while fewer than `max_parallel` run; the rest wait in FIFO
+  order. A finishing node hands its outputs to its successors itself, so no
+  central loop wakes up per node.
+- Skipping: an output left out of a node's result is skipped. A node with a
+  skipped single required input is skipped with the same reason
+  (`branch_not_taken`, `upstream_failed`; `upstream_skipped` for a disabled or
+  cancelled upstream); a `multiple` input receives the values that were not
+  skipped, and only all of them skipped skips a required one. Disabled nodes
+  are skipped (`disabled`). Pinned nodes report `node_completed` with
+  `cached: true` and their pinned outputs, without `node_started`.
+- Attempts: up to `retry.max_attempts`, each bounded by `timeout_s` when one is
+  set. Only retryable errors are retried; the backoff (or a longer
+  Retry-After) is awaited inside the node's own task, so other branches run on.
+- Failure after the last attempt: with the `error` port wired, the error value
+  goes there, normal outputs are skipped and the run goes on (`routed`).
+  Otherwise `on_error`: `continue` records it and skips the dependents;
+  `stop` and `retry_workflow` cancel the running nodes (`node_cancelled`) and
+  skip the ones not started (`node_skipped`, reason `cancelled`); the runner
+  then fails the run or starts it again.
+- Cancelling the execution (user cancel, run timeout) does the same as stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import deque
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from engine.context import NodeContext
+from engine.errors import ConfigError, InputTypeError, NodeError, NodeTimeoutError
+from engine.events import (
+    NodeCancelled,
+    NodeCompleted,
+    NodeFailed,
+    NodeRetrying,
+    NodeSkipped,
+    NodeStarted,
+)
+from engine.porttypes import matches, type_name
+from engine.preview import preview_outputs
+from engine.sdk import ERROR_PORT
+
+if TYPE_CHECKING:
+    from engine.plan import Plan, PlannedNode
+    from engine.runner import RunContext
+
+PENDING, RUNNING, COMPLETED, FAILED, SKIPPED, CANCELLED = range(6)
+
+
+class Skip:
+    """Marker in an input slot: the value will never come, and why."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+_BRANCH_NOT_TAKEN = Skip("branch_not_taken")
+_UPSTREAM_FAILED = Skip("upstream_failed")
+_UPSTREAM_SKIPPED = Skip("upstream_skipped")
+_UNSET = object()
+
+
+def error_type(e: BaseException) -> str:
+    if isinstance(e, NodeError):
+        return e.type
+    if isinstance(e, TimeoutError):
+        return "timeout"
+    return type(e).__name__
+
+
+def error_info(e: BaseException) -> dict[str, Any]:
+    return {"type": error_type(e), "message": str(e) or type(e).__name__}
+
+
+def is_retryable(node: PlannedNode, e: BaseException) -> bool:
+    verdict = node.cls.is_retryable(e)
+    if verdict is not None:
+        return verdict
+    if isinstance(e, NodeError) and e.retryable is not None:
+        return e.retryable
+    return True  # FORMAT.md: what a node does not classify is worth another try
+
+
+class Failure:
+    """Why an execution stopped early: the error object and the failing node's path."""
+
+    __slots__ = ("error", "node", "policy")
+
+    def __init__(self, error: dict[str, Any], node: str | None, policy: str) -> None:
+        self.error, self.node, self.policy = error, node, policy
+
+
+class GraphExecution:
+    """One execution of one plan (the whole workflow, or one run of a body)."""
+
+    def __init__(self, run: RunContext, plan: Plan, inputs: dict[str, Any], *,
+                 path: str = "", iteration: int | None = None, index: int | None = None,
+                 max_parallel: int | None = None) -> None:
+        self.run = run
+        self.plan = plan
+        self.inputs = inputs
+        self.prefix = f"{path}/" if path else ""
+        self.iteration = iteration
+        self.index = index
+        self.max_parallel = max_parallel or plan.settings.max_parallel
+        n = len(plan.nodes)
+        self.remaining = [len(node.in_edges) for node in plan.nodes]
+        self.slots: list[list[Any]] = [[_UNSET] * len(node.in_edges) for node in plan.nodes]
+        self.state = [PENDING] * n
+        self.outputs: list[dict[str, Any] | None] = [None] * n
+        self.results: dict[str, Any] = {}  # flow.output values by name
+        self.node_errors: list[dict[str, Any]] = []
+        self.failure: Failure | None = None
+        self.unsettled = n
+        self.ready: deque[int] = deque()
+        self.running: dict[int, asyncio.Task[None]] = {}
+        self.stopping = False
+        self._done: asyncio.Future[None] | None = None
+        self._names_base: dict[str, Any] | None = None
+
+    # --- driving -----------------------------------------------------------------------
+
+    async def execute(self) -> None:
+        """Run to the end. Cancelling this coroutine cancels every running node."""
+        loop = asyncio.get_running_loop()
+        self._done = loop.create_future()
+        if self.unsettled == 0:
+            return
+        for i in self.plan.roots:
+            self._became_ready(i)
+        try:
+            if not self._done.done():
+                await self._done
+        except asyncio.CancelledError:
+            await self._abort()
+            raise
+
+    async def _abort(self) -> None:
+        self.stopping = True
+        tasks = list(self.running.values())
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._skip_unstarted()
+
+    def _stop(self, failure: Failure) -> None:
+        if self.failure is None:
+            self.failure = failure
+        self.stopping = True
+        for t in list(self.running.values()):
+            t.cancel()
+        self._check_drained()
+
+    def _check_drained(self) -> None:
+        if self.stopping and not self.running and self._done is not None \
+                and not self._done.done():
+            self._skip_unstarted()
+            self._done.set_result(None)
+
+    def _skip_unstarted(self) -> None:
+        for i, st in enumerate(self.state):
+            if st == PENDING:
+                self.state[i] = SKIPPED
+                self.run.emit(NodeSkipped, self.prefix + self.plan.nodes[i].id, "cancelled",
+                              self.iteration, self.index)
+        self.ready.clear()
+
+    def _settled(self) -> None:
+        self.unsettled -= 1
+        if self.unsettled == 0 and self._done is not None and not self._done.done():
+            self._done.set_result(None)
+
+    # --- readiness and delivery --------------------------------------------------------
+
+    def _became_ready(self, i: int) -> None:
+        node = self.plan.nodes[i]
+        if self.stopping:
+            return  # _skip_unstarted reports it
+        if node.disabled:
+            return self._skip(i, "disabled")
+        slots = self.slots[i]
+        if slots:
+            reason = self._skip_reason(node, slots)
+            if reason is not None:
+                return self._skip(i, reason)
+        pinned = node.spec.pinned
+        if pinned is not None:
+            return self._complete_pinned(i, pinned)
+        if len(self.running) < self.max_parallel:
+            self._launch(i)
+        else:
+            self.ready.append(i)
+
+    @staticmethod
+    def _skip_reason(node: PlannedNode, slots: list[Any]) -> str | None:
+        multi_seen: dict[str, bool] | None = None
+        for edge, value in zip(node.in_edges, slots, strict=True):
+            if value.__class__ is not Skip:
+                if edge.multiple:
+                    (multi_seen := multi_seen or {})[edge.port] = True
+                continue
+            if not edge.required:
+                continue
+            if not edge.multiple:
+                return value.reason
+            multi_seen = multi_seen or {}
+            multi_seen.setdefault(edge.port, False)
+        if multi_seen:
+            for port, got_one in multi_seen.items():
+                if not got_one:
+                    reasons = {s.reason for e, s in zip(node.in_edges, slots, strict=True)
+                               if e.port == port}
+                    return reasons.pop() if len(reasons) == 1 else "upstream_skipped"
+        return None
+
+    def _launch(self, i: int) -> None:
+        self.state[i] = RUNNING
+        self.running[i] = self.run.loop.create_task(self._run_node(i))
+
+    def _deliver(self, i: int, outputs: dict[str, Any] | None, missing: Skip) -> None:
+        """Hand a settled node's outputs to its successors; absent ports get `missing`."""
+        slots, remaining = self.slots, self.remaining
+        for port, targets in self.plan.nodes[i].out_edges.items():
+            if not targets:
+                continue
+            value = outputs.get(port, missing) if outputs is not None else missing
+            for dst, slot in targets:
+                slots[dst][slot] = value
+                remaining[dst] -= 1
+                if remaining[dst] == 0:
+                    self._became_ready(dst)
+
+    def _skip(self, i: int, reason: str) -> None:
+        self.state[i] = SKIPPED
+        self.run.emit(NodeSkipped, self.prefix + self.plan.nodes[i].id, reason,
+                      self.iteration, self.index)
+        passed = reason if reason in ("branch_not_taken", "upstream_failed") else "upstream_skipped"
+        self._deliver(i, None, _BRANCH_NOT_TAKEN if passed == "branch_not_taken"
+                      else _UPSTREAM_FAILED if passed == "upstream_failed" else _UPSTREAM_SKIPPED)
+        self._settled()
+
+    def _complete_pinned(self, i: int, pinned: dict[str, Any]) -> None:
+        node = self.plan.nodes[i]
+        self.state[i] = COMPLETED
+        self.outputs[i] = pinned
+        self.run.emit(NodeCompleted, self.prefix + node.id, node.cls.type, 0.0,
+                      preview_outputs(pinned), True, self.iteration, self.index)
+        self._deliver(i, pinned, _BRANCH_NOT_TAKEN)
+        self._settled()
+
+    # --- one node ----------------------------------------------------------------------
+
+    async def _run_node(self, i: int) -> None:
+        node = self.plan.nodes[i]
+        path = self.prefix + node.id
+        run = self.run
+        started = perf_counter()
+        attempt = 1
+        ctx: NodeContext | None = None
+        try:
+            while True:
+                run.emit(NodeStarted, path, node.cls.type, attempt, self.iteration, self.index)
+                try:
+                    kwargs = self._gather_inputs(node, self.slots[i])
+                    if ctx is None:
+                        ctx = NodeContext(self, path, node.cls.type, kwargs)
+                    ctx.attempt = attempt
+                    outputs = await self._attempt(node, kwargs, ctx)
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:
+                    retry = node.retry
+                    if retry is None or attempt >= retry.max_attempts \
+                            or not is_retryable(node, e):
+                        self._failed(i, path, attempt, e)
+                        return
+                    attempt += 1
+                    delay = retry.delay_before(attempt, random.random())
+                    after = getattr(e, "retry_after_s", None)
+                    if after is not None and after > delay:
+                        delay = after
+                    run.emit(NodeRetrying, path, attempt, round(delay, 3), error_info(e),
+                             self.iteration, self.index)
+                    await asyncio.sleep(delay)
+            self.state[i] = COMPLETED
+            self.outputs[i] = outputs
+            run.emit(NodeCompleted, path, node.cls.type,
+                     round((perf_counter() - started) * 1000, 3), preview_outputs(outputs),
+                     False, self.iteration, self.index)
+            self._deliver(i, outputs, _BRANCH_NOT_TAKEN)
+            self._settled()
+        except asyncio.CancelledError:
+            self.state[i] = CANCELLED
+            run.emit(NodeCancelled, path, self.iteration, self.index)
+            self._settled()
+            # Swallowed on purpose: the execution itself ends through _check_drained or
+            # its own cancellation; re-raising here would only add noise.
+        finally:
+            self.running.pop(i, None)
+            while self.ready and len(self.running) < self.max_parallel and not self.stopping:
+                self._launch(self.ready.popleft())
+            self._check_drained()
+
+    def _gather_inputs(self, node: PlannedNode, slots: list[Any]) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        for edge, value in zip(node.in_edges, slots, strict=True):
+            if value.__class__ is Skip:
+                continue
+            if edge.check is not None and not matches(edge.check, value):
+                raise InputTypeError(
+                    f"input {edge.port!r} takes {edge.check}, but {edge.source} sent "
+                    f"{type_name(value)}")
+            if edge.multiple:
+                kwargs.setdefault(edge.port, []).append(value)
+            else:
+                kwargs[edge.port] = value
+        return kwargs
+
+    async def _attempt(self, node: PlannedNode, kwargs: dict[str, Any],
+                       ctx: NodeContext) -> dict[str, Any]:
+        config = node.static_config
+        if config is None:
+            config = self._config_for(node, kwargs)
+        for name in node.config_ports:  # an unwired input takes its config field's value
+            if name not in kwargs:
+                kwargs[name] = getattr(config, name)
+        coro = node.cls(config).run(ctx, **kwargs)
+        if node.timeout_s is None:
+            outputs = await coro
+        else:
+            try:
+                async with asyncio.timeout(node.timeout_s) as cm:
+                    outputs = await coro
+            except TimeoutError as e:
+                if cm.expired():
+                    raise NodeTimeoutError(
+                        f"timed out after {node.timeout_s:g} s (timeout_s)") from e
+                raise
+        if outputs is None:
+            return {}
+        if outputs.__class__ is not dict or not outputs.keys() <= node.out_ports.keys():
+            raise self._bad_outputs(node, outputs)
+        return outputs
+
+    @staticmethod
+    def _bad_outputs(node: PlannedNode, outputs: Any) -> NodeError:
+        if not isinstance(outputs, dict):
+            return NodeError(f"{node.cls.type}.run returned {type(outputs).__name__}, "
+                             "expected a dict of output values", retryable=False)
+        extra = sorted(set(outputs) - set(node.out_ports))
+        return NodeError(f"{node.cls.type}.run returned unknown output(s) {extra}; its "
+                         f"outputs are {sorted(node.out_ports)}", retryable=False)
+
+    def _config_for(self, node: PlannedNode, kwargs: dict[str, Any]) -> Any:
+        raw = node.raw_config
+        if node.template_fields:
+            names = self.template_names(kwargs)
+            render = self.run.templates.render_value
+            raw = dict(raw)
+            for key in node.template_fields:
+                raw[key] = render(raw[key], names, where=f"config.{key}")
+        if node.wired_config_fields:
+            raw = dict(raw)
+            for key in node.wired_config_fields:
+                if key in kwargs:
+                    raw[key] = kwargs[key]
+        try:
+            return node.cls.Config.model_validate(raw)
+        except ValidationError as e:
+            problems = "; ".join(
+                ".".join(str(x) for x in err["loc"]) + ": " + err["msg"] for err in e.errors())
+            raise ConfigError(f"config is invalid after templates and wires were applied: "
+                              f"{problems}") from None
+
+    def template_names(self, ports: dict[str, Any]) -> dict[str, Any]:
+        base = self._names_base
+        if base is None:
+            base = self._names_base = self.run.template_names(self.inputs)
+        return {**base, "ports": ports}
+
+    # --- failure -----------------------------------------------------------------------
+
+    def _failed(self, i: int, path: str, attempt: int, e: BaseException) -> None:
+        node = self.plan.nodes[i]
+        info = error_info(e)
+        routed = node.error_routed
+        self.state[i] = FAILED
+        self.run.emit(NodeFailed, path, node.cls.type, attempt, info, routed,
+                      self.iteration, self.index)
+        full = {**info, "node": path}
+        if routed:
+            self._deliver_error(i, full)
+        elif node.on_error == "continue":
+            self.node_errors.append(full)
+            self._deliver(i, None, _UPSTREAM_FAILED)
+        else:
+            self._settled()
+            self.running.pop(i, None)  # this task is ending; _stop must not cancel it
+            self._stop(Failure(full, path, node.on_error))
+            return
+        self._settled()
+
+    def _deliver_error(self, i: int, error: dict[str, Any]) -> None:
+        self._deliver(i, {ERROR_PORT: error}, _UPSTREAM_FAILED)

@@ -1,0 +1,143 @@
+"""Pydantic models of the workflow file (FORMAT.md section 1).
+
+These describe the document exactly as written; what a node type makes of its
+config is the registry's business, and whether the graph makes sense is the
+validator's. Reading and writing files lives in `engine.workflow_file`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from engine.porttypes import PortType
+
+IDENT = r"[A-Za-z_][A-Za-z0-9_-]*"
+IDENT_RE = re.compile(rf"^{IDENT}$")
+ENDPOINT_RE = re.compile(rf"^({IDENT})\.({IDENT})$")
+
+FORMAT_NAME = "flowui-workflow"
+CURRENT_VERSION = 1
+
+OnError = Literal["stop", "continue", "retry_workflow"]
+Identifier = Annotated[str, Field(pattern=rf"^{IDENT}$")]
+
+
+class _Strict(BaseModel):
+    # Unknown keys inside nodes, settings and the like are almost always typos
+    # ("timout_s"); refusing them with the field named beats silently ignoring them.
+    model_config = ConfigDict(extra="forbid")
+
+
+class RetryPolicy(_Strict):
+    max_attempts: int = Field(1, ge=1, le=100, description="Tries in all; 1 means no retry")
+    backoff: Literal["exponential", "fixed"] = "exponential"
+    delay_s: float = Field(1.0, ge=0, description="Wait before the 2nd attempt")
+    max_delay_s: float = Field(60.0, ge=0, description="Upper bound of one wait")
+    jitter: bool = Field(True, description="Randomise each wait to 50-100% of its value")
+
+    def delay_before(self, attempt: int, rand: float) -> float:
+        """Seconds to wait before `attempt` (2, 3, ...); `rand` is uniform in [0, 1)."""
+        if self.backoff == "fixed":
+            delay = self.delay_s
+        else:
+            delay = self.delay_s * 2 ** (attempt - 2)
+        delay = min(delay, self.max_delay_s)
+        if self.jitter:
+            delay *= 0.5 + 0.5 * rand
+        return delay
+
+
+class Settings(_Strict):
+    on_error: OnError = "stop"
+    max_parallel: int = Field(8, ge=1)
+    max_iterations: int = Field(100, ge=1)
+    max_workflow_attempts: int = Field(3, ge=1)
+    timeout_s: float | None = Field(None, gt=0)
+    max_concurrent_runs: int = Field(4, ge=1)
+
+
+class InputSpec(_Strict):
+    type: PortType = "any"
+    default: Any = None
+    description: str = ""
+    required: bool | None = Field(
+        None, description="Default: required when no default is given")
+
+    @property
+    def is_required(self) -> bool:
+        if self.required is not None:
+            return self.required
+        return "default" not in self.model_fields_set
+
+
+class NodeSpec(_Strict):
+    id: Identifier
+    type: str = Field(min_length=1)
+    title: str | None = None
+    position: tuple[float, float] = (0.0, 0.0)
+    config: dict[str, Any] = Field(default_factory=dict)
+    retry: RetryPolicy | None = None
+    timeout_s: float | None = Field(None, gt=0)
+    on_error: OnError | None = None
+    disabled: bool = False
+    # Pinned outputs ({port: value}) are used instead of running the node.
+    pinned: dict[str, Any] | None = None
+
+
+class Connection(_Strict):
+    from_: str = Field(alias="from")
+    to: str
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _endpoint(cls, v: str) -> str:
+        if not ENDPOINT_RE.match(v):
+            raise ValueError(f"{v!r} is not '<node id>.<port name>'")
+        return v
+
+    @property
+    def source(self) -> tuple[str, str]:
+        node, port = self.from_.split(".", 1)
+        return node, port
+
+    @property
+    def target(self) -> tuple[str, str]:
+        node, port = self.to.split(".", 1)
+        return node, port
+
+
+class Graph(BaseModel):
+    """What a workflow and a subgraph share: inputs, nodes, connections."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = ""
+    description: str = ""
+    inputs: dict[Identifier, InputSpec] = Field(default_factory=dict)
+    nodes: list[NodeSpec] = Field(default_factory=list)
+    connections: list[Connection] = Field(default_factory=list)
+
+    def node(self, node_id: str) -> NodeSpec | None:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        return None
+
+
+class Subgraph(Graph):
+    settings: Settings | None = None
+
+
+class Workflow(Graph):
+    """A whole `*.flow.json` document. Unknown top-level keys are kept (extra)."""
+
+    format: Literal["flowui-workflow"] = FORMAT_NAME
+    version: int = CURRENT_VERSION
+    settings: Settings = Field(default_factory=Settings)
+    subgraphs: dict[Identifier, Subgraph] = Field(default_factory=dict)
+    ui: dict[str, Any] = Field(default_factory=lambda: {"groups": [], "notes": []})

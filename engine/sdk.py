@@ -1,0 +1,263 @@
+"""The node SDK: what a node type is, and a decorator that makes one from a function.
+
+A node type is a `Node` subclass with a stable dotted `type` id, a version,
+typed ports, a pydantic `Config` and `async def run(self, ctx, **inputs)`
+returning ``{output port: value}``. An output left out of the returned dict is
+*skipped* (that is how `control.if` takes one branch). Node code gets all I/O
+through its `ctx` (see `engine.context.NodeContext`), so tests can hand it
+fakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Union, get_args, get_origin, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from engine.errors import NodeError, RegistryError
+from engine.model import IDENT_RE
+from engine.porttypes import PORT_TYPES
+
+if TYPE_CHECKING:
+    from engine.context import NodeContext
+    from engine.model import Graph
+
+TYPE_ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+ERROR_PORT = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    name: str
+    type: str = "any"
+    required: bool = True
+    multiple: bool = False  # an input taking many wires; values arrive as a list
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not IDENT_RE.match(self.name):
+            raise RegistryError(f"port name {self.name!r} must match [A-Za-z_][A-Za-z0-9_-]*")
+        if self.type not in PORT_TYPES:
+            raise RegistryError(
+                f"port {self.name!r}: type {self.type!r} is not one of {', '.join(PORT_TYPES)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "required": self.required,
+                "multiple": self.multiple, "description": self.description}
+
+
+ERROR_OUTPUT = Port(ERROR_PORT, "object", required=False,
+                    description="{type, message, node} when the node fails; wire it to handle errors")
+
+
+def expression(default: Any = ..., *, description: str = "") -> Any:
+    """A config field holding a bare condition expression, evaluated by the node itself
+    (not rendered as a template beforehand)."""
+    return Field(default, description=description, json_schema_extra={"format": "expression"})
+
+
+def template_text(default: Any = ..., *, description: str = "") -> Any:
+    """A config field holding a full template with statements, rendered by the node itself."""
+    return Field(default, description=description, json_schema_extra={"format": "template"})
+
+
+class NodeConfig(BaseModel):
+    """Base of every node's Config: unknown keys are refused (they are typos)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Node:
+    """Base class of node types. Subclasses set the class attributes and `run`."""
+
+    type: ClassVar[str]
+    version: ClassVar[int] = 1
+    title: ClassVar[str] = ""
+    category: ClassVar[str] = "Other"
+    description: ClassVar[str] = ""
+    icon: ClassVar[str] = ""
+    legacy_types: ClassVar[tuple[str, ...]] = ()  # old ids that still load as this type
+    inputs: ClassVar[tuple[Port, ...]] = ()
+    outputs: ClassVar[tuple[Port, ...]] = ()
+    Config: ClassVar[type[BaseModel]] = NodeConfig
+    # True for types whose values form the (sub)workflow's result (flow.output).
+    collects_result: ClassVar[bool] = False
+
+    def __init__(self, config: BaseModel) -> None:
+        self.config = config
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "type" not in cls.__dict__:
+            return  # an abstract helper base
+        if not isinstance(cls.type, str) or not TYPE_ID_RE.match(cls.type):
+            raise RegistryError(
+                f"{cls.__qualname__}: type id {cls.type!r} must be dotted lower-case, "
+                "like 'http.request' or 'acme.resize_image'")
+        cls.inputs = tuple(cls.inputs)
+        cls.outputs = tuple(cls.outputs)
+        names = [p.name for p in cls.outputs]
+        if ERROR_PORT in names:
+            raise RegistryError(f"{cls.type}: output name 'error' is reserved for failures")
+        for kind, ports in (("input", cls.inputs), ("output", cls.outputs)):
+            seen = [p.name for p in ports]
+            dup = {n for n in seen if seen.count(n) > 1}
+            if dup:
+                raise RegistryError(f"{cls.type}: duplicate {kind} port(s) {sorted(dup)}")
+        if not cls.title:
+            cls.title = cls.type.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+
+    async def run(self, ctx: NodeContext, **inputs: Any) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__}.run")
+
+    # --- hooks node types may override -------------------------------------------------
+
+    @classmethod
+    def ports(cls, config: Mapping[str, Any]) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
+        """Input and output ports for a given raw config. Most types have fixed
+        ports; a type whose ports depend on its config overrides this."""
+        return cls.inputs, cls.outputs
+
+    @classmethod
+    def check(cls, config: Mapping[str, Any], graph: Graph, *,
+              top_level: bool) -> list[tuple[str, str]]:
+        """Problems only this type can see, as (config field, message); checked
+        with the rest of validation. `graph` is the workflow or subgraph holding it."""
+        return []
+
+    @classmethod
+    def is_retryable(cls, error: BaseException) -> bool | None:
+        """Whether a retry could help with `error`; None leaves it to the engine's rule
+        (NodeError.retryable, else timeouts and connection errors yes, bad input no,
+        anything unclassified yes)."""
+        return None
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """Everything `flowcli nodes --json` and the palette show about the type."""
+        return {
+            "type": cls.type, "version": cls.version, "title": cls.title,
+            "category": cls.category, "description": cls.description, "icon": cls.icon,
+            "legacy_types": list(cls.legacy_types),
+            "inputs": [p.to_dict() for p in cls.inputs],
+            "outputs": [p.to_dict() for p in (*cls.outputs, ERROR_OUTPUT)],
+            "config_schema": cls.Config.model_json_schema(),
+        }
+
+
+# --- plain functions as nodes ------------------------------------------------------------
+
+_SIMPLE_TYPES: dict[Any, str] = {
+    str: "string", int: "integer", float: "number", bool: "boolean",
+    dict: "object", list: "array", tuple: "array", Any: "any",
+}
+
+
+def port_type_of(hint: Any) -> tuple[str, bool]:
+    """(port type, optional?) of a type hint. `X | None` is optional X."""
+    if hint is inspect.Parameter.empty or hint is Any:
+        return "any", False
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(hint) if a is not type(None)]
+        optional = len(args) < len(get_args(hint))
+        if len(args) == 1:
+            return port_type_of(args[0])[0], optional
+        if set(args) <= {int, float}:
+            return "number", optional
+        return "any", optional
+    base = origin or hint
+    if base in _SIMPLE_TYPES:
+        return _SIMPLE_TYPES[base], False
+    if isinstance(base, type):
+        if issubclass(base, Mapping):
+            return "object", False
+        if issubclass(base, Sequence) and not issubclass(base, str | bytes):
+            return "array", False
+    return "any", False
+
+
+def function_node(
+    type: str, *, title: str = "", category: str = "Functions", description: str = "",
+    version: int = 1, output: str = "result", icon: str = "",
+) -> Callable[[Callable[..., Any]], type[Node]]:
+    """Make a node type from a plain function: parameters become input ports (and
+    config fields of the same name, so they can be typed into the inspector),
+    the return value the output port `output`, or one port per key when the
+    return type is a TypedDict. A parameter named `ctx` receives the NodeContext.
+    Sync functions run in a worker thread so they never block the event loop."""
+
+    def wrap(fn: Callable[..., Any]) -> type[Node]:
+        hints = get_type_hints(fn)
+        sig = inspect.signature(fn)
+        wants_ctx = "ctx" in sig.parameters
+        in_ports: list[Port] = []
+        fields: dict[str, Any] = {}
+        defaults: dict[str, Any] = {}
+        for name, param in sig.parameters.items():
+            if name == "ctx":
+                continue
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                raise RegistryError(f"{type}: *args/**kwargs cannot become ports ({fn.__name__})")
+            hint = hints.get(name, Any)
+            ptype, optional = port_type_of(hint)
+            has_default = param.default is not inspect.Parameter.empty
+            in_ports.append(Port(name, ptype, required=not (has_default or optional)))
+            if has_default:
+                defaults[name] = param.default
+                fields[name] = (hint, param.default)
+            else:
+                fields[name] = (hint | None, None)  # may come from a wire instead
+        ret = hints.get("return", Any)
+        returns_dict = typing.is_typeddict(ret)
+        if returns_dict:
+            out_ports = [Port(k, port_type_of(h)[0]) for k, h in get_type_hints(ret).items()]
+        elif ret is types.NoneType:
+            out_ports = []
+        else:
+            out_ports = [Port(output, port_type_of(ret)[0])]
+        config_model = create_model(  # type: ignore[call-overload]
+            f"{fn.__name__}_Config", __base__=NodeConfig, **fields)
+        is_async = inspect.iscoroutinefunction(fn)
+        required = [p.name for p in in_ports if p.required]
+
+        async def run(self: Node, ctx: NodeContext, **inputs: Any) -> dict[str, Any]:
+            kwargs = {n: getattr(self.config, n) for n in self.config.model_fields_set}
+            for n, v in defaults.items():
+                kwargs.setdefault(n, v)
+            kwargs.update(inputs)
+            missing = [n for n in required if kwargs.get(n) is None]
+            if missing:
+                raise NodeError(f"no value for input(s) {', '.join(missing)}: wire them "
+                                "or set them in the config", retryable=False)
+            if wants_ctx:
+                kwargs["ctx"] = ctx
+            if is_async:
+                result = await fn(**kwargs)
+            else:
+                result = await asyncio.to_thread(fn, **kwargs)
+            if returns_dict:
+                if not isinstance(result, dict):
+                    raise NodeError(f"{fn.__name__} must return a dict, returned "
+                                    f"{result.__class__.__name__}", retryable=False)
+                return result
+            return {output: result} if out_ports else {}
+
+        attrs = {
+            "type": type, "version": version, "title": title or "",
+            "category": category, "icon": icon,
+            "description": description or inspect.getdoc(fn) or "",
+            "inputs": tuple(in_ports), "outputs": tuple(out_ports),
+            "Config": config_model, "run": run, "__module__": fn.__module__,
+            "__doc__": fn.__doc__, "function": staticmethod(fn),
+        }
+        return types.new_class(fn.__name__, (Node,), {}, lambda ns: ns.update(attrs))
+
+    return wrap

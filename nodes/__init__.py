@@ -1,0 +1,17 @@
+"""FlowUI's built-in node types.
+
+They reach the editor and the runner the way a third party's nodes do: through
+the `flowui.nodes` entry point, which names `catalog`.
+"""
+
+from __future__ import annotations
+
+from engine.sdk import Node
+
+
+def catalog() -> list[type[Node]]:
+    """Every built-in node type."""
+    from nodes import control, debug, flow, timing, transform
+
+    modules = (flow, debug, transform, control, timing)
+    return [cls for m in modules for cls in m.NODES]
