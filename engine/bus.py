@@ -42,8 +42,9 @@ class EventBus:
                 fn(event)
             except Exception:
                 log.exception("event subscriber %r failed on %s; the run goes on", fn, event.name)
-        for sub in self._async:
-            sub.put(event)
+        if self._async:
+            for sub in self._async:
+                sub.put(event)
 
     async def flush(self) -> None:
         """Wait until every async subscriber has handled every event published so far."""

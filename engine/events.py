@@ -8,58 +8,78 @@ their node by path (`loop1/inc`) and carry `iteration` or `index`.
 
 from __future__ import annotations
 
-import dataclasses
+import operator
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 
 def iso_utc(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Event:
+class Event(tuple):  # type: ignore[type-arg]
+    """Base of all events: an immutable record with named fields.
+
+    A tuple underneath, because a run of 10,000 nodes makes 20,000 of them while the
+    engine's whole per-node budget is a few microseconds: a tuple record is built in
+    a third of the time of a frozen dataclass, and is just as immutable."""
+
+    __slots__ = ()
     name: ClassVar[str] = "event"
+    fields: ClassVar[tuple[str, ...]] = ("run_id", "seq", "timestamp")
     # field names whose value None is left out of to_dict(): optional context.
     _optional: ClassVar[frozenset[str]] = frozenset({"iteration", "index"})
 
-    run_id: str
-    seq: int
-    timestamp: float
+    if TYPE_CHECKING:
+        run_id: str
+        seq: int
+        timestamp: float
+
+        def __init__(self, *values: Any) -> None: ...
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"event": self.name, "run_id": self.run_id, "seq": self.seq,
-                               "ts": iso_utc(self.timestamp)}
-        for f in _payload_fields(type(self)):
-            value = getattr(self, f)
-            if value is None and f in self._optional:
+        out: dict[str, Any] = {"event": self.name, "run_id": self[0], "seq": self[1],
+                               "ts": iso_utc(self[2])}
+        optional = self._optional
+        for f, value in zip(self.fields[3:], self[3:], strict=True):
+            if value is None and f in optional:
                 continue
             out[f] = value
         return out
 
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{f}={v!r}" for f, v in zip(self.fields, self, strict=True))
+        return f"{type(self).__name__}({inner})"
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
 
+for _i, _f in enumerate(Event.fields):
+    setattr(Event, _f, property(operator.itemgetter(_i), doc=_f))
 
-def _payload_fields(cls: type) -> tuple[str, ...]:
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = tuple(f.name for f in dataclasses.fields(cls)
-                      if f.name not in ("run_id", "seq", "timestamp"))
-        _FIELDS[cls] = names
-    return names
+EVENT_TYPES: dict[str, type[Event]] = {}
 
 
 def _event(name: str) -> Any:
-    def wrap(cls: type) -> type:
-        cls.name = name  # type: ignore[attr-defined]
-        made = dataclasses.dataclass(frozen=True, slots=True)(cls)
+    """Make an Event subclass from annotated fields (defaults allowed, as in a dataclass)."""
+
+    def wrap(cls: type[Event]) -> type[Event]:
+        own = list(cls.__dict__.get("__annotations__", {}))
+        defaults = {f: cls.__dict__[f] for f in own if f in cls.__dict__}
+        fields = (*Event.fields, *own)
+        params = ", ".join(f"{f}={f}_default" if f in defaults else f for f in fields)
+        namespace = {f"{f}_default": v for f, v in defaults.items()} | {"_new": tuple.__new__}
+        exec(f"def __new__(cls, {params}):\n    return _new(cls, ({', '.join(fields)},))",
+             namespace)
+        attrs = {"__slots__": (), "__new__": namespace["__new__"], "name": name,
+                 "fields": fields, "__doc__": cls.__doc__, "__module__": cls.__module__,
+                 "__annotations__": cls.__dict__.get("__annotations__", {})}
+        for i, f in enumerate(fields[len(Event.fields):], start=len(Event.fields)):
+            attrs[f] = property(operator.itemgetter(i), doc=f)
+        made = type(cls.__name__, (Event,), attrs)
+        made.__qualname__ = cls.__qualname__
         EVENT_TYPES[name] = made
         return made
+
     return wrap
-
-
-EVENT_TYPES: dict[str, type[Event]] = {}
 
 
 @_event("run_started")

@@ -118,7 +118,10 @@ class GraphExecution:
         n = len(plan.nodes)
         self.remaining = [len(node.in_edges) for node in plan.nodes]
         self.slots: list[list[Any]] = [[_UNSET] * len(node.in_edges) for node in plan.nodes]
+        self.skips = [0] * n  # skipped inputs per node: the common case (0) needs no scan
         self.state = [PENDING] * n
+        # Kept for sinks only (the default result); others' outputs live in their successors'
+        # input slots, and keeping 10,000 dicts alive would only feed the cyclic collector.
         self.outputs: list[dict[str, Any] | None] = [None] * n
         self.results: dict[str, Any] = {}  # flow.output values by name
         self.node_errors: list[dict[str, Any]] = []
@@ -128,6 +131,7 @@ class GraphExecution:
         self.running: dict[int, asyncio.Task[None]] = {}
         self.stopping = False
         self._done: asyncio.Future[None] | None = None
+        self._create_task = run.loop.create_task
         self._names_base: dict[str, Any] | None = None
 
     # --- driving -----------------------------------------------------------------------
@@ -180,7 +184,11 @@ class GraphExecution:
 
     def _settled(self) -> None:
         self.unsettled -= 1
-        if self.unsettled == 0 and self._done is not None and not self._done.done():
+        if self.unsettled == 0:
+            self._all_settled()
+
+    def _all_settled(self) -> None:
+        if self._done is not None and not self._done.done():
             self._done.set_result(None)
 
     # --- readiness and delivery --------------------------------------------------------
@@ -191,16 +199,15 @@ class GraphExecution:
             return  # _skip_unstarted reports it
         if node.disabled:
             return self._skip(i, "disabled")
-        slots = self.slots[i]
-        if slots:
-            reason = self._skip_reason(node, slots)
+        if self.skips[i]:
+            reason = self._skip_reason(node, self.slots[i])
             if reason is not None:
                 return self._skip(i, reason)
-        pinned = node.spec.pinned
-        if pinned is not None:
-            return self._complete_pinned(i, pinned)
+        if node.pinned is not None:
+            return self._complete_pinned(i, node.pinned)
         if len(self.running) < self.max_parallel:
-            self._launch(i)
+            self.state[i] = RUNNING
+            self.running[i] = self._create_task(self._run_node(i))
         else:
             self.ready.append(i)
 
@@ -228,17 +235,18 @@ class GraphExecution:
 
     def _launch(self, i: int) -> None:
         self.state[i] = RUNNING
-        self.running[i] = self.run.loop.create_task(self._run_node(i))
+        self.running[i] = self._create_task(self._run_node(i))
 
     def _deliver(self, i: int, outputs: dict[str, Any] | None, missing: Skip) -> None:
         """Hand a settled node's outputs to its successors; absent ports get `missing`."""
-        slots, remaining = self.slots, self.remaining
-        for port, targets in self.plan.nodes[i].out_edges.items():
-            if not targets:
-                continue
+        slots, remaining, skips = self.slots, self.remaining, self.skips
+        for port, targets in self.plan.nodes[i].deliveries:
             value = outputs.get(port, missing) if outputs is not None else missing
+            skipped = value.__class__ is Skip
             for dst, slot in targets:
                 slots[dst][slot] = value
+                if skipped:
+                    skips[dst] += 1
                 remaining[dst] -= 1
                 if remaining[dst] == 0:
                     self._became_ready(dst)
@@ -266,19 +274,34 @@ class GraphExecution:
     async def _run_node(self, i: int) -> None:
         node = self.plan.nodes[i]
         path = self.prefix + node.id
-        run = self.run
+        emit = self.run.emit
+        type_id = node.cls.type
+        iteration, index = self.iteration, self.index
         started = perf_counter()
         attempt = 1
         ctx: NodeContext | None = None
         try:
             while True:
-                run.emit(NodeStarted, path, node.cls.type, attempt, self.iteration, self.index)
+                emit(NodeStarted, path, type_id, attempt, iteration, index)
                 try:
-                    kwargs = self._gather_inputs(node, self.slots[i])
+                    kwargs = self._gather_inputs(node, self.slots[i]) if node.in_edges else {}
                     if ctx is None:
-                        ctx = NodeContext(self, path, node.cls.type, kwargs)
-                    ctx.attempt = attempt
-                    outputs = await self._attempt(node, kwargs, ctx)
+                        ctx = NodeContext(self, path, type_id, kwargs)
+                    else:
+                        ctx.attempt = attempt
+                    config = node.static_config
+                    if config is None:
+                        config = self._config_for(node, kwargs)
+                    for name in node.config_ports:  # an unwired input takes its config value
+                        if name not in kwargs:
+                            kwargs[name] = getattr(config, name)
+                    coro = node.cls(config).run(ctx, **kwargs)
+                    outputs = await (coro if node.timeout_s is None
+                                     else self._with_timeout(node, coro))
+                    if outputs is None:
+                        outputs = {}
+                    elif outputs.__class__ is not dict or not outputs.keys() <= node.out_ports.keys():
+                        raise self._bad_outputs(node, outputs)
                     break
                 except asyncio.CancelledError:
                     raise
@@ -293,68 +316,74 @@ class GraphExecution:
                     after = getattr(e, "retry_after_s", None)
                     if after is not None and after > delay:
                         delay = after
-                    run.emit(NodeRetrying, path, attempt, round(delay, 3), error_info(e),
-                             self.iteration, self.index)
+                    emit(NodeRetrying, path, attempt, round(delay, 3), error_info(e),
+                         iteration, index)
                     await asyncio.sleep(delay)
             self.state[i] = COMPLETED
-            self.outputs[i] = outputs
-            run.emit(NodeCompleted, path, node.cls.type,
-                     round((perf_counter() - started) * 1000, 3), preview_outputs(outputs),
-                     False, self.iteration, self.index)
+            if node.is_sink:
+                self.outputs[i] = outputs
+            emit(NodeCompleted, path, type_id, round((perf_counter() - started) * 1000, 3),
+                 preview_outputs(outputs), False, iteration, index)
             self._deliver(i, outputs, _BRANCH_NOT_TAKEN)
-            self._settled()
+            self.unsettled -= 1
+            if self.unsettled == 0:
+                self._all_settled()
         except asyncio.CancelledError:
             self.state[i] = CANCELLED
-            run.emit(NodeCancelled, path, self.iteration, self.index)
+            emit(NodeCancelled, path, iteration, index)
             self._settled()
             # Swallowed on purpose: the execution itself ends through _check_drained or
             # its own cancellation; re-raising here would only add noise.
         finally:
-            self.running.pop(i, None)
-            while self.ready and len(self.running) < self.max_parallel and not self.stopping:
-                self._launch(self.ready.popleft())
-            self._check_drained()
+            running = self.running
+            running.pop(i, None)
+            ready = self.ready
+            while ready and len(running) < self.max_parallel and not self.stopping:
+                self._launch(ready.popleft())
+            if self.stopping:
+                self._check_drained()
 
     def _gather_inputs(self, node: PlannedNode, slots: list[Any]) -> dict[str, Any]:
+        """Input values by port: one value, or for a `multiple` port the list of the
+        values that were not skipped, in connection order."""
         kwargs: dict[str, Any] = {}
-        for edge, value in zip(node.in_edges, slots, strict=True):
-            if value.__class__ is Skip:
-                continue
-            if edge.check is not None and not matches(edge.check, value):
-                raise InputTypeError(
-                    f"input {edge.port!r} takes {edge.check}, but {edge.source} sent "
-                    f"{type_name(value)}")
-            if edge.multiple:
-                kwargs.setdefault(edge.port, []).append(value)
+        for port, multiple, slot_ids, check in node.in_groups:
+            if multiple:
+                values = [slots[k] for k in slot_ids]
+                if self.skips[node.index]:
+                    values = [v for v in values if v.__class__ is not Skip]
+                    if not values:
+                        continue
+                if check is not None:
+                    for k in slot_ids:
+                        self._check(node, k, slots[k])
+                kwargs[port] = values
             else:
-                kwargs[edge.port] = value
+                value = slots[slot_ids[0]]
+                if value.__class__ is Skip:
+                    continue
+                if check is not None:
+                    self._check(node, slot_ids[0], value)
+                kwargs[port] = value
         return kwargs
 
-    async def _attempt(self, node: PlannedNode, kwargs: dict[str, Any],
-                       ctx: NodeContext) -> dict[str, Any]:
-        config = node.static_config
-        if config is None:
-            config = self._config_for(node, kwargs)
-        for name in node.config_ports:  # an unwired input takes its config field's value
-            if name not in kwargs:
-                kwargs[name] = getattr(config, name)
-        coro = node.cls(config).run(ctx, **kwargs)
-        if node.timeout_s is None:
-            outputs = await coro
-        else:
-            try:
-                async with asyncio.timeout(node.timeout_s) as cm:
-                    outputs = await coro
-            except TimeoutError as e:
-                if cm.expired():
-                    raise NodeTimeoutError(
-                        f"timed out after {node.timeout_s:g} s (timeout_s)") from e
-                raise
-        if outputs is None:
-            return {}
-        if outputs.__class__ is not dict or not outputs.keys() <= node.out_ports.keys():
-            raise self._bad_outputs(node, outputs)
-        return outputs
+    @staticmethod
+    def _check(node: PlannedNode, slot: int, value: Any) -> None:
+        edge = node.in_edges[slot]
+        if edge.check is not None and value.__class__ is not Skip \
+                and not matches(edge.check, value):
+            raise InputTypeError(f"input {edge.port!r} takes {edge.check}, but {edge.source} "
+                                 f"sent {type_name(value)}")
+
+    @staticmethod
+    async def _with_timeout(node: PlannedNode, coro: Any) -> Any:
+        try:
+            async with asyncio.timeout(node.timeout_s) as cm:
+                return await coro
+        except TimeoutError as e:
+            if cm.expired():
+                raise NodeTimeoutError(f"timed out after {node.timeout_s:g} s (timeout_s)") from e
+            raise
 
     @staticmethod
     def _bad_outputs(node: PlannedNode, outputs: Any) -> NodeError:

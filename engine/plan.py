@@ -17,6 +17,7 @@ import networkx as nx
 from pydantic import BaseModel, ValidationError
 
 from engine.errors import Problem, WorkflowInvalidError
+from engine.gcpause import gc_paused
 from engine.model import Graph, NodeSpec, RetryPolicy, Settings, Workflow
 from engine.porttypes import can_connect, matches, needs_check, type_name
 from engine.registry import Registry
@@ -49,12 +50,18 @@ class PlannedNode:
     config_ports: tuple[str, ...]  # input ports that are also config fields
     wired_config_fields: frozenset[str]  # those of them with a wire (override the config)
     in_edges: list[InEdge] = field(default_factory=list)
+    # in_edges grouped by port for gathering: (port, multiple, slots, check or None)
+    in_groups: tuple[tuple[str, bool, tuple[int, ...], str | None], ...] = ()
     # out port -> [(target node index, target slot)]; the error port is included
     out_edges: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    # out_edges without the unwired ports, frozen for the executor's hot loop
+    deliveries: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = ()
     retry: RetryPolicy | None = None
     timeout_s: float | None = None
     on_error: str = "stop"
     disabled: bool = False
+    is_sink: bool = False  # no outgoing wires: its outputs make the default result
+    pinned: dict[str, Any] | None = None  # outputs used instead of running
 
     @property
     def error_routed(self) -> bool:
@@ -80,7 +87,8 @@ def compile_plan(workflow: Workflow, registry: Registry, *, base_dir: Path | Non
     """Validate and compile `graph` (default: the workflow itself). Raises
     WorkflowInvalidError listing every problem."""
     compiler = _Compiler(workflow, graph or workflow, registry, templates)
-    plan = compiler.compile(base_dir or Path.cwd())
+    with gc_paused():
+        plan = compiler.compile(base_dir or Path.cwd())
     if compiler.problems:
         raise WorkflowInvalidError(compiler.problems)
     assert plan is not None
@@ -133,6 +141,12 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+@dataclass(frozen=True, slots=True)
+class _TypeInfo:
+    fields: Mapping[str, Any]  # the Config's pydantic fields
+    raw_fields: frozenset[str]  # expression/template fields the node evaluates itself
+
+
 class _Compiler:
     def __init__(self, workflow: Workflow, graph: Graph, registry: Registry,
                  templates: TemplateEngine) -> None:
@@ -141,13 +155,27 @@ class _Compiler:
         self.registry = registry
         self.templates = templates
         self.problems: list[Problem] = []
+        self._types: dict[type[Node], _TypeInfo] = {}
+        # "node.port" split once: a 10,000-node graph has tens of thousands of them
+        self.endpoints = [(c, c.source, c.target) for c in graph.connections]
+
+    def type_info(self, cls: type[Node]) -> _TypeInfo:
+        info = self._types.get(cls)
+        if info is None:
+            fields = cls.Config.model_fields
+            raw = frozenset(name for name, f in fields.items()
+                            if isinstance(f.json_schema_extra, dict)
+                            and f.json_schema_extra.get("format") in ("expression", "template"))
+            info = self._types[cls] = _TypeInfo(fields, raw)
+        return info
 
     def problem(self, code: str, message: str, node: str | None = None,
                 field: str | None = None) -> None:
         self.problems.append(Problem(code, message, node, field))
 
     def problems_only(self) -> list[Problem]:
-        self.compile(Path.cwd())
+        with gc_paused():
+            self.compile(Path.cwd())
         return self.problems
 
     def compile(self, base_dir: Path) -> Plan | None:
@@ -175,7 +203,7 @@ class _Compiler:
             name=graph.name, nodes=nodes,
             roots=[n.index for n in nodes if not n.in_edges],
             settings=settings, inputs=graph.inputs, collects_results=collects,
-            sinks=[n.index for n in nodes if not any(n.out_edges.values())],
+            sinks=[n.index for n in nodes if n.is_sink],
             base_dir=base_dir, workflow=self.workflow,
         )
 
@@ -198,10 +226,8 @@ class _Compiler:
             self.problem("bad_config", f"cannot determine ports: {e}", spec.id, "config")
             return None
         raw = spec.config
-        fields = cls.Config.model_fields
-        raw_fields = {name for name, f in fields.items()
-                      if isinstance(f.json_schema_extra, dict)
-                      and f.json_schema_extra.get("format") in ("expression", "template")}
+        info = self.type_info(cls)
+        fields, raw_fields = info.fields, info.raw_fields
         template_fields = frozenset(
             k for k, v in raw.items() if k not in raw_fields and self.templates.contains_template(v))
         self._check_template_syntax(spec, raw, raw_fields, fields)
@@ -239,11 +265,11 @@ class _Compiler:
             wired_config_fields=frozenset(),
             retry=spec.retry if spec.retry and spec.retry.max_attempts > 1 else None,
             timeout_s=spec.timeout_s, on_error=spec.on_error or settings.on_error,
-            disabled=spec.disabled,
+            disabled=spec.disabled, pinned=spec.pinned,
         )
 
     def _check_template_syntax(self, spec: NodeSpec, raw: dict[str, Any],
-                               raw_fields: set[str], fields: Mapping[str, Any]) -> None:
+                               raw_fields: frozenset[str], fields: Mapping[str, Any]) -> None:
         for key, value in raw.items():
             if key in raw_fields:
                 fmt = fields[key].json_schema_extra.get("format")
@@ -267,11 +293,10 @@ class _Compiler:
                 n.index = i
                 n.out_edges = {name: [] for name in (*n.out_ports, ERROR_PORT)}
         wired: dict[tuple[int, str], list[str]] = {}
-        for c in self.graph.connections:
-            (src_id, src_port), (dst_id, dst_port) = c.source, c.target
-            desc = f"connection {c.from_} -> {c.to}"
+        for c, (src_id, src_port), (dst_id, dst_port) in self.endpoints:
             src_i, dst_i = index.get(src_id), index.get(dst_id)
             if src_i is None or dst_i is None:
+                desc = f"connection {c.from_} -> {c.to}"
                 missing = src_id if src_i is None else dst_id
                 self.problem("unknown_node", f"{desc}: there is no node {missing!r}",
                              dst_id if dst_i is not None else src_id if src_i is not None
@@ -280,6 +305,7 @@ class _Compiler:
             src, dst = nodes[src_i], nodes[dst_i]
             if src is None or dst is None:
                 continue  # the node itself already has a problem
+            desc = f"connection {c.from_} -> {c.to}"
             out = ERROR_PORT if src_port == ERROR_PORT else src_port
             if out != ERROR_PORT and out not in src.out_ports:
                 self.problem("unknown_port", f"{desc}: {src.cls.type} has no output {src_port!r} "
@@ -311,8 +337,18 @@ class _Compiler:
             src.out_edges[out].append((dst_i, slot))
         for n in nodes:
             if n is not None:
+                n.deliveries = tuple((port, tuple(t)) for port, t in n.out_edges.items() if t)
+                n.is_sink = not n.deliveries
+                groups: dict[str, list[int]] = {}
+                for slot, e in enumerate(n.in_edges):
+                    groups.setdefault(e.port, []).append(slot)
+                n.in_groups = tuple(
+                    (port, n.in_edges[ks[0]].multiple, tuple(ks),
+                     next((n.in_edges[k].check for k in ks if n.in_edges[k].check), None))
+                    for port, ks in groups.items())
                 wired_ports = {e.port for e in n.in_edges}
-                n.wired_config_fields = frozenset(wired_ports & set(n.cls.Config.model_fields))
+                n.wired_config_fields = frozenset(wired_ports.intersection(
+                    self.type_info(n.cls).fields))
                 if n.wired_config_fields:
                     n.static_config = None
 
@@ -321,7 +357,7 @@ class _Compiler:
             if n is None:
                 continue
             wired = {e.port for e in n.in_edges}
-            fields = n.cls.Config.model_fields
+            fields = self.type_info(n.cls).fields
             for port in n.in_ports.values():
                 configured = port.name in n.raw_config or (
                     port.name in fields and not fields[port.name].is_required()
@@ -336,8 +372,7 @@ class _Compiler:
         # nodes Kahn could not remove (on a large acyclic graph it is pathologically slow).
         succ: dict[str, set[str]] = {k: set() for k in index}
         indeg = dict.fromkeys(index, 0)
-        for c in self.graph.connections:
-            a, b = c.source[0], c.target[0]
+        for _c, (a, _), (b, _) in self.endpoints:
             if a in succ and b in succ and b not in succ[a]:
                 succ[a].add(b)
                 indeg[b] += 1

@@ -42,4 +42,7 @@ def preview(value: Any, depth: int = MAX_DEPTH) -> Any:
 
 
 def preview_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
-    return {k: preview(v) for k, v in outputs.items()}
+    for v in outputs.values():
+        if type(v) not in _SCALARS:
+            return {k: preview(v) for k, v in outputs.items()}
+    return outputs.copy()  # all scalars: nothing to cut

@@ -30,6 +30,7 @@ from engine.registry import Registry
 from engine.templates import TemplateEngine, default_engine
 
 QUEUED, VALIDATING, RUNNING = "queued", "validating", "running"
+_now = time.time
 FINAL_STATUSES = ("completed", "failed", "cancelled")
 
 
@@ -70,10 +71,11 @@ class RunContext:
         self.thread_id = threading.get_ident()
         self.started_at = time.time()
         self.seq = 0
+        self.publish = bus.publish
 
     def emit(self, cls: type[Event], *fields: Any) -> None:
-        self.seq += 1
-        self.bus.publish(cls(self.run_id, self.seq, time.time(), *fields))
+        seq = self.seq = self.seq + 1
+        self.publish(cls(self.run_id, seq, _now(), *fields))
 
     def template_names(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         return {"inputs": inputs, "secrets": {},

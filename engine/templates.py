@@ -50,6 +50,10 @@ class _Refused(Exception):
     """One of our own bounds, raised deep inside Jinja and reported as TemplateError."""
 
 
+# The deadline is checked in every sandbox hook (attribute and item access, calls,
+# intercepted operators, filters, each `{{ }}` output, `~`), every 256 items of each
+# for-loop and at each output chunk. Not interruptible: one long C-level operation
+# (sorting or joining a list that arrived big as data) and compiling a template.
 def _tick() -> None:
     run = _RUN.get()
     if run is not None and time.monotonic() > run[0]:
@@ -169,11 +173,8 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
         def range_(*args: int) -> range:
             rng = range(*args)
-            try:
-                n = len(rng)
-            except OverflowError:  # longer than a C ssize_t
-                n = max_items + 1 + abs(rng.stop - rng.start)
-            self.bound(n, "range()")
+            # len() would overflow past a C ssize_t; this is the same count, as a Python int
+            self.bound(-((rng.start - rng.stop) // rng.step), "range() of {n} items")
             return rng
 
         self._range = range_
@@ -186,31 +187,34 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     # -- bounds ----------------------------------------------------------------------
 
     def bound(self, n: int, what: str) -> None:
+        """Refuse `n` items over the limit; `what` may show the count as `{n}`."""
         if n > self.max_items:
-            raise _Refused(f"{what} ({n} items) exceeds the limit of {self.max_items} items")
+            raise _Refused(f"{what.format(n=n)} exceeds the limit of {self.max_items} items")
 
     def _check_size(self, value: Any, what: str) -> None:
         if isinstance(value, str | bytes | list | tuple | dict | set | frozenset):
-            self.bound(len(value), what)
+            self.bound(len(value), what + " ({n} items)")
 
     def _check_format(self, fmt: str, values: list[Any]) -> None:
         widths = [int(w) for m in _PCT_SPEC.finditer(fmt) for w in m.groups() if w and w != "*"]
         widths += [int(w) for spec in _BRACE_SPEC.findall(fmt) for w in re.findall(r"\d+", spec)]
         if "*" in fmt or _NESTED_BRACE.search(fmt):  # widths taken from the arguments
             widths += [v for v in values if isinstance(v, int)]
-        self.bound(max(widths, default=0), "a format width")
-        self.bound(len(fmt) + sum(_weight(v, self.max_items) for v in values), "formatting")
+        self.bound(max(widths, default=0), "a format width of {n}")
+        self.bound(len(fmt) + sum(_weight(v, self.max_items) for v in values),
+                   "the text being formatted")
 
     def _check_replace(self, s: Any, old: Any, new: Any, count: Any) -> None:
         if all(isinstance(x, str | bytes) for x in (s, old, new)):
             hits = s.count(old) if old else len(s) + 1
             if isinstance(count, int) and count >= 0:
                 hits = min(hits, count)
-            self.bound(len(s) + hits * max(0, len(new) - len(old)), "the result of replace")
+            self.bound(len(s) + hits * max(0, len(new) - len(old)),
+                       "the result of replace ({n} characters)")
 
     def _joined(self, sep: Any, items: Any) -> list[Any]:
         items = list(itertools.islice(items, self.max_items + 1))
-        self.bound(len(items), "joining")
+        self.bound(len(items), "joining {n} items")
         size = sum(_weight(item, self.max_items) for item in items)
         self.bound(size + len(sep) * max(0, len(items) - 1), "the result of join")
         return items
@@ -220,20 +224,22 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         """Refuse, before they run, methods of data whose output size an argument controls."""
         if isinstance(owner, str | bytes):
             if name in ("center", "ljust", "rjust", "zfill"):
-                self.bound(_arg(args, kwargs, 0, "width", 0), f"{name}() width")
+                self.bound(_arg(args, kwargs, 0, "width", 0), f"{name}() width {{n}}")
             elif name == "expandtabs":
                 tab = _arg(args, kwargs, 0, "tabsize", 8)
-                tabs = owner.count("\t" if isinstance(owner, str) else b"\t")
-                self.bound(len(owner) + tabs * tab, "the result of expandtabs()")
+                tabs = owner.count("\t") if isinstance(owner, str) else owner.count(b"\t")
+                self.bound(len(owner) + tabs * tab, "the result of expandtabs() ({n} characters)")
             elif name == "replace":
-                self._check_replace(owner, *args[:2], _arg(args, kwargs, 2, "count", -1))
+                self._check_replace(owner, _arg(args, kwargs, 0, "old", None),
+                                    _arg(args, kwargs, 1, "new", None),
+                                    _arg(args, kwargs, 2, "count", -1))
             elif name == "join" and args:
                 return (self._joined(owner, args[0]),)
             elif name == "translate" and args and isinstance(args[0], Mapping):
                 longest = max((len(v) for v in args[0].values() if isinstance(v, str)), default=1)
-                self.bound(len(owner) * longest, "the result of translate()")
+                self.bound(len(owner) * longest, "the result of translate() ({n} characters)")
         elif isinstance(owner, int) and name == "to_bytes":
-            self.bound(_arg(args, kwargs, 0, "length", 1), "to_bytes() length")
+            self.bound(_arg(args, kwargs, 0, "length", 1), "to_bytes() length {n}")
         return args
 
     def _finalize(self, value: Any) -> Any:
@@ -259,13 +265,16 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             if name in ("center", "batch", "slice"):
                 size = _arg(rest, kwargs, 0, {"center": "width", "batch": "linecount"}.get(
                     name, "slices"), 0)
-                self.bound(size, f"|{name} argument")
+                self.bound(size, f"|{name}({{n}})")
             elif name == "indent":
                 width = _arg(rest, kwargs, 0, "width", 4)
                 width = len(width) if isinstance(width, str) else width
-                self.bound((str(value).count("\n") + 1) * width + len(str(value)), "|indent")
+                self.bound((str(value).count("\n") + 1) * width + len(str(value)),
+                           "the result of |indent ({n} characters)")
             elif name == "replace":
-                self._check_replace(value, *rest[:2], _arg(rest, kwargs, 2, "count", None))
+                self._check_replace(value, _arg(rest, kwargs, 0, "old", None),
+                                    _arg(rest, kwargs, 1, "new", None),
+                                    _arg(rest, kwargs, 2, "count", None))
             elif name == "join":
                 value = self._joined(_arg(rest, kwargs, 0, "d", ""), value)
                 args = (*args[:skip], value, *rest)
@@ -286,18 +295,19 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         _tick()
         if operator == "*":
             if isinstance(left, int) and isinstance(right, int):
-                self.bound((left.bit_length() + right.bit_length()) * 3 // 10, "a product's digits")
+                self.bound((left.bit_length() + right.bit_length()) * 3 // 10,
+                           "a product of about {n} digits")
             for seq, n in ((left, right), (right, left)):
                 if isinstance(n, int) and isinstance(seq, str | bytes):
-                    self.bound(n * len(seq), "repetition with *")
+                    self.bound(n * len(seq), "repetition with * to {n} items")
                 elif isinstance(n, int) and isinstance(seq, list | tuple) and seq:
-                    self.bound(n * _weight(seq, self.max_items), "repetition with *")
+                    self.bound(n * _weight(seq, self.max_items), "repetition with * to {n} items")
         elif operator == "**":
             if isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
-                self.bound(int(right * math.log10(abs(left))), "the result of ** (digits)")
+                self.bound(int(right * math.log10(abs(left))), "a power of about {n} digits")
         elif operator == "+":
             if all(isinstance(x, str | bytes | list | tuple) for x in (left, right)):
-                self.bound(len(left) + len(right), "the result of +")
+                self.bound(len(left) + len(right), "the result of + ({n} items)")
         elif operator == "%" and isinstance(left, str):
             values = (list(right) if isinstance(right, tuple)
                       else list(right.values()) if isinstance(right, Mapping) else [right])
@@ -309,11 +319,18 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         # Fast path for `inputs.x` on plain dicts (same result: dict methods still win).
         if type(obj) is dict and attribute not in _DICT_ATTRS and attribute in obj:
             return obj[attribute]
+        if isinstance(obj, Undefined):
+            obj._fail_with_undefined_error()
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         _tick()
+        if isinstance(obj, Undefined):
+            obj._fail_with_undefined_error()
         return super().getitem(obj, argument)
+
+    def get_template(self, *args: Any, **kwargs: Any) -> Any:
+        raise SecurityError("include, import and extends are not available")
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
         # Fail at once instead of handing back an undefined that fails later (or never).
@@ -373,7 +390,7 @@ def _simple_chain(expr: nodes.Expr) -> tuple[str, tuple[tuple[bool, Any], ...]] 
             steps.append((True, expr.attr))
         elif isinstance(expr, nodes.Getitem) and isinstance(expr.arg, nodes.Const):
             steps.append((False, expr.arg.value))
-        elif isinstance(expr, nodes.Name) and expr.ctx == "load":
+        elif isinstance(expr, nodes.Name) and expr.name != "self":  # self: a TemplateReference
             return expr.name, tuple(reversed(steps))
         else:
             return None
@@ -402,8 +419,8 @@ def _syntax_message(exc: Exception) -> str:
 
 def _strings(value: Any, out: list[str], budget: int = 10_000) -> None:
     stack = [value]
-    while stack and len(out) < budget:
-        item = stack.pop()
+    while stack and budget > 0:
+        item, budget = stack.pop(), budget - 1
         if isinstance(item, str):
             out.append(item)
         elif isinstance(item, Mapping):
@@ -473,7 +490,7 @@ class TemplateEngine:
                 except Exception as exc:
                     problems.append((_path_text("", path), _syntax_message(exc)))
             elif isinstance(item, Mapping):
-                stack.extend(((*path, k), v) for k, v in reversed(item.items()))
+                stack.extend(((*path, k), v) for k, v in reversed(list(item.items())))
             elif isinstance(item, list | tuple):
                 stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(item))))
         return problems
@@ -488,7 +505,7 @@ class TemplateEngine:
 
     def _expression_template(self, env: _Sandbox, expr: nodes.Expr) -> _Compiled:
         body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
-        walk = isinstance(expr, _BUILDERS) or expr.find(_BUILDERS) is not None
+        walk = isinstance(expr, _BUILDERS) or next(expr.find_all(_BUILDERS), None) is not None
         return _Compiled(env.from_string(nodes.Template(body, lineno=1)), True, walk,
                          _simple_chain(expr))
 
@@ -596,8 +613,9 @@ class TemplateEngine:
             rv._fail_with_undefined_error()
         if isinstance(rv, Markup):
             return str(rv)
-        if isinstance(rv, Iterator | range | KeysView | ValuesView | ItemsView):
-            # Lazy results (|map, |select, range(), d.items()) become the list they stand for.
+        if compiled.walk and isinstance(rv, Iterator | range | KeysView | ValuesView | ItemsView):
+            # Lazy results the expression made (|map, range(), d.items()) become the list
+            # they stand for; an iterator passed in as data is handed back untouched.
             items = list(itertools.islice(_Guarded(rv), self.max_items + 1))
             self._value_env.bound(len(items), "the result")
             return items

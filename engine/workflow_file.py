@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from engine.atomic import write_text_atomic
 from engine.errors import WorkflowFileError
+from engine.gcpause import gc_paused
 from engine.migrations import DEFAULT, MigrationError, Migrator
 from engine.model import FORMAT_NAME, Graph, InputSpec, NodeSpec, RetryPolicy, Workflow
 
@@ -42,7 +43,8 @@ def load(path: str | os.PathLike[str], *, migrator: Migrator = DEFAULT) -> Workf
 
 def loads(text: str, *, source: str = "<string>", migrator: Migrator = DEFAULT) -> Workflow:
     try:
-        data = json.loads(text)
+        with gc_paused():
+            data = json.loads(text)
     except json.JSONDecodeError as e:
         raise WorkflowFileError(
             source, [f"line {e.lineno}, column {e.colno}: invalid JSON: {e.msg}"]) from e
@@ -63,7 +65,8 @@ def from_data(data: Any, *, source: str = "<data>", migrator: Migrator = DEFAULT
     except MigrationError as e:
         raise WorkflowFileError(source, [str(e)]) from e
     try:
-        return Workflow.model_validate(data)
+        with gc_paused():
+            return Workflow.model_validate(data)
     except ValidationError as e:
         raise WorkflowFileError(source, describe_errors(e, data)) from e
 
