@@ -30,13 +30,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import EventBus, Node, NodeContext, Port, Registry, Runner  # noqa: E402
-from engine.executor import GraphExecution  # noqa: E402
-from engine.model import Workflow  # noqa: E402
-from engine.plan import compile_plan  # noqa: E402
-from engine.runner import RunContext  # noqa: E402
-from engine.templates import default_engine  # noqa: E402
-from engine.workflow_file import from_data  # noqa: E402
+from engine import EventBus, Node, NodeContext, Port, Registry, Runner
+from engine.executor import GraphExecution
+from engine.model import Workflow
+from engine.plan import compile_plan
+from engine.runner import RunContext
+from engine.templates import default_engine
+from engine.workflow_file import from_data
 
 
 class Noop(Node):

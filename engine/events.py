@@ -8,6 +8,7 @@ their node by path (`loop1/inc`) and carry `iteration` or `index`.
 
 from __future__ import annotations
 
+import inspect
 import operator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -34,6 +35,9 @@ class Event(tuple):  # type: ignore[type-arg]
         run_id: str
         seq: int
         timestamp: float
+        iteration: int | None
+        # FORMAT.md's for_each `index` shadows tuple.index on purpose: events are records.
+        index: int | None  # type: ignore[assignment]
 
         def __init__(self, *values: Any) -> None: ...
 
@@ -62,7 +66,8 @@ def _event(name: str) -> Any:
     """Make an Event subclass from annotated fields (defaults allowed, as in a dataclass)."""
 
     def wrap(cls: type[Event]) -> type[Event]:
-        own = list(cls.__dict__.get("__annotations__", {}))
+        annotations = inspect.get_annotations(cls)
+        own = list(annotations)
         defaults = {f: cls.__dict__[f] for f in own if f in cls.__dict__}
         fields = (*Event.fields, *own)
         params = ", ".join(f"{f}={f}_default" if f in defaults else f for f in fields)
@@ -71,7 +76,7 @@ def _event(name: str) -> Any:
              namespace)
         attrs = {"__slots__": (), "__new__": namespace["__new__"], "name": name,
                  "fields": fields, "__doc__": cls.__doc__, "__module__": cls.__module__,
-                 "__annotations__": cls.__dict__.get("__annotations__", {})}
+                 "__annotations__": annotations}
         for i, f in enumerate(fields[len(Event.fields):], start=len(Event.fields)):
             attrs[f] = property(operator.itemgetter(i), doc=f)
         made = type(cls.__name__, (Event,), attrs)

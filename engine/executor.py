@@ -300,7 +300,8 @@ class GraphExecution:
                                      else self._with_timeout(node, coro))
                     if outputs is None:
                         outputs = {}
-                    elif outputs.__class__ is not dict or not outputs.keys() <= node.out_ports.keys():
+                    elif outputs.__class__ is not dict \
+                            or not outputs.keys() <= node.out_ports.keys():
                         raise self._bad_outputs(node, outputs)
                     break
                 except asyncio.CancelledError:

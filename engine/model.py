@@ -8,7 +8,7 @@ validator's. Reading and writing files lives in `engine.workflow_file`.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -18,8 +18,8 @@ IDENT = r"[A-Za-z_][A-Za-z0-9_-]*"
 IDENT_RE = re.compile(rf"^{IDENT}$")
 ENDPOINT_RE = re.compile(rf"^({IDENT})\.({IDENT})$")
 
-FORMAT_NAME = "flowui-workflow"
-CURRENT_VERSION = 1
+FORMAT_NAME: Final = "flowui-workflow"
+CURRENT_VERSION: Final = 1
 
 OnError = Literal["stop", "continue", "retry_workflow"]
 Identifier = Annotated[str, Field(pattern=rf"^{IDENT}$")]
@@ -40,10 +40,7 @@ class RetryPolicy(_Strict):
 
     def delay_before(self, attempt: int, rand: float) -> float:
         """Seconds to wait before `attempt` (2, 3, ...); `rand` is uniform in [0, 1)."""
-        if self.backoff == "fixed":
-            delay = self.delay_s
-        else:
-            delay = self.delay_s * 2 ** (attempt - 2)
+        delay = self.delay_s if self.backoff == "fixed" else self.delay_s * 2 ** (attempt - 2)
         delay = min(delay, self.max_delay_s)
         if self.jitter:
             delay *= 0.5 + 0.5 * rand

@@ -19,6 +19,7 @@ def data_dir() -> Path:
 def plugin_dirs() -> list[Path]:
     """Folders searched for plugin node files: each of `FLOWUI_PLUGINS`
     (os.pathsep-separated), then `<data dir>/plugins`."""
-    dirs = [Path(p).expanduser() for p in os.environ.get("FLOWUI_PLUGINS", "").split(os.pathsep) if p]
+    listed = os.environ.get("FLOWUI_PLUGINS", "").split(os.pathsep)
+    dirs = [Path(p).expanduser() for p in listed if p]
     dirs.append(data_dir() / "plugins")
     return dirs

@@ -229,7 +229,8 @@ class _Compiler:
         info = self.type_info(cls)
         fields, raw_fields = info.fields, info.raw_fields
         template_fields = frozenset(
-            k for k, v in raw.items() if k not in raw_fields and self.templates.contains_template(v))
+            k for k, v in raw.items()
+            if k not in raw_fields and self.templates.contains_template(v))
         self._check_template_syntax(spec, raw, raw_fields, fields)
         static: BaseModel | None = None
         try:

@@ -11,11 +11,12 @@ fakes.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import inspect
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
@@ -54,7 +55,8 @@ class Port:
 
 
 ERROR_OUTPUT = Port(ERROR_PORT, "object", required=False,
-                    description="{type, message, node} when the node fails; wire it to handle errors")
+                    description="{type, message, node} when the node fails; "
+                                "wire it to handle errors")
 
 
 def expression(default: Any = ..., *, description: str = "") -> Any:
@@ -86,12 +88,14 @@ class Node:
     legacy_types: ClassVar[tuple[str, ...]] = ()  # old ids that still load as this type
     inputs: ClassVar[tuple[Port, ...]] = ()
     outputs: ClassVar[tuple[Port, ...]] = ()
-    Config: ClassVar[type[BaseModel]] = NodeConfig
+    Config: ClassVar[builtins.type[BaseModel]] = NodeConfig
     # True for types whose values form the (sub)workflow's result (flow.output).
     collects_result: ClassVar[bool] = False
 
     def __init__(self, config: BaseModel) -> None:
-        self.config = config
+        # Typed Any so that each type's run() reads its own Config's fields; a type
+        # may annotate `config: Config` in its body for precise checking.
+        self.config: Any = config
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -114,8 +118,13 @@ class Node:
         if not cls.title:
             cls.title = cls.type.rsplit(".", 1)[-1].replace("_", " ").capitalize()
 
-    async def run(self, ctx: NodeContext, **inputs: Any) -> dict[str, Any]:
-        raise NotImplementedError(f"{type(self).__name__}.run")
+    if TYPE_CHECKING:
+        # Each type's run() names its own input ports as parameters, which a fixed
+        # base signature would forbid; this states the shape the executor calls.
+        run: Callable[..., Awaitable[dict[str, Any] | None]]
+    else:
+        async def run(self, ctx: NodeContext, **inputs: Any) -> dict[str, Any]:
+            raise NotImplementedError(f"{type(self).__name__}.run")
 
     # --- hooks node types may override -------------------------------------------------
 
@@ -187,14 +196,14 @@ def port_type_of(hint: Any) -> tuple[str, bool]:
 def function_node(
     type: str, *, title: str = "", category: str = "Functions", description: str = "",
     version: int = 1, output: str = "result", icon: str = "",
-) -> Callable[[Callable[..., Any]], type[Node]]:
+) -> Callable[[Callable[..., Any]], builtins.type[Node]]:
     """Make a node type from a plain function: parameters become input ports (and
     config fields of the same name, so they can be typed into the inspector),
     the return value the output port `output`, or one port per key when the
     return type is a TypedDict. A parameter named `ctx` receives the NodeContext.
     Sync functions run in a worker thread so they never block the event loop."""
 
-    def wrap(fn: Callable[..., Any]) -> type[Node]:
+    def wrap(fn: Callable[..., Any]) -> builtins.type[Node]:
         hints = get_type_hints(fn)
         sig = inspect.signature(fn)
         wants_ctx = "ctx" in sig.parameters

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import Field
-
 from engine.context import NodeContext
 from engine.sdk import Node, NodeConfig, Port, template_text
 

@@ -21,7 +21,7 @@ class JsonParse(Node):
     inputs = (Port("json", "string"),)
     outputs = (Port("parsed", "any"),)
 
-    async def run(self, ctx: NodeContext, json: str) -> dict[str, Any]:  # noqa: A002
+    async def run(self, ctx: NodeContext, json: str) -> dict[str, Any]:
         try:
             return {"parsed": _loads(json)}
         except ValueError as e:

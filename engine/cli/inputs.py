@@ -41,7 +41,8 @@ def parse_inputs(graph: Graph, pairs: Iterable[str], inputs_file: str | None) ->
             try:
                 values[name] = json.loads(text)
             except json.JSONDecodeError:
-                hint = f' (for text, declare the input as "string" or quote it: {name}=\'"{text}"\')'
+                hint = (' (for text, declare the input as "string" or quote it: '
+                        f'{name}=\'"{text}"\')')
                 raise InputsError(f"--input {name}: {text!r} is not a JSON {spec.type}"
                                   + (hint if spec.type in ("object", "array") else "")) from None
         else:

@@ -151,7 +151,8 @@ def test_max_parallel_flag_overrides_settings(tmp_path):
 
 def test_sigint_cancels_cleanly_with_exit_130(tmp_path):
     flow = write_flow(tmp_path, [{"id": "d", "type": "time.delay", "config": {"seconds": 30}},
-                                 {"id": "after", "type": "debug.log"}], [("d.value", "after.message")])
+                                 {"id": "after", "type": "debug.log"}],
+                      [("d.value", "after.message")])
     proc = subprocess.Popen([str(FLOWCLI), "run", str(flow), "--events", "jsonl"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = proc.stdout.readline()  # run_started: the run is under way
@@ -238,13 +239,14 @@ def test_broken_plugin_is_reported_and_others_still_load(tmp_path):
     r = flowcli("run", HELLO, "--events", "none",
                 env={**os.environ, "FLOWUI_PLUGINS": str(plugins)})
     assert r.returncode == 0
-    assert "warning" in r.stderr and "broken.py" in r.stderr and "nonexistent_module_xyz" in r.stderr
+    assert "warning" in r.stderr and "broken.py" in r.stderr
+    assert "nonexistent_module_xyz" in r.stderr
 
 
 def test_headless_path_never_imports_qt():
     import importlib.util
 
-    assert importlib.util.find_spec("PySide6") is not None, "the guard needs Qt installed to mean anything"
+    assert importlib.util.find_spec("PySide6") is not None, "without Qt this guard means nothing"
     code = (
         "import sys, runpy\n"
         "sys.argv = ['flowcli', 'run', sys.argv[1], '--events', 'none']\n"
@@ -253,7 +255,8 @@ def test_headless_path_never_imports_qt():
         "    engine.cli.main()\n"
         "except SystemExit as e:\n"
         "    assert e.code == 0, e.code\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'qasync', 'flowui'))\n"
+        "qt = ('PySide6', 'shiboken6', 'qasync', 'flowui')\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in qt)\n"
         "assert not bad, bad\n"
         "print('clean')\n"
     )

@@ -67,7 +67,7 @@ def test_schema_errors_name_node_and_field_all_at_once(tmp_path):
 
 
 def test_newer_version_is_a_clear_error(tmp_path):
-    with pytest.raises(WorkflowFileError, match="version 99 is newer .* upgrade FlowUI"):
+    with pytest.raises(WorkflowFileError, match=r"version 99 is newer .* upgrade FlowUI"):
         workflow_file.load(write(tmp_path, json.dumps(minimal(version=99))))
     with pytest.raises(WorkflowFileError, match="whole number"):
         workflow_file.load(write(tmp_path, json.dumps(minimal(version="1"))))

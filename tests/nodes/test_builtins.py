@@ -115,7 +115,8 @@ def test_json_parse_refuses_non_string_values(builtin):
                                                ({"status": 500}, "false")])
 def test_if_routes_and_skips_the_other_branch(builtin, value, branch):
     wf = workflow([const("c", value),
-                   {"id": "if", "type": "control.if", "config": {"condition": "value.status == 200"}},
+                   {"id": "if", "type": "control.if",
+                    "config": {"condition": "value.status == 200"}},
                    {"id": "on_true", "type": "debug.log"}, {"id": "on_false", "type": "debug.log"},
                    {"id": "after_false", "type": "transform.json_stringify"},
                    {"id": "merge", "type": "control.merge"},
