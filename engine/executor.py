@@ -295,6 +295,8 @@ class GraphExecution:
                     for name in node.config_ports:  # an unwired input takes its config value
                         if name not in kwargs:
                             kwargs[name] = getattr(config, name)
+                    if node.port_values:
+                        self._apply_port_values(node, kwargs)
                     coro = node.cls(config).run(ctx, **kwargs)
                     outputs = await (coro if node.timeout_s is None
                                      else self._with_timeout(node, coro))
@@ -368,6 +370,20 @@ class GraphExecution:
                     self._check(node, slot_ids[0], value)
                 kwargs[port] = value
         return kwargs
+
+    def _apply_port_values(self, node: PlannedNode, kwargs: dict[str, Any]) -> None:
+        """Inputs typed into the config, for the ports nothing was wired to."""
+        for name, value in node.port_values.items():
+            if name in kwargs:
+                continue
+            if self.run.templates.contains_template(value):
+                value = self.run.templates.render_value(
+                    value, self.template_names(kwargs), where=f"config.{name}")
+                port_type = node.in_ports[name].type
+                if not matches(port_type, value):
+                    raise InputTypeError(f"input {name!r} takes {port_type}, but its config "
+                                         f"template gave {type_name(value)}")
+            kwargs[name] = [value] if node.in_ports[name].multiple else value
 
     @staticmethod
     def _check(node: PlannedNode, slot: int, value: Any) -> None:

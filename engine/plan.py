@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 from pydantic import BaseModel, ValidationError
 
 from engine.errors import Problem, WorkflowInvalidError
@@ -48,6 +47,7 @@ class PlannedNode:
     static_config: BaseModel | None  # validated once when nothing in it is dynamic
     template_fields: frozenset[str]  # config fields rendered per execution
     config_ports: tuple[str, ...]  # input ports that are also config fields
+    port_values: dict[str, Any]  # input values typed into the config (used when unwired)
     wired_config_fields: frozenset[str]  # those of them with a wire (override the config)
     in_edges: list[InEdge] = field(default_factory=list)
     # in_edges grouped by port for gathering: (port, multiple, slots, check or None)
@@ -225,13 +225,25 @@ class _Compiler:
         except Exception as e:
             self.problem("bad_config", f"cannot determine ports: {e}", spec.id, "config")
             return None
-        raw = spec.config
         info = self.type_info(cls)
         fields, raw_fields = info.fields, info.raw_fields
+        ports_by_name = {p.name: p for p in in_ports}
+        # A config key naming an input port that the Config does not declare is that
+        # input's value when nothing is wired to it (FORMAT.md: "a required input is
+        # satisfied by a connection or by a config field of the same name").
+        port_values = {k: v for k, v in spec.config.items()
+                       if k in ports_by_name and k not in fields}
+        raw = {k: v for k, v in spec.config.items() if k not in port_values} \
+            if port_values else spec.config
         template_fields = frozenset(
             k for k, v in raw.items()
             if k not in raw_fields and self.templates.contains_template(v))
-        self._check_template_syntax(spec, raw, raw_fields, fields)
+        self._check_template_syntax(spec, spec.config, raw_fields, fields)
+        for name, value in port_values.items():
+            port_type = ports_by_name[name].type
+            if not self.templates.contains_template(value) and not matches(port_type, value):
+                self.problem("bad_config", f"input {name!r} takes {port_type}, but the config "
+                             f"gives {type_name(value)}", spec.id, f"config.{name}")
         static: BaseModel | None = None
         try:
             static = cls.Config.model_validate(raw)
@@ -247,9 +259,11 @@ class _Compiler:
                                            for x in loc)
                 if err["type"] == "extra_forbidden":
                     hint = difflib.get_close_matches(str(loc[-1]), list(fields), n=1)
+                    known = [*fields, *(p for p in ports_by_name if p not in fields)]
+                    hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
                     message = f"unknown config field {loc[-1]!r}" + (
                         f" (did you mean {hint[0]!r}?)" if hint else
-                        f"; fields: {', '.join(fields) or 'none'}")
+                        f"; fields and inputs: {', '.join(known) or 'none'}")
                 else:
                     message = err["msg"]
                 self.problem("bad_config", message, spec.id, where)
@@ -263,6 +277,7 @@ class _Compiler:
             out_ports={p.name: p for p in out_ports},
             raw_config=raw, static_config=static, template_fields=template_fields,
             config_ports=tuple(p.name for p in in_ports if p.name in fields),
+            port_values=port_values,
             wired_config_fields=frozenset(),
             retry=spec.retry if spec.retry and spec.retry.max_attempts > 1 else None,
             timeout_s=spec.timeout_s, on_error=spec.on_error or settings.on_error,
@@ -360,7 +375,7 @@ class _Compiler:
             wired = {e.port for e in n.in_edges}
             fields = self.type_info(n.cls).fields
             for port in n.in_ports.values():
-                configured = port.name in n.raw_config or (
+                configured = port.name in n.spec.config or (
                     port.name in fields and not fields[port.name].is_required()
                     and fields[port.name].default is not None)
                 if port.required and port.name not in wired and not configured:
@@ -388,6 +403,8 @@ class _Compiler:
                     queue.append(m)
         if removed == len(index):
             return
+        import networkx as nx  # here: only a graph with a cycle needs it (saves 40 ms at start)
+
         left = {k for k, d in indeg.items() if d > 0}
         g = nx.DiGraph((a, b) for a in left for b in succ[a] if b in left)
         seen: set[str] = set()

@@ -439,3 +439,16 @@ def test_long_chain_does_not_recurse(toy, n):
     conns = [(f"n{i - 1}.{'value' if i == 1 else 'sum'}", f"n{i}.a") for i in range(1, n)]
     result = toy.run(workflow(nodes, conns))
     assert result.outputs == {f"n{n - 1}": {"sum": n - 1}}
+
+
+def test_config_value_feeds_an_unwired_input_and_a_wire_overrides_it(toy):
+    wf = workflow([{"id": "t", "type": "toy.text", "config": {"text": "from config"}}])
+    assert toy.run(wf).outputs == {"t": {"text": "from config", "length": 11}}
+    wf = workflow([src("s", "wired"), {"id": "t", "type": "toy.text", "config": {"text": "x"}}],
+                  [("s.value", "t.text")])
+    assert toy.run(wf).outputs["t"]["text"] == "wired"
+    wf = workflow([{"id": "t", "type": "toy.text", "config": {"text": "{{ inputs.n }}"}}],
+                  inputs={"n": {"type": "any"}})
+    assert toy.run(wf, {"n": "abc"}).outputs["t"]["length"] == 3
+    result = toy.run(wf, {"n": 5})  # a lone expression keeps its type: not a string
+    assert result.error["type"] == "InputTypeError"

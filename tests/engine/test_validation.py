@@ -123,3 +123,14 @@ def test_compile_plan_raises_with_all_problems():
 def test_duplicate_ids_are_reported():
     wf = workflow([{"id": "a", "type": "toy.source"}, {"id": "a", "type": "toy.source"}])
     assert ("duplicate_id", "a") in codes(validate(wf, toy_registry()))
+
+
+def test_input_ports_can_be_typed_into_the_config():
+    reg = toy_registry()
+    assert validate(workflow([{"id": "t", "type": "toy.text", "config": {"text": "hi"}}]),
+                    reg) == []
+    problems = validate(workflow([{"id": "t", "type": "toy.text", "config": {"text": 5}}]), reg)
+    assert [str(p) for p in problems] == [
+        "node 't', config.text: input 'text' takes string, but the config gives integer"]
+    problems = validate(workflow([{"id": "t", "type": "toy.text", "config": {"txt": "x"}}]), reg)
+    assert "unknown config field 'txt' (did you mean 'text'?)" in str(problems[0])
