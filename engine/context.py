@@ -11,12 +11,17 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from engine.errors import NodeError
 from engine.events import NodeLogged, NodeProgressed
 
 if TYPE_CHECKING:
+    import httpx
+
     from engine.executor import GraphExecution
+    from engine.plan import Plan
 
 LEVELS = ("debug", "info", "warning", "error")
 
@@ -108,7 +113,74 @@ class NodeContext:
         """Wait; cancelled with the run."""
         await asyncio.sleep(seconds)
 
-    # --- results -------------------------------------------------------------------------------
+    # --- the run's services ----------------------------------------------------------------------
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The run's pooled HTTP client (one per run, closed when the run ends)."""
+        client: httpx.AsyncClient = self._exec.run.http
+        return client
+
+    @property
+    def secrets(self) -> Mapping[str, str]:
+        """The secrets the workflow refers to, resolved before the run started."""
+        return self._exec.run.secrets
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret value masked: for messages built from data."""
+        return self._exec.run.redactor.text(text) if self._exec.run.redactor else text
+
+    @property
+    def trigger(self) -> dict[str, Any] | None:
+        """The payload that started this run (a webhook request, a tick), or None."""
+        return self._exec.run.trigger
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """Run options, e.g. `test_run`."""
+        return self._exec.run.options
+
+    def respond(self, status: int, headers: Mapping[str, str], body: Any) -> None:
+        """Set the answer to the request that started the run (serve mode)."""
+        self._exec.run.response = {"status": status, "headers": dict(headers), "body": body}
+
+    # --- bodies and results -------------------------------------------------------------------
+
+    def body_plan(self, name: str) -> Plan:
+        """The compiled subgraph `name` of this workflow."""
+        plans = self._exec.run.plans
+        if name not in plans:
+            raise NodeError(f"there is no subgraph {name!r} in this workflow", retryable=False)
+        return plans[name]
+
+    def workflow_plan(self, path: str) -> Plan:
+        """A workflow file (relative to this workflow's folder) compiled as a body;
+        compiled once per run. Its own relative paths resolve against its folder."""
+        from engine import workflow_file  # here: only sub-workflow nodes need it
+        from engine.errors import WorkflowFileError, WorkflowInvalidError
+        from engine.plan import compile_plan
+
+        target = self.resolve_path(path).resolve()
+        key = f"file:{target}"
+        plans = self._exec.run.plans
+        if key not in plans:
+            try:
+                wf = workflow_file.load(target)
+                plans[key] = compile_plan(wf, self._exec.run.registry, base_dir=target.parent,
+                                          templates=self._exec.run.templates)
+            except (WorkflowFileError, WorkflowInvalidError) as e:
+                raise NodeError(f"sub-workflow {path}: {e}", retryable=False) from None
+        return plans[key]
+
+    async def run_body(self, plan: Plan, inputs: Mapping[str, Any], *,
+                       loop: dict[str, Any] | None = None, iteration: int | None = None,
+                       index: int | None = None, max_parallel: int | None = None,
+                       ) -> dict[str, Any]:
+        """Run a body with `inputs` (read by its flow.input nodes); returns its
+        flow.output values by name. Its events name nodes `<this node>/<id>`."""
+        return await self._exec.run_body(plan, dict(inputs), path=self.node_id, loop=loop,
+                                         iteration=iteration, index=index,
+                                         max_parallel=max_parallel)
 
     def set_result(self, name: str, value: Any) -> None:
         """Publish a named result of the (sub)workflow; `flow.output` uses this."""

@@ -72,6 +72,18 @@ _UPSTREAM_SKIPPED = Skip("upstream_skipped")
 _UNSET = object()
 
 
+class BodyError(NodeError):
+    """A subgraph body (loop, for_each, sub-workflow) failed. Carries the inner error's
+    type and the failing node's path, which the run reports as `failed_node`."""
+
+    retryable = False  # the inner nodes had their own retry policies
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error.get("message", "the body failed"))
+        self.type = error.get("type", "NodeError")
+        self.node = error.get("node")
+
+
 def error_type(e: BaseException) -> str:
     if isinstance(e, NodeError):
         return e.type
@@ -124,7 +136,7 @@ class GraphExecution:
         # input slots, and keeping 10,000 dicts alive would only feed the cyclic collector.
         self.outputs: list[dict[str, Any] | None] = [None] * n
         self.results: dict[str, Any] = {}  # flow.output values by name
-        self.node_errors: list[dict[str, Any]] = []
+        self.node_errors: list[dict[str, Any]] = []  # a body shares its caller's list
         self.failure: Failure | None = None
         self.unsettled = n
         self.ready: deque[int] = deque()
@@ -133,6 +145,7 @@ class GraphExecution:
         self._done: asyncio.Future[None] | None = None
         self._create_task = run.loop.create_task
         self._names_base: dict[str, Any] | None = None
+        self.loop_names: dict[str, Any] | None = None  # `loop` in a body's templates
 
     # --- driving -----------------------------------------------------------------------
 
@@ -433,10 +446,28 @@ class GraphExecution:
             raise ConfigError(f"config is invalid after templates and wires were applied: "
                               f"{problems}") from None
 
+    async def run_body(self, plan: Plan, inputs: dict[str, Any], *, path: str,
+                       loop: dict[str, Any] | None = None, iteration: int | None = None,
+                       index: int | None = None, max_parallel: int | None = None,
+                       ) -> dict[str, Any]:
+        """Run a body to the end inside the calling node: its node ids are `path/id`,
+        its events carry `iteration`/`index`, its `flow.output` values come back by
+        name. Raises BodyError when it fails; cancelling the caller cancels it."""
+        child = GraphExecution(self.run, plan, inputs, path=path, iteration=iteration,
+                               index=index, max_parallel=max_parallel)
+        child.node_errors = self.node_errors
+        child.loop_names = loop
+        await child.execute()
+        if child.failure is not None:
+            raise BodyError(child.failure.error)
+        return child.results
+
     def template_names(self, ports: dict[str, Any]) -> dict[str, Any]:
         base = self._names_base
         if base is None:
             base = self._names_base = self.run.template_names(self.inputs)
+            if self.loop_names is not None:
+                base["loop"] = self.loop_names
         return {**base, "ports": ports}
 
     # --- failure -----------------------------------------------------------------------
@@ -448,7 +479,7 @@ class GraphExecution:
         self.state[i] = FAILED
         self.run.emit(NodeFailed, path, node.cls.type, attempt, info, routed,
                       self.iteration, self.index)
-        full = {**info, "node": path}
+        full = {**info, "node": e.node if isinstance(e, BodyError) and e.node else path}
         if routed:
             self._deliver_error(i, full)
         elif node.on_error == "continue":

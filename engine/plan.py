@@ -20,7 +20,7 @@ from engine.gcpause import gc_paused
 from engine.model import Graph, NodeSpec, RetryPolicy, Settings, Workflow
 from engine.porttypes import can_connect, matches, needs_check, type_name
 from engine.registry import Registry
-from engine.sdk import ERROR_PORT, Node, Port
+from engine.sdk import ERROR_PORT, Node, Port, PortContext
 from engine.templates import TemplateEngine, default_engine
 
 
@@ -86,26 +86,56 @@ def compile_plan(workflow: Workflow, registry: Registry, *, base_dir: Path | Non
                  templates: TemplateEngine = default_engine) -> Plan:
     """Validate and compile `graph` (default: the workflow itself). Raises
     WorkflowInvalidError listing every problem."""
-    compiler = _Compiler(workflow, graph or workflow, registry, templates)
+    base = base_dir or Path.cwd()
+    compiler = _Compiler(workflow, graph or workflow, registry, templates, base)
     with gc_paused():
-        plan = compiler.compile(base_dir or Path.cwd())
+        plan = compiler.compile(base)
     if compiler.problems:
         raise WorkflowInvalidError(compiler.problems)
     assert plan is not None
     return plan
 
 
+def compile_workflow(workflow: Workflow, registry: Registry, *, base_dir: Path | None = None,
+                     templates: TemplateEngine = default_engine,
+                     ) -> tuple[Plan, dict[str, Plan]]:
+    """The workflow's plan and one per subgraph. Raises WorkflowInvalidError listing
+    every problem of all of them (a subgraph's node ids as `subgraph/node`)."""
+    base = base_dir or Path.cwd()
+    problems: list[Problem] = []
+    plans: dict[str, Plan] = {}
+    with gc_paused():
+        top = _Compiler(workflow, workflow, registry, templates, base)
+        plan = top.compile(base)
+        problems += top.problems
+        for name, sg in workflow.subgraphs.items():
+            sub = _Compiler(workflow, sg, registry, templates, base)
+            sub_plan = sub.compile(base)
+            if sub_plan is not None:
+                plans[name] = sub_plan
+            problems += [_in_subgraph(name, p) for p in sub.problems]
+    if problems:
+        raise WorkflowInvalidError(problems)
+    assert plan is not None
+    return plan, plans
+
+
+def _in_subgraph(name: str, p: Problem) -> Problem:
+    if p.node_id:
+        return Problem(p.code, p.message, f"{name}/{p.node_id}", p.field)
+    return Problem(p.code, f"subgraph {name!r}: {p.message}", None, p.field)
+
+
 def validate(workflow: Workflow, registry: Registry, *, inputs: Mapping[str, Any] | None = None,
+             base_dir: Path | None = None,
              templates: TemplateEngine = default_engine) -> list[Problem]:
     """Every problem of a workflow and its subgraphs; with `inputs`, also missing or
     mistyped workflow inputs."""
-    problems = _Compiler(workflow, workflow, registry, templates).problems_only()
-    for name, sg in workflow.subgraphs.items():
-        for p in _Compiler(workflow, sg, registry, templates).problems_only():
-            problems.append(Problem(p.code, p.message,
-                                    f"{name}/{p.node_id}" if p.node_id else None, p.field)
-                            if p.node_id else Problem(p.code, f"subgraph {name!r}: {p.message}",
-                                                      None, p.field))
+    try:
+        compile_workflow(workflow, registry, base_dir=base_dir, templates=templates)
+        problems: list[Problem] = []
+    except WorkflowInvalidError as e:
+        problems = e.problems
     if inputs is not None:
         problems += check_inputs(workflow, inputs)
     return problems
@@ -149,8 +179,9 @@ class _TypeInfo:
 
 class _Compiler:
     def __init__(self, workflow: Workflow, graph: Graph, registry: Registry,
-                 templates: TemplateEngine) -> None:
+                 templates: TemplateEngine, base_dir: Path) -> None:
         self.workflow = workflow
+        self.port_context = PortContext(workflow, base_dir)
         self.graph = graph
         self.registry = registry
         self.templates = templates
@@ -172,11 +203,6 @@ class _Compiler:
     def problem(self, code: str, message: str, node: str | None = None,
                 field: str | None = None) -> None:
         self.problems.append(Problem(code, message, node, field))
-
-    def problems_only(self) -> list[Problem]:
-        with gc_paused():
-            self.compile(Path.cwd())
-        return self.problems
 
     def compile(self, base_dir: Path) -> Plan | None:
         graph = self.graph
@@ -221,7 +247,7 @@ class _Compiler:
             self.problem("unknown_type", msg, spec.id, "type")
             return None
         try:
-            in_ports, out_ports = cls.ports(spec.config)
+            in_ports, out_ports = cls.ports(spec.config, self.port_context)
         except Exception as e:
             self.problem("bad_config", f"cannot determine ports: {e}", spec.id, "config")
             return None

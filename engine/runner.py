@@ -24,12 +24,24 @@ from engine.errors import Problem, WorkflowInvalidError
 from engine.events import Event, RunCompleted, RunRetrying, RunStarted, iso_utc
 from engine.executor import COMPLETED, GraphExecution
 from engine.model import Workflow
-from engine.plan import Plan, check_inputs, compile_plan, resolve_inputs
+from engine.plan import Plan, check_inputs, compile_workflow, resolve_inputs
 from engine.preview import preview
 from engine.registry import Registry
+from engine.secrets import ENV_PREFIX, Redactor, SecretStore, references
 from engine.templates import TemplateEngine, default_engine
 
 QUEUED, VALIDATING, RUNNING = "queued", "validating", "running"
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("flowui")
+    except Exception:
+        return "dev"
+
+
 _now = time.time
 FINAL_STATUSES = ("completed", "failed", "cancelled")
 
@@ -44,6 +56,7 @@ class RunResult:
     node_errors: list[dict[str, Any]] = field(default_factory=list)
     duration_ms: float = 0.0
     problems: list[Problem] = field(default_factory=list)  # when validation failed
+    metadata: dict[str, Any] = field(default_factory=dict)  # run options, e.g. test_run
 
     def to_dict(self) -> dict[str, Any]:
         """The `--output` shape of FORMAT.md section 4."""
@@ -57,11 +70,22 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + _secrets.token_hex(3)
 
 
+def workflow_secrets(workflow: Workflow) -> set[str]:
+    """Names of the secrets the workflow's templates (subgraphs included) refer to."""
+    graphs = [workflow, *workflow.subgraphs.values()]
+    return {name for g in graphs for n in g.nodes for name in references(n.config)}
+
+
 class RunContext:
-    """What every node of one run shares: identity, event numbering, services."""
+    """What every node of one run shares: identity, event numbering, services
+    (the pooled HTTP client, secrets, the trigger payload and the response, the
+    compiled bodies)."""
 
     def __init__(self, run_id: str, bus: EventBus, templates: TemplateEngine,
-                 base_dir: Path, registry: Registry) -> None:
+                 base_dir: Path, registry: Registry, *,
+                 secrets: Mapping[str, str] | None = None,
+                 trigger: Mapping[str, Any] | None = None,
+                 options: Mapping[str, Any] | None = None) -> None:
         self.run_id = run_id
         self.bus = bus
         self.templates = templates
@@ -72,14 +96,45 @@ class RunContext:
         self.started_at = time.time()
         self.seq = 0
         self.publish = bus.publish
+        self.secrets: dict[str, str] = dict(secrets or {})
+        self.redactor = Redactor(self.secrets.values())
+        self.trigger = dict(trigger) if trigger is not None else None
+        self.options: dict[str, Any] = dict(options or {})
+        self.response: dict[str, Any] | None = None  # what http.respond sent
+        self.plans: dict[str, Plan] = {}  # compiled subgraphs and sub-workflow files
+        self._http: Any = None
 
     def emit(self, cls: type[Event], *fields: Any) -> None:
         seq = self.seq = self.seq + 1
+        if self.redactor:
+            fields = self.redactor.scrub(fields)
         self.publish(cls(self.run_id, seq, _now(), *fields))
 
     def template_names(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        return {"inputs": inputs, "secrets": {},
+        return {"inputs": inputs, "secrets": self.secrets,
                 "run": {"id": self.run_id, "started_at": iso_utc(self.started_at)}}
+
+    @property
+    def http(self) -> Any:
+        """One pooled httpx.AsyncClient per run, made on first use, closed at the end."""
+        if self._http is None:
+            import httpx  # here: runs without HTTP nodes do not pay for the import
+
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(30.0), follow_redirects=False,
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                headers={"User-Agent": f"FlowUI/{_version()}"})
+        return self._http
+
+    def add_secrets(self, values: Mapping[str, str]) -> None:
+        """Make secrets available to templates; their values are redacted from then on."""
+        self.secrets.update(values)
+        self.redactor = Redactor(self.secrets.values())
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
 
 class Run:
@@ -87,8 +142,12 @@ class Run:
 
     def __init__(self, runner: Runner, workflow: Workflow, inputs: Mapping[str, Any],
                  bus: EventBus, base_dir: Path, run_id: str, max_parallel: int | None,
-                 timeout_s: float | None) -> None:
+                 timeout_s: float | None, trigger: Mapping[str, Any] | None,
+                 options: Mapping[str, Any]) -> None:
         self.run_id = run_id
+        self.trigger = trigger
+        self.options = dict(options)  # e.g. {"test_run": True}; recorded as the run's metadata
+        self.context: RunContext | None = None
         self.status = QUEUED
         self.workflow = workflow
         self.result: RunResult | None = None
@@ -111,11 +170,12 @@ class Run:
 
     async def _main(self) -> RunResult:
         started = time.perf_counter()
-        ctx = RunContext(self.run_id, self._bus, self._runner.templates, self._base_dir,
-                         self._runner.registry)
+        ctx = self.context = RunContext(
+            self.run_id, self._bus, self._runner.templates, self._base_dir,
+            self._runner.registry, trigger=self.trigger, options=self.options)
         try:
             self.status = VALIDATING
-            plan = self._validate()
+            plan = self._validate(ctx)
         except WorkflowInvalidError as e:
             n = len(e.problems)
             return await self._finish(ctx, started, RunResult(
@@ -162,12 +222,26 @@ class Run:
             result = self._result(plan, execution, "completed")
         return await self._finish(ctx, started, result)
 
-    def _validate(self) -> Plan:
-        plan = compile_plan(self.workflow, self._runner.registry, base_dir=self._base_dir,
-                            templates=self._runner.templates)
-        problems = check_inputs(self.workflow, self._inputs)
+    def _validate(self, ctx: RunContext) -> Plan:
+        problems: list[Problem] = []
+        plan = None
+        try:
+            plan, ctx.plans = compile_workflow(self.workflow, self._runner.registry,
+                                               base_dir=self._base_dir,
+                                               templates=self._runner.templates)
+        except WorkflowInvalidError as e:
+            problems += e.problems
+        problems += check_inputs(self.workflow, self._inputs)
+        wanted = workflow_secrets(self.workflow)
+        values, missing = self._runner.secrets.resolve(wanted)
+        for name in missing:
+            problems.append(Problem(
+                "missing_secret", f"secret {name!r} is not set: run `flowcli secrets set {name}` "
+                f"or set the environment variable {ENV_PREFIX}{name}", field=f"secrets.{name}"))
         if problems:
             raise WorkflowInvalidError(problems)
+        ctx.add_secrets(values)
+        assert plan is not None
         return plan
 
     def _result(self, plan: Plan, execution: GraphExecution | None, status: str) -> RunResult:
@@ -183,10 +257,21 @@ class Run:
                         outputs[plan.nodes[i].id] = execution.outputs[i]
         return RunResult(self.run_id, status, outputs, node_errors=node_errors)
 
+    @property
+    def response(self) -> dict[str, Any] | None:
+        """What an `http.respond` node sent (serve mode answers the webhook with it)."""
+        return self.context.response if self.context is not None else None
+
     async def _finish(self, ctx: RunContext, started: float, result: RunResult) -> RunResult:
+        await ctx.aclose()
         result.duration_ms = round((time.perf_counter() - started) * 1000, 3)
         if result.error is not None and result.failed_node is None:
             result.failed_node = result.error.get("node")
+        result.metadata = dict(self.options)
+        if ctx.redactor:  # results leave the engine: files, stdout, the run store
+            result.outputs = ctx.redactor.scrub(result.outputs)
+            result.error = ctx.redactor.scrub(result.error)
+            result.node_errors = ctx.redactor.scrub(result.node_errors)
         self.status = result.status
         self.result = result
         ctx.emit(RunCompleted, result.status, result.duration_ms, result.outputs, result.error,
@@ -198,20 +283,26 @@ class Run:
 class Runner:
     """Starts runs of workflows against one registry."""
 
-    def __init__(self, registry: Registry, *, templates: TemplateEngine = default_engine) -> None:
+    def __init__(self, registry: Registry, *, templates: TemplateEngine = default_engine,
+                 secrets: SecretStore | None = None) -> None:
         self.registry = registry
         self.templates = templates
+        self.secrets = secrets or SecretStore()
 
     def start(self, workflow: Workflow, inputs: Mapping[str, Any] | None = None, *,
               bus: EventBus | None = None, subscribers: tuple[Callable[[Event], Any], ...] = (),
               base_dir: str | Path | None = None, run_id: str | None = None,
-              max_parallel: int | None = None, timeout_s: float | None = None) -> Run:
-        """Start a run on the running event loop and return its handle."""
+              max_parallel: int | None = None, timeout_s: float | None = None,
+              trigger: Mapping[str, Any] | None = None,
+              options: Mapping[str, Any] | None = None) -> Run:
+        """Start a run on the running event loop and return its handle. `trigger` is the
+        payload trigger nodes output (a webhook request, a tick); `options` are run
+        options such as `{"test_run": True}`, kept in the result's metadata."""
         bus = bus or EventBus()
         for fn in subscribers:
             bus.subscribe(fn)
         return Run(self, workflow, inputs or {}, bus, Path(base_dir or Path.cwd()),
-                   run_id or new_run_id(), max_parallel, timeout_s)
+                   run_id or new_run_id(), max_parallel, timeout_s, trigger, options or {})
 
     async def run(self, workflow: Workflow, inputs: Mapping[str, Any] | None = None,
                   **options: Any) -> RunResult:

@@ -18,6 +18,7 @@ import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -68,6 +69,14 @@ def expression(default: Any = ..., *, description: str = "") -> Any:
 def template_text(default: Any = ..., *, description: str = "") -> Any:
     """A config field holding a full template with statements, rendered by the node itself."""
     return Field(default, description=description, json_schema_extra={"format": "template"})
+
+
+@dataclass(frozen=True, slots=True)
+class PortContext:
+    """Where a node sits, for types whose ports depend on what their config names."""
+
+    workflow: Any  # engine.model.Workflow: its subgraphs
+    base_dir: Path  # relative file paths resolve here
 
 
 class NodeConfig(BaseModel):
@@ -129,9 +138,11 @@ class Node:
     # --- hooks node types may override -------------------------------------------------
 
     @classmethod
-    def ports(cls, config: Mapping[str, Any]) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
+    def ports(cls, config: Mapping[str, Any], context: PortContext | None = None,
+              ) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
         """Input and output ports for a given raw config. Most types have fixed
-        ports; a type whose ports depend on its config overrides this."""
+        ports; a type whose ports depend on its config (or on a subgraph or file
+        it names, found through `context`) overrides this."""
         return cls.inputs, cls.outputs
 
     @classmethod
