@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[gui,test,dev]'
 	touch $(STAMP)
 
-run: $(STAMP)   ## open the example workflow (headless until the editor lands)
-	$(BIN)/flowcli run resources/examples/hello.flow.json --events pretty
+run: $(STAMP)   ## open the editor on the example workflow
+	$(BIN)/flowui resources/examples/hello.flow.json
 
 test: $(STAMP)  ## the whole test suite
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest

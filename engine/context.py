@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import NodeError
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import httpx
 
     from engine.executor import GraphExecution
+    from engine.model import Settings
     from engine.plan import Plan
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -50,8 +51,15 @@ class NodeContext:
 
     @property
     def base_dir(self) -> Path:
-        """The folder of the workflow file: relative paths in config resolve here."""
-        return self._exec.run.base_dir
+        """The folder of the workflow file holding this node (a sub-workflow file's own
+        folder inside it): relative paths in config resolve here."""
+        return self._exec.plan.base_dir
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force where this node runs: its workflow's, or its subgraph's
+        own when the subgraph has some (e.g. `max_iterations` for control.loop)."""
+        return self._exec.plan.settings
 
     def resolve_path(self, path: str) -> Path:
         p = Path(path).expanduser()
@@ -147,8 +155,9 @@ class NodeContext:
     # --- bodies and results -------------------------------------------------------------------
 
     def body_plan(self, name: str) -> Plan:
-        """The compiled subgraph `name` of this workflow."""
-        plans = self._exec.run.plans
+        """The compiled subgraph `name` of the workflow holding this node (inside a
+        sub-workflow file: of that file)."""
+        plans = self._exec.plan.bodies
         if name not in plans:
             raise NodeError(f"there is no subgraph {name!r} in this workflow", retryable=False)
         return plans[name]
@@ -158,7 +167,7 @@ class NodeContext:
         compiled once per run. Its own relative paths resolve against its folder."""
         from engine import workflow_file  # here: only sub-workflow nodes need it
         from engine.errors import WorkflowFileError, WorkflowInvalidError
-        from engine.plan import compile_plan
+        from engine.plan import compile_workflow
 
         target = self.resolve_path(path).resolve()
         key = f"file:{target}"
@@ -166,8 +175,10 @@ class NodeContext:
         if key not in plans:
             try:
                 wf = workflow_file.load(target)
-                plans[key] = compile_plan(wf, self._exec.run.registry, base_dir=target.parent,
-                                          templates=self._exec.run.templates)
+                # With its subgraphs: its for_each/loop nodes find their bodies in the file.
+                plans[key], _ = compile_workflow(wf, self._exec.run.registry,
+                                                 base_dir=target.parent,
+                                                 templates=self._exec.run.templates)
             except (WorkflowFileError, WorkflowInvalidError) as e:
                 raise NodeError(f"sub-workflow {path}: {e}", retryable=False) from None
         return plans[key]

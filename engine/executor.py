@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
+from functools import partial
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
@@ -166,9 +167,7 @@ class GraphExecution:
 
     async def _abort(self) -> None:
         self.stopping = True
-        tasks = list(self.running.values())
-        for t in tasks:
-            t.cancel()
+        tasks = self._cancel_running()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._skip_unstarted()
@@ -177,8 +176,27 @@ class GraphExecution:
         if self.failure is None:
             self.failure = failure
         self.stopping = True
-        for t in list(self.running.values()):
+        self._cancel_running()
+        self._check_drained()
+
+    def _cancel_running(self) -> list[asyncio.Task[None]]:
+        tasks = []
+        for i, t in list(self.running.items()):
             t.cancel()
+            # A task cancelled before its coroutine began never runs _run_node's own
+            # bookkeeping (it would stay "running" and the execution would never drain).
+            t.add_done_callback(partial(self._never_started, i))
+            tasks.append(t)
+        return tasks
+
+    def _never_started(self, i: int, task: asyncio.Task[None]) -> None:
+        if self.running.get(i) is not task:
+            return  # it ran and settled itself
+        del self.running[i]
+        self.state[i] = SKIPPED
+        self.run.emit(NodeSkipped, self.prefix + self.plan.nodes[i].id, "cancelled",
+                      self.iteration, self.index)
+        self._settled()
         self._check_drained()
 
     def _check_drained(self) -> None:
@@ -488,7 +506,8 @@ class GraphExecution:
         else:
             self._settled()
             self.running.pop(i, None)  # this task is ending; _stop must not cancel it
-            self._stop(Failure(full, path, node.on_error))
+            # A failure inside a body names the inner node's path (FORMAT.md: failed_node)
+            self._stop(Failure(full, full["node"], node.on_error))
             return
         self._settled()
 

@@ -8,6 +8,7 @@ executor never reads the live document: editing during a run is safe.
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,9 @@ class Plan:
     sinks: list[int]  # nodes without outgoing wires, for the default result
     base_dir: Path
     workflow: Workflow  # the snapshot the plan was made from (subgraphs live here)
+    # The compiled subgraphs of the same workflow, by name: what `body` names resolve to
+    # (for a sub-workflow file's nodes, that file's subgraphs). Shared by its plans.
+    bodies: dict[str, Plan] = field(default_factory=dict)
 
 
 def compile_plan(workflow: Workflow, registry: Registry, *, base_dir: Path | None = None,
@@ -103,14 +107,14 @@ def compile_workflow(workflow: Workflow, registry: Registry, *, base_dir: Path |
     every problem of all of them (a subgraph's node ids as `subgraph/node`)."""
     base = base_dir or Path.cwd()
     problems: list[Problem] = []
-    plans: dict[str, Plan] = {}
+    plans: dict[str, Plan] = {}  # filled below; every plan of this workflow shares it
     with gc_paused():
         top = _Compiler(workflow, workflow, registry, templates, base)
-        plan = top.compile(base)
+        plan = top.compile(base, bodies=plans)
         problems += top.problems
         for name, sg in workflow.subgraphs.items():
             sub = _Compiler(workflow, sg, registry, templates, base)
-            sub_plan = sub.compile(base)
+            sub_plan = sub.compile(base, bodies=plans)
             if sub_plan is not None:
                 plans[name] = sub_plan
             problems += [_in_subgraph(name, p) for p in sub.problems]
@@ -175,6 +179,7 @@ def _short(value: Any) -> str:
 class _TypeInfo:
     fields: Mapping[str, Any]  # the Config's pydantic fields
     raw_fields: frozenset[str]  # expression/template fields the node evaluates itself
+    check_context: bool  # its check() takes `context` (a PortContext): it looks at bodies
 
 
 class _Compiler:
@@ -197,14 +202,15 @@ class _Compiler:
             raw = frozenset(name for name, f in fields.items()
                             if isinstance(f.json_schema_extra, dict)
                             and f.json_schema_extra.get("format") in ("expression", "template"))
-            info = self._types[cls] = _TypeInfo(fields, raw)
+            takes_context = "context" in inspect.signature(cls.check).parameters
+            info = self._types[cls] = _TypeInfo(fields, raw, takes_context)
         return info
 
     def problem(self, code: str, message: str, node: str | None = None,
                 field: str | None = None) -> None:
         self.problems.append(Problem(code, message, node, field))
 
-    def compile(self, base_dir: Path) -> Plan | None:
+    def compile(self, base_dir: Path, bodies: dict[str, Plan] | None = None) -> Plan | None:
         graph = self.graph
         settings = getattr(graph, "settings", None) or self.workflow.settings
         nodes: list[PlannedNode] = []
@@ -231,6 +237,7 @@ class _Compiler:
             settings=settings, inputs=graph.inputs, collects_results=collects,
             sinks=[n.index for n in nodes if n.is_sink],
             base_dir=base_dir, workflow=self.workflow,
+            bodies=bodies if bodies is not None else {},
         )
 
     # --- nodes --------------------------------------------------------------------------
@@ -293,7 +300,11 @@ class _Compiler:
                 else:
                     message = err["msg"]
                 self.problem("bad_config", message, spec.id, where)
-        for key, message in cls.check(raw, self.graph, top_level=self.graph is self.workflow):
+        # A type whose check needs the workflow around it (subgraphs, the file's folder)
+        # declares a `context` parameter; the base signature stays as node authors know it.
+        extra = {"context": self.port_context} if info.check_context else {}
+        for key, message in cls.check(raw, self.graph, top_level=self.graph is self.workflow,
+                                      **extra):
             self.problem("bad_config", message, spec.id, f"config.{key}" if key else "config")
         if template_fields:
             static = None

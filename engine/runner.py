@@ -59,10 +59,13 @@ class RunResult:
     metadata: dict[str, Any] = field(default_factory=dict)  # run options, e.g. test_run
 
     def to_dict(self) -> dict[str, Any]:
-        """The `--output` shape of FORMAT.md section 4."""
-        return {"run_id": self.run_id, "status": self.status, "outputs": self.outputs,
+        """The `--output` shape of FORMAT.md section 4, plus `metadata` when there is any."""
+        data = {"run_id": self.run_id, "status": self.status, "outputs": self.outputs,
                 "error": self.error, "failed_node": self.failed_node,
                 "node_errors": self.node_errors, "duration_ms": self.duration_ms}
+        if self.metadata:
+            data["metadata"] = self.metadata
+        return data
 
 
 def new_run_id() -> str:
@@ -70,10 +73,33 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + _secrets.token_hex(3)
 
 
-def workflow_secrets(workflow: Workflow) -> set[str]:
-    """Names of the secrets the workflow's templates (subgraphs included) refer to."""
+def workflow_secrets(workflow: Workflow, registry: Registry | None = None) -> set[str]:
+    """Names of the secrets the workflow's templates (subgraphs included) refer to; with
+    `registry`, also those a node type's config default refers to where the file leaves
+    the field out (llm.chat's api_key defaults to `{{ secrets.OPENAI_API_KEY }}`)."""
     graphs = [workflow, *workflow.subgraphs.values()]
-    return {name for g in graphs for n in g.nodes for name in references(n.config)}
+    names = {name for g in graphs for n in g.nodes for name in references(n.config)}
+    if registry is not None:
+        for g in graphs:
+            for n in g.nodes:
+                cls = registry.get(n.type)
+                if cls is not None:
+                    names.update(k for field, k in _default_secrets(cls) if field not in n.config)
+    return names
+
+
+_DEFAULT_SECRETS: dict[type, list[tuple[str, str]]] = {}
+
+
+def _default_secrets(cls: type) -> list[tuple[str, str]]:
+    """(config field, secret name) for each secret a type's config defaults refer to."""
+    found = _DEFAULT_SECRETS.get(cls)
+    if found is None:
+        fields = getattr(getattr(cls, "Config", None), "model_fields", {})
+        found = _DEFAULT_SECRETS[cls] = [
+            (field, name) for field, info in fields.items() if isinstance(info.default, str)
+            for name in sorted(references(info.default))]
+    return found
 
 
 class RunContext:
@@ -143,7 +169,8 @@ class Run:
     def __init__(self, runner: Runner, workflow: Workflow, inputs: Mapping[str, Any],
                  bus: EventBus, base_dir: Path, run_id: str, max_parallel: int | None,
                  timeout_s: float | None, trigger: Mapping[str, Any] | None,
-                 options: Mapping[str, Any]) -> None:
+                 options: Mapping[str, Any],
+                 compiled: tuple[Plan, dict[str, Plan]] | None = None) -> None:
         self.run_id = run_id
         self.trigger = trigger
         self.options = dict(options)  # e.g. {"test_run": True}; recorded as the run's metadata
@@ -158,6 +185,7 @@ class Run:
         self._max_parallel = max_parallel
         self._timeout_s = timeout_s
         self._cancelled = False
+        self._compiled = compiled
         self._task = asyncio.get_running_loop().create_task(self._main())
 
     def cancel(self) -> None:
@@ -226,13 +254,16 @@ class Run:
         problems: list[Problem] = []
         plan = None
         try:
-            plan, ctx.plans = compile_workflow(self.workflow, self._runner.registry,
-                                               base_dir=self._base_dir,
-                                               templates=self._runner.templates)
+            if self._compiled is not None:  # compiled once by the caller (serve mode)
+                plan, ctx.plans = self._compiled[0], dict(self._compiled[1])
+            else:
+                plan, ctx.plans = compile_workflow(self.workflow, self._runner.registry,
+                                                   base_dir=self._base_dir,
+                                                   templates=self._runner.templates)
         except WorkflowInvalidError as e:
             problems += e.problems
         problems += check_inputs(self.workflow, self._inputs)
-        wanted = workflow_secrets(self.workflow)
+        wanted = workflow_secrets(self.workflow, self._runner.registry)
         values, missing = self._runner.secrets.resolve(wanted)
         for name in missing:
             problems.append(Problem(
@@ -294,15 +325,19 @@ class Runner:
               base_dir: str | Path | None = None, run_id: str | None = None,
               max_parallel: int | None = None, timeout_s: float | None = None,
               trigger: Mapping[str, Any] | None = None,
-              options: Mapping[str, Any] | None = None) -> Run:
+              options: Mapping[str, Any] | None = None,
+              compiled: tuple[Plan, dict[str, Plan]] | None = None) -> Run:
         """Start a run on the running event loop and return its handle. `trigger` is the
         payload trigger nodes output (a webhook request, a tick); `options` are run
-        options such as `{"test_run": True}`, kept in the result's metadata."""
+        options such as `{"test_run": True}`, kept in the result's metadata. `compiled`
+        is `compile_workflow(workflow, ...)`'s result made once for many runs of an
+        unchanging workflow (serve mode), which then skip compiling."""
         bus = bus or EventBus()
         for fn in subscribers:
             bus.subscribe(fn)
         return Run(self, workflow, inputs or {}, bus, Path(base_dir or Path.cwd()),
-                   run_id or new_run_id(), max_parallel, timeout_s, trigger, options or {})
+                   run_id or new_run_id(), max_parallel, timeout_s, trigger, options or {},
+                   compiled)
 
     async def run(self, workflow: Workflow, inputs: Mapping[str, Any] | None = None,
                   **options: Any) -> RunResult:

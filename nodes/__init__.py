@@ -11,7 +11,21 @@ from engine.sdk import Node
 
 def catalog() -> list[type[Node]]:
     """Every built-in node type."""
-    from nodes import control, debug, flow, timing, transform
+    from nodes import (
+        code,
+        control,
+        debug,
+        files,
+        flow,
+        http,
+        llm,
+        loops,
+        subworkflow,
+        timing,
+        transform,
+        triggers,
+    )
 
-    modules = (flow, debug, transform, control, timing)
+    modules = (flow, debug, transform, control, timing, triggers, code, loops, subworkflow,
+               http, llm, files)
     return [cls for m in modules for cls in m.NODES]

@@ -1,12 +1,19 @@
-"""Looking inside a run: logging values as they pass."""
+"""Looking inside a run: logging values as they pass, and summarising their shape."""
 
 from __future__ import annotations
 
 import json
 from typing import Any, Literal
 
+from pydantic import Field
+
 from engine.context import NodeContext
+from engine.preview import preview
 from engine.sdk import Node, NodeConfig, Port, template_text
+
+SHAPE_DEPTH = 4
+SHAPE_KEYS = 50
+SHAPE_VARIANTS = 5  # distinct item shapes listed for an array
 
 
 class Log(Node):
@@ -35,4 +42,101 @@ class Log(Node):
         return {"value": message}
 
 
-NODES = [Log]
+class Inspect(Node):
+    type = "debug.inspect"
+    title = "Inspect"
+    category = "Debug"
+    icon = "inspect"
+    description = (
+        "Passes its value on unchanged and describes it: the `summary` output (shown in "
+        "the node_completed event, the editor and `--events jsonl`) holds {type, size, "
+        "bytes, shape, preview}: size counts characters, items or keys; bytes is the size "
+        "as JSON; shape maps keys to their types and lists the item shapes of arrays. "
+        "It also logs a one-line summary.")
+    inputs = (Port("value", "any"),)
+    outputs = (Port("value", "any"),
+               Port("summary", "object", description="{type, size, bytes, shape, preview}"))
+
+    class Config(NodeConfig):
+        log: bool = Field(True, description="Also log a one-line summary")
+
+    async def run(self, ctx: NodeContext, value: Any) -> dict[str, Any]:
+        summary = summarize(value)
+        if self.config.log:
+            ctx.info(describe(summary))
+        return {"value": value, "summary": summary}
+
+
+def kind(value: Any) -> str:
+    """The port type name of a value ('null' for None)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def shape(value: Any, depth: int = SHAPE_DEPTH) -> Any:
+    """A type skeleton: {"id": "integer", "tags": ["string"]}; arrays list the distinct
+    shapes of their items."""
+    k = kind(value)
+    if k == "object":
+        if depth <= 0:
+            return "object"
+        out = {}
+        for n, (key, v) in enumerate(value.items()):
+            if n == SHAPE_KEYS:
+                out["…"] = f"{len(value) - SHAPE_KEYS} more keys"
+                break
+            out[str(key)] = shape(v, depth - 1)
+        return out
+    if k == "array":
+        if depth <= 0:
+            return "array"
+        variants: dict[str, Any] = {}
+        for item in value:
+            s = shape(item, depth - 1)
+            variants.setdefault(json.dumps(s, sort_keys=True), s)
+            if len(variants) > SHAPE_VARIANTS:
+                break
+        items = list(variants.values())[:SHAPE_VARIANTS]
+        return items + (["…"] if len(variants) > SHAPE_VARIANTS else [])
+    return k
+
+
+def summarize(value: Any) -> dict[str, Any]:
+    k = kind(value)
+    size = len(value) if k in ("string", "array", "object") else None
+    try:
+        size_bytes: int | None = len(json.dumps(value, ensure_ascii=False,
+                                                default=str).encode("utf-8"))
+    except (TypeError, ValueError):  # e.g. a circular value from a custom node
+        size_bytes = None
+    return {"type": k, "size": size, "bytes": size_bytes, "shape": shape(value),
+            "preview": preview(value, depth=2)}
+
+
+def describe(summary: dict[str, Any]) -> str:
+    """'array of 3 items, 42 bytes as JSON'"""
+    k, size = summary["type"], summary["size"]
+    unit = {"string": "characters", "array": "items", "object": "keys"}.get(k)
+    text = f"{k} of {size} {unit}" if unit else k
+    if k == "object" and size:
+        keys = list(summary["shape"])[:8]
+        text += f" ({', '.join(keys)}{', …' if size > len(keys) else ''})"
+    if summary["bytes"] is not None:
+        text += f", {summary['bytes']} bytes as JSON"
+    return text
+
+
+NODES = [Log, Inspect]

@@ -1,15 +1,22 @@
-"""Reshaping data: JSON text to values and back."""
+"""Reshaping data: JSON text to values and back, text from templates, JMESPath queries."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+import jmespath
+from jmespath.exceptions import JMESPathError
+from jmespath.functions import Functions
 from pydantic import Field
 
 from engine.context import NodeContext
 from engine.errors import NodeError
-from engine.sdk import Node, NodeConfig, Port
+from engine.sdk import Node, NodeConfig, Port, template_text
+
+if TYPE_CHECKING:
+    from engine.model import Graph
 
 
 class JsonParse(Node):
@@ -55,4 +62,78 @@ class JsonStringify(Node):
         return {"json": text}
 
 
-NODES = [JsonParse, JsonStringify]
+class Template(Node):
+    type = "transform.template"
+    title = "Template"
+    category = "Transform"
+    icon = "text"
+    description = ("Renders a text template once, e.g. 'Hello {{ ports.value.name }}' "
+                   "(`value` alone works too); statements such as "
+                   "{% for x in value %}…{% endfor %} are allowed.")
+    inputs = (Port("value", "any"),)
+    outputs = (Port("text", "string"),)
+
+    class Config(NodeConfig):
+        template: str = template_text(description="Jinja template; `ports.value` (or `value`) "
+                                                  "is the input, `inputs` the workflow's")
+
+    async def run(self, ctx: NodeContext, value: Any) -> dict[str, Any]:
+        return {"text": ctx.render(self.config.template, value=value)}
+
+
+class Select(Node):
+    type = "transform.select"
+    title = "Select"
+    category = "Transform"
+    icon = "filter"
+    description = ("Picks or reshapes part of a value with a JMESPath query, e.g. "
+                   "'items[?price > `10`].name'; a path that does not exist gives null.")
+    inputs = (Port("value", "any"),)
+    outputs = (Port("result", "any"),)
+
+    class Config(NodeConfig):
+        query: str = Field(min_length=1, description="JMESPath query (jmespath.org)")
+
+    @classmethod
+    def check(cls, config: Mapping[str, Any], graph: Graph, *,
+              top_level: bool) -> list[tuple[str, str]]:
+        query = config.get("query")
+        if not isinstance(query, str) or "{{" in query:
+            return []  # the schema reports a wrong type; a template is checked once rendered
+        try:
+            parsed = jmespath.compile(query).parsed
+        except JMESPathError as e:
+            return [("query", f"not a valid JMESPath query: {_one_line(e)}")]
+        unknown = sorted(_function_names(parsed) - _KNOWN_FUNCTIONS)
+        if unknown:
+            return [("query", f"unknown JMESPath function(s) {', '.join(unknown)}")]
+        return []
+
+    async def run(self, ctx: NodeContext, value: Any) -> dict[str, Any]:
+        query = self.config.query
+        try:
+            return {"result": jmespath.search(query, value)}
+        except JMESPathError as e:
+            raise NodeError(f"JMESPath query {query!r} failed: {_one_line(e)}",
+                            retryable=False) from None
+
+
+_KNOWN_FUNCTIONS = frozenset(Functions.FUNCTION_TABLE)
+
+
+def _function_names(tree: dict[str, Any]) -> set[str]:
+    names: set[str] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node.get("type") == "function_expression":
+            names.add(node["value"])
+        stack.extend(c for c in node.get("children", ()) if isinstance(c, dict))
+    return names
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+NODES = [JsonParse, JsonStringify, Template, Select]

@@ -80,9 +80,13 @@ def cli() -> None:
 @click.option("--no-store", is_flag=True,
               help="Do not record the run in the run store (runs are not stored yet in this "
               "version, so this changes nothing; accepted for scripts written to FORMAT.md).")
+@click.option("--trigger-payload", metavar="JSON|@FILE",
+              help="What trigger nodes fire with, e.g. '{\"body\": {\"x\": 1}}' or @req.json.")
+@click.option("--test-run", is_flag=True,
+              help="A test run: nodes may limit costs (llm.chat caps max_tokens).")
 def run(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None, events: str,
         output: str | None, max_parallel: int | None, timeout: float | None,
-        no_store: bool) -> None:
+        no_store: bool, trigger_payload: str | None = None, test_run: bool = False) -> None:
     """Run WORKFLOW once and print its result."""
     from engine.cli.inputs import parse_inputs
     from engine.plan import validate
@@ -93,14 +97,22 @@ def run(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None, ev
         inputs = parse_inputs(wf, input_pairs, inputs_file)
     except InputsError as e:
         _fail(str(e))
-    problems = validate(wf, registry, inputs=inputs)
+    trigger = None
+    if trigger_payload is not None:
+        from engine.cli.serve_cmd import parse_trigger_payload
+
+        trigger = parse_trigger_payload(trigger_payload)
+    problems = validate(wf, registry, inputs=inputs, base_dir=Path(workflow).resolve().parent)
     if problems:
         _fail(f"{workflow}: workflow is invalid ({len(problems)} problem"
               f"{'s' if len(problems) != 1 else ''}):\n"
               + "\n".join(f"  {p}" for p in problems))
     result = asyncio.run(_run(wf, registry, inputs, Path(workflow).resolve().parent, events,
-                              max_parallel, timeout))
+                              max_parallel, timeout, trigger=trigger,
+                              options={"test_run": True} if test_run else None))
     if result.status == "failed" and result.problems:
+        if events != "pretty":  # the live display has shown them; otherwise say it here
+            _fail(f"{workflow}: {result.error['message'] if result.error else 'invalid'}")
         sys.exit(EXIT_INVALID)
     payload = json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
     if output:
@@ -112,7 +124,9 @@ def run(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None, ev
 
 
 async def _run(wf: Workflow, registry: Registry, inputs: dict[str, Any], base_dir: Path,
-               events: str, max_parallel: int | None, timeout: float | None) -> Any:
+               events: str, max_parallel: int | None, timeout: float | None, *,
+               trigger: dict[str, Any] | None = None,
+               options: dict[str, Any] | None = None) -> Any:
     from engine.cli.progress import LogPrinter, ProgressDisplay
     from engine.runner import Runner
 
@@ -125,7 +139,8 @@ async def _run(wf: Workflow, registry: Registry, inputs: dict[str, Any], base_di
         display = ProgressDisplay(console, len(wf.nodes), wf.name)
         subscribers.append(display)
     run = Runner(registry).start(wf, inputs, subscribers=tuple(subscribers), base_dir=base_dir,
-                                 max_parallel=max_parallel, timeout_s=timeout)
+                                 max_parallel=max_parallel, timeout_s=timeout,
+                                 trigger=trigger, options=options)
     _install_cancel_handlers(run, console)
     if display is not None:
         with display:
@@ -182,7 +197,7 @@ def validate_cmd(workflow: str, as_json: bool) -> None:
     from engine.plan import validate
 
     wf = _load(workflow)
-    problems = validate(wf, _registry())
+    problems = validate(wf, _registry(), base_dir=Path(workflow).resolve().parent)
     if as_json:
         click.echo(json.dumps({"valid": not problems,
                                "problems": [p.to_dict() for p in problems]}, indent=2))
@@ -219,6 +234,13 @@ def nodes(as_json: bool) -> None:
         table.add_row(cls.type, cls.title, ports(cls.inputs), ports(cls.outputs),
                       cls.description)
     Console().print(table)
+
+
+from engine.cli.secrets_cmd import secrets_group  # noqa: E402 - they use the helpers above
+from engine.cli.serve_cmd import serve  # noqa: E402
+
+cli.add_command(serve)
+cli.add_command(secrets_group)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).parents[2]
 FLOWCLI = Path(sys.executable).with_name("flowcli")
-HELLO = ROOT / "resources" / "examples" / "hello.flow.json"
+HELLO = ROOT / "resources" / "examples" / "if_else.flow.json"
 
 
 def flowcli(*args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess[str]:

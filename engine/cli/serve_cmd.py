@@ -1,0 +1,134 @@
+"""`flowcli serve WORKFLOW`: run the workflow's triggers (webhooks, intervals) until stopped.
+
+One line per run goes to stderr (method path status duration run_id); with
+`--events jsonl` every run's events go to stdout. Exit 0 after a clean stop, 2 when
+the workflow is invalid or has no trigger, 1 when the server cannot start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.cli import (
+    EXIT_CANCELLED,
+    EXIT_FAILED,
+    EXIT_OK,
+    _fail,
+    _jsonl_writer,
+    _load,
+    _registry,
+    _stderr,
+)
+from engine.errors import FlowError, InputsError, WorkflowInvalidError
+
+
+def parse_trigger_payload(text: str) -> dict[str, Any]:
+    """`--trigger-payload`: a JSON object, or `@path` of a file holding one."""
+    where = "--trigger-payload"
+    if text.startswith("@"):
+        path = Path(text[1:])
+        where = f"--trigger-payload {path}"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as e:
+            _fail(f"{where}: cannot read it: {e.strerror or e}")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        _fail(f"{where}: line {e.lineno}, column {e.colno}: invalid JSON: {e.msg}")
+    if not isinstance(value, dict):
+        _fail(f'{where}: must be a JSON object, e.g. {{"body": {{"name": "Ada"}}}}')
+    return value
+
+
+@click.command()
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@click.option("--input", "input_pairs", multiple=True, metavar="NAME=VALUE",
+              help="A workflow input for every run (repeatable); JSON for non-string inputs.")
+@click.option("--inputs-file", type=click.Path(dir_okay=False),
+              help="A JSON object of input values.")
+@click.option("--host", help="Listen on this address instead of each webhook's host.")
+@click.option("--port", type=click.IntRange(0, 65535),
+              help="Listen on this port instead of each webhook's port (0: any free port).")
+@click.option("--max-concurrent-runs", type=click.IntRange(min=1),
+              help="Overrides settings.max_concurrent_runs.")
+@click.option("--queue-size", type=click.IntRange(min=0),
+              help="Requests that may wait for a run slot before 503  "
+                   "[default: 4 x max_concurrent_runs]")
+@click.option("--grace", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              metavar="SECONDS", help="On Ctrl-C/SIGTERM, how long running runs may finish "
+              "before they are cancelled.")
+@click.option("--dead-letter", type=click.Path(file_okay=False),
+              help="Folder for the payloads of failed runs  "
+                   "[default: <data dir>/dead-letter/<workflow name>]")
+@click.option("--events", type=click.Choice(["jsonl", "none"]), default="none",
+              show_default=True, help="jsonl: every run's events on stdout.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Overrides settings.timeout_s for each run.")
+def serve(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None,
+          host: str | None, port: int | None, max_concurrent_runs: int | None,
+          queue_size: int | None, grace: float, dead_letter: str | None, events: str,
+          timeout: float | None) -> None:
+    """Serve WORKFLOW: each webhook request or interval tick starts one run."""
+    from engine.cli.inputs import parse_inputs
+    from engine.cli.progress import LogPrinter
+    from engine.serve import ServeError, ServeOptions, Server
+
+    wf = _load(workflow)
+    registry = _registry()
+    try:
+        inputs = parse_inputs(wf, input_pairs, inputs_file)
+    except InputsError as e:
+        _fail(str(e))
+    options = ServeOptions(inputs=inputs, host=host, port=port,
+                           max_concurrent_runs=max_concurrent_runs, queue_size=queue_size,
+                           grace_s=grace, dead_letter_dir=Path(dead_letter) if dead_letter
+                           else None, timeout_s=timeout)
+    subscribers: list[Any] = [LogPrinter(_stderr())]  # debug.log text, as in `flowcli run`
+    if events == "jsonl":
+        subscribers.insert(0, _jsonl_writer())
+    server = Server(wf, registry, base_dir=Path(workflow).resolve().parent, options=options,
+                    subscribers=tuple(subscribers))
+    try:
+        server.check()
+    except WorkflowInvalidError as e:
+        n = len(e.problems)
+        _fail(f"{workflow}: workflow is invalid ({n} problem{'s' if n != 1 else ''}):\n"
+              + "\n".join(f"  {p}" for p in e.problems))
+    except FlowError as e:  # no trigger, a trigger's config, an unreadable keychain
+        _fail(f"{workflow}: {e}")
+    try:
+        asyncio.run(_serve(server))
+    except ServeError as e:
+        _fail(str(e), EXIT_FAILED)
+    sys.exit(EXIT_OK)
+
+
+async def _serve(server: Any) -> None:
+    loop = asyncio.get_running_loop()
+    pressed = 0
+
+    def on_signal() -> None:
+        nonlocal pressed
+        pressed += 1
+        if pressed == 1:
+            server.log("stopping… (press Ctrl-C again to quit at once)")
+            server.stop()
+        else:
+            os._exit(EXIT_CANCELLED)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, on_signal)
+        except (NotImplementedError, RuntimeError):  # Windows: no loop signal handlers
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(on_signal))
+    await server.serve()
+

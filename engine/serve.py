@@ -1,0 +1,446 @@
+"""Serve mode (`flowcli serve`): runs a workflow's triggers until stopped.
+
+Each webhook request or interval tick starts one run, at most
+`settings.max_concurrent_runs` at once; further requests wait in a bounded queue and
+get 503 when it is full. Failed and cancelled runs leave their payload in a
+dead-letter folder. A stop lets in-flight runs finish within a grace period, then
+cancels them. The HTTP side is aiohttp's low-level server on this asyncio loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import re
+import socket
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from engine.atomic import write_text_atomic
+from engine.bus import EventBus
+from engine.errors import FlowError, Problem, WorkflowInvalidError
+from engine.events import Event
+from engine.model import Workflow
+from engine.paths import data_dir
+from engine.plan import Plan, check_inputs, compile_workflow, resolve_inputs
+from engine.registry import Registry
+from engine.runner import Run, Runner, RunResult, workflow_secrets
+from engine.secrets import ENV_PREFIX
+
+CANCEL_WAIT_S = 10.0  # after the grace period: how long cancelled runs get to wind down
+
+
+class ServeError(FlowError):
+    """Serve mode cannot start (no triggers, a port in use, ...)."""
+
+
+@dataclass
+class ServeOptions:
+    inputs: dict[str, Any] = field(default_factory=dict)
+    host: str | None = None  # overrides every webhook's host
+    port: int | None = None  # overrides every webhook's port
+    max_concurrent_runs: int | None = None  # overrides settings.max_concurrent_runs
+    queue_size: int | None = None  # requests waiting for a run slot; default 4 x the bound
+    grace_s: float = 10.0
+    dead_letter_dir: Path | None = None
+    timeout_s: float | None = None  # per run, overrides settings.timeout_s
+
+
+@dataclass(frozen=True)
+class Trigger:
+    node_id: str
+    kind: str  # the node class's `trigger_kind`: "http" or "interval"
+    config: dict[str, Any]  # validated, templates rendered with the workflow's inputs
+
+
+def find_triggers(workflow: Workflow, registry: Registry, inputs: Mapping[str, Any],
+                  runner: Runner) -> list[Trigger]:
+    """The enabled top-level trigger nodes, their config rendered and validated."""
+    triggers = []
+    names = {"inputs": resolve_inputs(workflow, inputs)}
+    for spec in workflow.nodes:
+        cls = registry.get(spec.type)
+        if cls is None or spec.disabled or not getattr(cls, "is_trigger", False):
+            continue
+        raw = runner.templates.render_value(spec.config, names, where=f"node {spec.id!r}")
+        config = cls.Config.model_validate(raw).model_dump()
+        triggers.append(Trigger(spec.id, getattr(cls, "trigger_kind", ""), config))
+    return triggers
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "workflow"
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Server:
+    """One workflow served: its listening sockets, interval timers and run slots."""
+
+    def __init__(self, workflow: Workflow, registry: Registry, *, base_dir: Path,
+                 options: ServeOptions | None = None, runner: Runner | None = None,
+                 subscribers: tuple[Callable[[Event], Any], ...] = (),
+                 log: Callable[[str], None] | None = None) -> None:
+        self.workflow = workflow
+        self.registry = registry
+        self.base_dir = base_dir
+        self.options = options or ServeOptions()
+        self.runner = runner or Runner(registry)
+        self.bus = EventBus()  # shared by every run: subscribing anew costs per request
+        for fn in subscribers:
+            self.bus.subscribe(fn)
+        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.max_runs = self.options.max_concurrent_runs or workflow.settings.max_concurrent_runs
+        self.queue_size = (self.options.queue_size if self.options.queue_size is not None
+                           else 4 * self.max_runs)
+        self.dead_letter_dir = self.options.dead_letter_dir or (
+            data_dir() / "dead-letter" / _slug(workflow.name or "workflow"))
+        self.addresses: list[tuple[str, int]] = []  # where it listens, once started
+        self.triggers: list[Trigger] = []
+        self._compiled: tuple[Plan, dict[str, Plan]] | None = None
+        self._running = 0  # runs holding a slot
+        self._waiters: deque[asyncio.Future[bool]] = deque()
+        self._runs: set[Run] = set()
+        self._inflight = 0  # executions from slot to dead letter written
+        self._idle: asyncio.Event | None = None
+        self._stop: asyncio.Event | None = None
+        self._stopping = False
+        self._http_runners: list[Any] = []
+        self._sites: list[Any] = []
+        self._timers: list[asyncio.Task[None]] = []
+        self._tick_tasks: set[asyncio.Task[None]] = set()
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Validate once before serving: the workflow, its inputs, its secrets and triggers.
+        Raises WorkflowInvalidError or ServeError."""
+        problems: list[Problem] = []
+        try:  # once: every run reuses the plan
+            self._compiled = compile_workflow(self.workflow, self.registry,
+                                              base_dir=self.base_dir,
+                                              templates=self.runner.templates)
+        except WorkflowInvalidError as e:
+            problems += e.problems
+        problems += check_inputs(self.workflow, self.options.inputs)
+        wanted = workflow_secrets(self.workflow, self.registry)
+        _, missing = self.runner.secrets.resolve(wanted)
+        problems += [Problem("missing_secret", f"secret {name!r} is not set: run `flowcli "
+                             f"secrets set {name}` or set {ENV_PREFIX}{name}",
+                             field=f"secrets.{name}") for name in missing]
+        if problems:
+            raise WorkflowInvalidError(problems)
+        try:
+            self.triggers = find_triggers(self.workflow, self.registry, self.options.inputs,
+                                          self.runner)
+        except Exception as e:
+            raise ServeError(f"a trigger's config is invalid: {e}") from None
+        if not any(t.kind in ("http", "interval") for t in self.triggers):
+            raise ServeError("the workflow has no trigger to serve: add an http.webhook or "
+                             "time.interval node (or use `flowcli run` to run it once)")
+
+    def stop(self) -> None:
+        """Begin a graceful stop (from a signal handler on the loop)."""
+        if self._stop is not None:
+            self._stop.set()
+
+    async def serve(self) -> None:
+        """Serve until `stop()`, or until the interval triggers are done when there is no
+        webhook. Returns after a graceful stop."""
+        if not self.triggers:
+            self.check()
+        self._stop = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        stop_task = asyncio.create_task(self._stop.wait())
+        try:
+            await self._start_http()
+            for t in self.triggers:
+                if t.kind == "interval":
+                    self._timers.append(asyncio.create_task(self._interval(t)))
+            # What is loaded by now lives as long as the server: keep it out of the cyclic
+            # collector's full passes, which would otherwise walk it again and again.
+            gc.freeze()
+            waits: set[asyncio.Future[Any]] = {stop_task}
+            if not self._sites:  # interval triggers only: done when their counts are reached
+                waits.add(asyncio.gather(*self._timers))
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop_task.cancel()
+            await self._shutdown()
+
+    async def _start_http(self) -> None:
+        groups: dict[tuple[str, int], dict[str, dict[str, str]]] = {}
+        for t in self.triggers:
+            if t.kind != "http":
+                continue
+            host = self.options.host or t.config["host"]
+            port = t.config["port"] if self.options.port is None else self.options.port
+            routes = groups.setdefault((host, port), {})
+            routes.setdefault(t.config["path"], {})[t.config["method"]] = t.node_id
+        for (host, port), routes in groups.items():
+            try:
+                family = socket.AF_INET6 if ":" in host else socket.AF_INET
+                sock = socket.create_server((host, port), family=family, backlog=1024)
+            except OSError as e:
+                raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+            bound = sock.getsockname()[:2]
+            self.addresses.append(bound)
+
+            async def handler(request: Any, routes: dict[str, dict[str, str]] = routes) -> Any:
+                return await self._handle(request, routes)
+
+            runner = web.ServerRunner(web.Server(handler, access_log=None),
+                                      shutdown_timeout=2.0)
+            await runner.setup()
+            site = web.SockSite(runner, sock)
+            await site.start()
+            self._http_runners.append(runner)
+            self._sites.append(site)
+            for path, methods in routes.items():
+                for method, node in methods.items():
+                    self.log(f"listening on http://{bound[0]}:{bound[1]}{path} "
+                             f"({method}) -> {node}")
+        if self._sites:
+            self.log(f"at most {self.max_runs} concurrent runs, {self.queue_size} waiting; "
+                     "Ctrl-C to stop")
+
+    async def _shutdown(self) -> None:
+        assert self._idle is not None
+        self._stopping = True
+        for timer in self._timers:
+            timer.cancel()
+        for site in self._sites:  # no new connections from here on
+            await site.stop()
+        while self._waiters:  # queued requests never started: 503, the client may retry
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(False)
+        if self._inflight:
+            self.log(f"stopping: waiting up to {self.options.grace_s:g} s for "
+                     f"{len(self._runs)} run(s) to finish")
+            try:
+                await asyncio.wait_for(self._idle.wait(), self.options.grace_s)
+            except TimeoutError:
+                self.log(f"grace period over: cancelling {len(self._runs)} run(s); their "
+                         f"payloads go to {self.dead_letter_dir}")
+                for run in list(self._runs):
+                    run.cancel()
+                try:
+                    await asyncio.wait_for(self._idle.wait(), CANCEL_WAIT_S)
+                except TimeoutError:
+                    self.log("some runs did not end after being cancelled")
+        for runner in self._http_runners:  # answers are written, idle connections closed
+            await runner.cleanup()
+        self.log("stopped")
+
+    # --- run slots ---------------------------------------------------------------------------
+
+    async def _acquire(self) -> bool:
+        """A run slot, waiting in the bounded queue if needed; False: refuse (503)."""
+        if self._stopping:  # e.g. its body was still arriving when the stop began
+            return False
+        if self._running < self.max_runs and not self._waiters:
+            self._running += 1
+            return True
+        if len(self._waiters) >= self.queue_size:
+            return False
+        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled() and fut.result():
+                self._release()  # the slot was handed over just as we were cancelled
+            else:
+                self._waiters.remove(fut)
+            raise
+
+    def _release(self) -> None:
+        while self._waiters:  # hand the slot straight to the next request in line
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(True)
+                return
+        self._running -= 1
+
+    async def _execute(self, payload: dict[str, Any]) -> tuple[Run | None, RunResult]:
+        """One run in a slot already held; releases it; dead-letters a failure."""
+        assert self._idle is not None
+        self._inflight += 1
+        self._idle.clear()
+        run: Run | None = None
+        try:
+            try:
+                run = self.runner.start(
+                    self.workflow, self.options.inputs, trigger=payload,
+                    bus=self.bus, base_dir=self.base_dir,
+                    timeout_s=self.options.timeout_s, compiled=self._compiled)
+                self._runs.add(run)
+                result = await run.wait()
+            except Exception as e:  # an engine fault must not lose the payload
+                result = RunResult(run.run_id if run else "-", "failed", {}, error={
+                    "type": type(e).__name__, "message": str(e), "node": None})
+            finally:
+                if run is not None:
+                    self._runs.discard(run)
+                self._release()
+            if result.status != "completed":
+                await self._dead_letter(run, result, payload)
+            return run, result
+        finally:
+            self._inflight -= 1
+            if not self._inflight:
+                self._idle.set()
+
+    async def _dead_letter(self, run: Run | None, result: RunResult,
+                           payload: dict[str, Any]) -> None:
+        ctx = run.context if run is not None else None
+        if ctx is not None and ctx.redactor:  # a stored record: secrets never leave a run
+            payload = ctx.redactor.scrub(payload)
+        record = {"run_id": result.run_id, "time": _now_iso(), "workflow": self.workflow.name,
+                  "trigger": payload.get("node"), "status": result.status,
+                  "payload": payload, "error": result.error, "failed_node": result.failed_node}
+        path = self.dead_letter_dir / f"{result.run_id}.json"
+        text = json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n"
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(path, text)
+
+        try:
+            await asyncio.to_thread(write)
+        except OSError as e:  # say so loudly, with the payload, rather than lose it
+            self.log(f"cannot write dead letter {path}: {e}; payload: {text}")
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    async def _handle(self, request: Any, routes: dict[str, dict[str, str]]) -> Any:
+        started = time.perf_counter()
+        try:
+            response, run_id = await self._answer(request, routes)
+        except web.HTTPException as e:  # e.g. 413 from aiohttp: a body over its size limit
+            self.log(f"{request.method} {request.path} {e.status} "
+                     f"{(time.perf_counter() - started) * 1000:.1f}ms -")
+            raise
+        self.log(f"{request.method} {request.path} {response.status} "
+                 f"{(time.perf_counter() - started) * 1000:.1f}ms {run_id}")
+        return response
+
+    async def _answer(self, request: Any, routes: dict[str, dict[str, str]]) -> tuple[Any, str]:
+        methods = routes.get(request.path)
+        if methods is None:
+            return _json(404, {"error": f"no webhook at {request.path}"}), "-"
+        node = methods.get(request.method) or methods.get("ANY")
+        if node is None:
+            return _json(405, {"error": f"{request.method} is not accepted here"},
+                         {"Allow": ", ".join(methods)}), "-"
+        try:
+            body = await _read_body(request)
+        except ValueError as e:
+            return _json(400, {"error": str(e)}), "-"
+        if not await self._acquire():
+            why = "the server is stopping" if self._stopping else \
+                f"busy: {self.max_runs} runs and {len(self._waiters)} waiting requests"
+            return _json(503, {"error": why}, {"Retry-After": "1"}), "-"
+        query = request.query
+        payload = {"node": node, "method": request.method, "path": request.path,
+                   "headers": {k.lower(): v for k, v in request.headers.items()},
+                   "query": {k: (v[0] if len(v) == 1 else v)
+                             for k in query for v in (query.getall(k),)},
+                   "body": body}
+        run, result = await self._execute(payload)
+        return _result_response(run, result), result.run_id
+
+    # --- intervals -------------------------------------------------------------------------------
+
+    async def _interval(self, trigger: Trigger) -> None:
+        every, count = float(trigger.config["every_s"]), trigger.config.get("count")
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        tick = 0
+        while count is None or tick < count:
+            delay = start + tick * every - loop.time()  # fixed rate: no drift
+            if delay < 0:  # late (a busy loop): shift the schedule rather than burst
+                start, delay = start - delay, 0.0
+            await asyncio.sleep(delay)
+            if self._stopping:
+                return
+            if self._running >= self.max_runs or self._waiters:
+                self.log(f"warning: {trigger.node_id} tick {tick} skipped: "
+                         f"{self.max_runs} runs are already going")
+            else:
+                self._running += 1
+                task = asyncio.create_task(self._tick(trigger, tick))
+                self._tick_tasks.add(task)
+                task.add_done_callback(self._tick_tasks.discard)
+            tick += 1
+        if self._tick_tasks:  # a count-limited timer is done when its runs are
+            await asyncio.gather(*self._tick_tasks, return_exceptions=True)
+
+    async def _tick(self, trigger: Trigger, tick: int) -> None:
+        started = time.perf_counter()
+        payload = {"node": trigger.node_id, "tick": tick, "time": _now_iso()}
+        _, result = await self._execute(payload)
+        self.log(f"TICK {trigger.node_id} {tick} {result.status} "
+                 f"{(time.perf_counter() - started) * 1000:.1f}ms {result.run_id}")
+
+
+async def _read_body(request: Any) -> Any:
+    """Parsed JSON when the Content-Type says JSON, else the text."""
+    data = await request.read()
+    ctype = request.content_type or ""
+    if ctype == "application/json" or ctype.endswith("+json"):
+        if not data.strip():
+            return None
+        try:
+            return json.loads(data)
+        except ValueError as e:
+            raise ValueError(f"the body is not valid JSON: {e}") from None
+    return data.decode(request.charset or "utf-8", errors="replace")
+
+
+def _json(status: int, value: Any, headers: Mapping[str, str] | None = None) -> Any:
+    return web.Response(status=status, headers=headers,
+                        body=json.dumps(value, ensure_ascii=False, default=str).encode(),
+                        content_type="application/json")
+
+
+def _result_response(run: Run | None, result: RunResult) -> Any:
+    """FORMAT.md: what http.respond sent (text as text, anything else JSON); 202 and
+    {run_id} without it; 500 and {run_id, error} for a failed run."""
+    headers = {"X-FlowUI-Run-Id": result.run_id}
+    if result.status == "cancelled":
+        return _json(503, {"run_id": result.run_id, "error": {
+            "type": "cancelled", "node": None,
+            "message": "the server stopped before the run finished; its payload was kept as "
+                       "a dead letter"}}, headers)
+    if result.status != "completed":
+        return _json(500, {"run_id": result.run_id, "error": result.error}, headers)
+    sent = run.response if run is not None else None
+    if sent is None:
+        return _json(202, {"run_id": result.run_id}, headers)
+    body = sent["body"]
+    if body is None:
+        data = b""
+    elif isinstance(body, str):
+        data = body.encode()
+        headers["Content-Type"] = "text/plain; charset=utf-8"
+    else:
+        data = json.dumps(body, ensure_ascii=False, default=str).encode()
+        headers["Content-Type"] = "application/json"
+    if sent["headers"]:  # the workflow's own headers win (names are case-insensitive)
+        own = {k.lower() for k in sent["headers"]}
+        headers = {k: v for k, v in headers.items() if k.lower() not in own} | sent["headers"]
+    return web.Response(status=sent["status"], headers=headers, body=data)

@@ -1,0 +1,1 @@
+"""The canvas: the scene that mirrors the document, its items, the view and its gestures."""

@@ -1,0 +1,86 @@
+"""A wire on the canvas: a cubic curve between two ports, coloured by the value type.
+
+Its bounding rect is the curve's own (tight), so the scene index culls long wires
+that are off screen; far zoomed out it is a plain line without antialiasing.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from flowui import theme
+
+
+def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
+    dx = max(abs(end.x() - start.x()) * 0.5, 40.0)
+    path = QPainterPath(start)
+    path.cubicTo(start + QPointF(dx, 0), end - QPointF(dx, 0), end)
+    return path
+
+
+class EdgeItem(QGraphicsItem):
+    def __init__(self, source: str, target: str, port_type: str) -> None:
+        super().__init__()
+        self.source, self.target = source, target
+        self.color = theme.port_color(port_type)
+        self.is_error = source.endswith(".error")
+        self._start = QPointF()
+        self._end = QPointF()
+        self._path = QPainterPath()
+        self._shape: QPainterPath | None = None
+        self._hover = False
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(0)
+        self.setToolTip(f"{source} → {target}")
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.source, self.target
+
+    def set_ends(self, start: QPointF, end: QPointF) -> None:
+        if start == self._start and end == self._end:
+            return
+        self.prepareGeometryChange()
+        self._start, self._end = start, end
+        self._path = wire_path(start, end)
+        self._shape = None
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt)
+        return self._path.controlPointRect().adjusted(-4, -4, 4, 4)
+
+    def shape(self) -> QPainterPath:
+        if self._shape is None:  # a wide invisible band makes a 2 px wire easy to click
+            stroker = QPainterPathStroker()
+            stroker.setWidth(10)
+            self._shape = stroker.createStroke(self._path)
+        return self._shape
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        selected = self.isSelected()
+        color = theme.WIRE_SELECTED if selected else QColor(self.color)
+        if lod < 0.35:
+            painter.setPen(QPen(color, 0))  # cosmetic 1 px: cheapest
+            painter.drawLine(self._start, self._end)
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        width = 3.0 if (selected or self._hover) else 2.0
+        pen = QPen(color, width)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        if self.is_error:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self._path)
+
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802, ANN001
+        self._hover = True
+        self.update()
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802, ANN001
+        self._hover = False
+        self.update()

@@ -1,0 +1,259 @@
+"""A node on the canvas: paints itself from the document's node and reports nothing
+but its id and where its ports are. It never changes the document.
+
+Painting has three levels of detail: zoomed far out a node is a coloured block;
+at middle zoom it has a title but no port labels; close up everything. A
+5,000-node workflow stays interactive because the far levels cost a rectangle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from engine.sdk import ERROR_PORT, Port
+from flowui import resources, theme
+
+WIDTH = 200.0
+TITLE_H = 28.0
+ROW_H = 22.0
+FOOTER_H = 20.0  # run status lives here (duration, progress, message)
+PORT_R = 5.0
+RADIUS = 7.0
+
+_TITLE_FONT = QFont()
+_TITLE_FONT.setPointSizeF(9.5)
+_TITLE_FONT.setWeight(QFont.Weight.DemiBold)
+_LABEL_FONT = QFont()
+_LABEL_FONT.setPointSizeF(8.5)
+_TITLE_METRICS = QFontMetricsF(_TITLE_FONT)
+_LABEL_METRICS = QFontMetricsF(_LABEL_FONT)
+
+
+@dataclass(frozen=True, slots=True)
+class PortRef:
+    node_id: str
+    name: str
+    output: bool
+    type: str
+    multiple: bool
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.node_id}.{self.name}"
+
+
+class NodeItem(QGraphicsItem):
+    def __init__(self, node_id: str) -> None:
+        super().__init__()
+        self.node_id = node_id
+        self.title = node_id
+        self.type_id = ""
+        self.category = ""
+        self.icon = ""
+        self.disabled = False
+        self.unknown = False
+        self.inputs: tuple[Port, ...] = ()
+        self.outputs: tuple[Port, ...] = ()  # without the error port (drawn in the footer)
+        self.problems: list[str] = []
+        self.status: str | None = None  # set by the live-run view
+        self.status_text = ""
+        self.progress: float | None = None
+        self.port_hint: dict[str, bool] = {}  # endpoint -> compatible, while a wire is dragged
+        self._size = (WIDTH, TITLE_H + FOOTER_H)
+        self._title_color = QColor(theme.DEFAULT_CATEGORY_COLOR)
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1)
+
+    # --- from the document ----------------------------------------------------------------
+
+    def update_from(self, spec: Any, cls: Any, ports: tuple[tuple[Port, ...], tuple[Port, ...]],
+                    ) -> None:
+        self.prepareGeometryChange()
+        self.type_id = spec.type
+        self.unknown = cls is None
+        self.title = spec.title or (cls.title if cls else spec.type)
+        self.category = cls.category if cls else ""
+        self.icon = (cls.icon if cls else "") or "plugin"
+        self.disabled = spec.disabled
+        self.inputs = ports[0]
+        self.outputs = tuple(p for p in ports[1] if p.name != ERROR_PORT)
+        self._title_color = QColor("#6e7681") if self.unknown else theme.category_color(
+            self.category)
+        rows = max(len(self.inputs), len(self.outputs), 1)
+        width = max(WIDTH, _TITLE_METRICS.horizontalAdvance(self.title) + 64)
+        self._size = (width, TITLE_H + rows * ROW_H + 8 + FOOTER_H)
+        tip = f"<b>{self.title}</b> <span style='color:#8b949e'>{spec.id} · {spec.type}</span>"
+        if cls and cls.description:
+            tip += f"<br>{cls.description}"
+        self.setToolTip(tip)
+        self.update()
+
+    # --- geometry -------------------------------------------------------------------------
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt)
+        w, h = self._size
+        return QRectF(-PORT_R - 1, -1, w + 2 * PORT_R + 2, h + 2)
+
+    def body_rect(self) -> QRectF:
+        return QRectF(0, 0, *self._size)
+
+    def port_pos(self, name: str, output: bool) -> QPointF:
+        """Where a port sits, in scene coordinates."""
+        if output and name == ERROR_PORT:
+            w, h = self._size
+            return self.mapToScene(QPointF(w, h - FOOTER_H / 2))
+        ports = self.outputs if output else self.inputs
+        for i, p in enumerate(ports):
+            if p.name == name:
+                x = self._size[0] if output else 0.0
+                return self.mapToScene(QPointF(x, TITLE_H + 4 + (i + 0.5) * ROW_H))
+        return self.mapToScene(QPointF(self._size[0] if output else 0.0, TITLE_H / 2))
+
+    def port_refs(self) -> list[PortRef]:
+        refs = [PortRef(self.node_id, p.name, False, p.type, p.multiple) for p in self.inputs]
+        refs += [PortRef(self.node_id, p.name, True, p.type, False) for p in self.outputs]
+        refs.append(PortRef(self.node_id, ERROR_PORT, True, "object", False))
+        return refs
+
+    def port_at(self, scene_pos: QPointF, tolerance: float = 9.0) -> PortRef | None:
+        """The port under a scene position (generous, so ports are easy to hit)."""
+        best, best_d = None, tolerance * tolerance
+        for ref in self.port_refs():
+            d = self.port_pos(ref.name, ref.output) - scene_pos
+            dist = d.x() * d.x() + d.y() * d.y()
+            if dist <= best_d:
+                best, best_d = ref, dist
+        return best
+
+    # --- painting ---------------------------------------------------------------------------
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        rect = self.body_rect()
+        selected = self.isSelected()
+        if lod < 0.35:  # far away: a block in the category colour
+            painter.fillRect(rect, self._title_color if not selected else theme.NODE_SELECTED)
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod >= 0.6)
+        if self.disabled:
+            painter.setOpacity(0.45)
+        border = theme.NODE_SELECTED if selected else (
+            theme.PROBLEM if self.problems else theme.NODE_BORDER)
+        painter.setPen(QPen(border, 2.0 if selected or self.problems else 1.0))
+        painter.setBrush(theme.NODE_BODY)
+        painter.drawRoundedRect(rect, RADIUS, RADIUS)
+        self._paint_title(painter, rect, lod)
+        self._paint_ports(painter, rect, lod)
+        self._paint_footer(painter, rect, lod)
+
+    def _paint_title(self, painter: QPainter, rect: QRectF, lod: float) -> None:
+        title = QPainterPath()
+        title.setFillRule(Qt.FillRule.WindingFill)
+        title.addRoundedRect(QRectF(rect.x(), rect.y(), rect.width(), TITLE_H), RADIUS, RADIUS)
+        title.addRect(QRectF(rect.x(), rect.y() + TITLE_H / 2, rect.width(), TITLE_H / 2))
+        color = QColor(self._title_color)
+        color.setAlpha(230)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color.darker(160))
+        painter.drawPath(title)
+        painter.fillRect(QRectF(rect.x() + 1, TITLE_H - 2, rect.width() - 2, 2), color)
+        x = 8.0
+        if lod >= 0.6:
+            painter.drawPixmap(QPointF(x, (TITLE_H - 16) / 2), resources.icon_pixmap(self.icon, 16))
+            x += 22
+        painter.setFont(_TITLE_FONT)
+        painter.setPen(theme.TEXT)
+        text = _TITLE_METRICS.elidedText(self.title, Qt.TextElideMode.ElideRight,
+                                         rect.width() - x - 26)
+        painter.drawText(QRectF(x, 0, rect.width() - x - 24, TITLE_H),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+        if self.problems:  # a validation badge; its tooltip is the node's tooltip
+            painter.setBrush(theme.PROBLEM)
+            painter.setPen(Qt.PenStyle.NoPen)
+            center = QPointF(rect.width() - 14, TITLE_H / 2)
+            painter.drawEllipse(center, 7, 7)
+            painter.setPen(QPen(QColor("#ffffff"), 2))
+            painter.drawLine(center + QPointF(0, -3.5), center + QPointF(0, 1))
+            painter.drawPoint(center + QPointF(0, 3.5))
+
+    def _paint_ports(self, painter: QPainter, rect: QRectF, lod: float) -> None:
+        labels = lod >= 0.6
+        painter.setFont(_LABEL_FONT)
+        for output, ports in ((False, self.inputs), (True, self.outputs)):
+            for i, p in enumerate(ports):
+                y = TITLE_H + 4 + (i + 0.5) * ROW_H
+                x = rect.width() if output else 0.0
+                self._paint_port(painter, QPointF(x, y), p.type, p.multiple,
+                                 f"{self.node_id}.{p.name}")
+                if labels:
+                    painter.setPen(theme.TEXT_DIM)
+                    box = QRectF(12, y - ROW_H / 2, rect.width() - 24, ROW_H)
+                    align = (Qt.AlignmentFlag.AlignRight if output else Qt.AlignmentFlag.AlignLeft)
+                    painter.drawText(box, align | Qt.AlignmentFlag.AlignVCenter, p.name)
+
+    def _paint_port(self, painter: QPainter, center: QPointF, port_type: str, multiple: bool,
+                    endpoint: str) -> None:
+        color = theme.port_color(port_type)
+        hint = self.port_hint.get(endpoint)
+        if hint is False:
+            color.setAlpha(50)
+        painter.setPen(QPen(theme.NODE_BODY, 1.5))
+        painter.setBrush(color)
+        r = PORT_R + (2 if hint else 0)
+        if multiple:
+            painter.drawRoundedRect(QRectF(center.x() - r, center.y() - r, 2 * r, 2 * r), 2, 2)
+        else:
+            painter.drawEllipse(center, r, r)
+
+    def _paint_footer(self, painter: QPainter, rect: QRectF, lod: float) -> None:
+        top = rect.height() - FOOTER_H
+        painter.setPen(QPen(theme.NODE_BORDER, 1))
+        painter.drawLine(QPointF(8, top), QPointF(rect.width() - 8, top))
+        if self.status is not None:
+            color = QColor(theme.STATUS_COLORS.get(self.status, "#8b949e"))
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(color)
+            painter.drawEllipse(QPointF(12, top + FOOTER_H / 2), 4, 4)
+            if self.progress is not None:
+                painter.fillRect(QRectF(1, rect.height() - 3, (rect.width() - 2) * self.progress,
+                                        2), color)
+            if lod >= 0.6:
+                painter.setFont(_LABEL_FONT)
+                painter.setPen(theme.TEXT_DIM)
+                painter.drawText(QRectF(22, top, rect.width() - 44, FOOTER_H),
+                                 Qt.AlignmentFlag.AlignVCenter, self.status_text or self.status)
+        elif lod >= 0.6:
+            painter.setFont(_LABEL_FONT)
+            painter.setPen(theme.TEXT_DIM.darker(130))
+            label = "disabled" if self.disabled else (
+                "unknown node type" if self.unknown else self.type_id)
+            painter.drawText(QRectF(10, top, rect.width() - 36, FOOTER_H),
+                             Qt.AlignmentFlag.AlignVCenter,
+                             _LABEL_METRICS.elidedText(label, Qt.TextElideMode.ElideRight,
+                                                       rect.width() - 40))
+        # the error output: a small port at the footer's right end
+        error_hint = self.port_hint.get(f"{self.node_id}.{ERROR_PORT}")
+        color = QColor(theme.PROBLEM)
+        if error_hint is False:
+            color.setAlpha(50)
+        painter.setPen(QPen(theme.NODE_BODY, 1.5))
+        painter.setBrush(color.darker(120))
+        painter.drawEllipse(QPointF(rect.width(), top + FOOTER_H / 2), PORT_R - 1, PORT_R - 1)
+
+    # --- movement ---------------------------------------------------------------------------
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:  # noqa: N802
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            scene = self.scene()
+            if scene is not None:
+                scene.node_item_moved(self)  # type: ignore[attr-defined]
+        return super().itemChange(change, value)

@@ -1,0 +1,179 @@
+"""The scene mirrors the document: one NodeItem per node, one EdgeItem per wire, kept
+in step through the document's signals. Gestures end as intents (signals) that the
+editor turns into undo commands; the scene itself never edits the document."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtWidgets import QGraphicsScene
+
+from flowui.canvas.edge_item import EdgeItem
+from flowui.canvas.node_item import NodeItem, PortRef
+from flowui.document import WorkflowDocument
+
+SCENE_MARGIN = 5000.0
+
+
+class GraphScene(QGraphicsScene):
+    connect_requested = Signal(str, str)  # source endpoint, target endpoint
+    reconnect_requested = Signal(tuple, tuple)  # (old source, old target), (new ...)
+    disconnect_requested = Signal(list)  # [(source, target), ...]
+    move_finished = Signal(dict)  # node id -> (old position, new position)
+    wire_dropped = Signal(object, QPointF)  # PortRef dragged from, scene position
+    message = Signal(str)  # a sentence for the status bar (why a wire was refused...)
+
+    def __init__(self, doc: WorkflowDocument) -> None:
+        super().__init__()
+        self.doc = doc
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[tuple[str, str], EdgeItem] = {}
+        self._edges_of: dict[str, set[tuple[str, str]]] = {}
+        self._syncing = False
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        doc.node_added.connect(self._on_doc_node_added)
+        doc.node_removed.connect(self._on_doc_node_removed)
+        doc.node_changed.connect(self._on_doc_node_changed)
+        doc.node_moved.connect(self._on_doc_node_moved)
+        doc.connection_added.connect(self._on_doc_connection_added)
+        doc.connection_removed.connect(self._on_doc_connection_removed)
+        doc.reset.connect(self.rebuild)
+        self.rebuild()
+
+    # --- building ---------------------------------------------------------------------------
+
+    def rebuild(self) -> None:
+        """Recreate every item from the document (a file was opened)."""
+        self.clear()
+        self.nodes.clear()
+        self.edges.clear()
+        self._edges_of.clear()
+        # Adding thousands of items with the index live re-sorts the BSP tree each time.
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        for spec in self.doc.nodes():
+            self._add_node_item(spec.id)
+        for c in self.doc.connections():
+            self._add_edge_item(c.from_, c.to)
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self._grow_scene_rect()
+
+    def _add_node_item(self, node_id: str) -> NodeItem:
+        item = NodeItem(node_id)
+        self._refresh_node(item)
+        spec = self.doc.node(node_id)
+        self._syncing = True
+        item.setPos(QPointF(*spec.position))
+        self._syncing = False
+        self.addItem(item)
+        self.nodes[node_id] = item
+        return item
+
+    def _refresh_node(self, item: NodeItem) -> None:
+        spec = self.doc.node(item.node_id)
+        item.update_from(spec, self.doc.registry.get(spec.type), self.doc.ports(item.node_id))
+
+    def _add_edge_item(self, source: str, target: str) -> EdgeItem | None:
+        src_node, src_port = source.split(".", 1)
+        port = self.doc.port(src_node, src_port, output=True) if src_node in self.nodes else None
+        item = EdgeItem(source, target, port.type if port else "any")
+        self.addItem(item)
+        self.edges[(source, target)] = item
+        for endpoint in (source, target):
+            self._edges_of.setdefault(endpoint.split(".", 1)[0], set()).add((source, target))
+        self._place_edge(item)
+        return item
+
+    def _place_edge(self, edge: EdgeItem) -> None:
+        (src, src_port), (dst, dst_port) = edge.source.split(".", 1), edge.target.split(".", 1)
+        a, b = self.nodes.get(src), self.nodes.get(dst)
+        if a is None or b is None:
+            return
+        edge.set_ends(a.port_pos(src_port, True), b.port_pos(dst_port, False))
+
+    def _grow_scene_rect(self) -> None:
+        bounds = self.itemsBoundingRect()
+        self.setSceneRect(bounds.adjusted(-SCENE_MARGIN, -SCENE_MARGIN,
+                                          SCENE_MARGIN, SCENE_MARGIN) if not bounds.isNull()
+                          else QRectF(-SCENE_MARGIN, -SCENE_MARGIN, 2 * SCENE_MARGIN,
+                                      2 * SCENE_MARGIN))
+
+    # --- following the document ------------------------------------------------------------
+
+    def _on_doc_node_added(self, node_id: str) -> None:
+        self._add_node_item(node_id)
+        if not self.sceneRect().contains(self.nodes[node_id].sceneBoundingRect()):
+            self._grow_scene_rect()
+
+    def _on_doc_node_removed(self, node_id: str) -> None:
+        item = self.nodes.pop(node_id)
+        self.removeItem(item)
+        self._edges_of.pop(node_id, None)
+
+    def _on_doc_node_changed(self, node_id: str) -> None:
+        item = self.nodes[node_id]
+        self._refresh_node(item)
+        for key in self._edges_of.get(node_id, ()):
+            self._place_edge(self.edges[key])
+
+    def _on_doc_node_moved(self, node_id: str) -> None:
+        item = self.nodes[node_id]
+        pos = QPointF(*self.doc.node(node_id).position)
+        if item.pos() != pos:
+            self._syncing = True
+            item.setPos(pos)
+            self._syncing = False
+            self._update_edges_of(node_id)
+
+    def _on_doc_connection_added(self, source: str, target: str) -> None:
+        self._add_edge_item(source, target)
+
+    def _on_doc_connection_removed(self, source: str, target: str) -> None:
+        item = self.edges.pop((source, target), None)
+        if item is not None:
+            self.removeItem(item)
+        for endpoint in (source, target):
+            self._edges_of.get(endpoint.split(".", 1)[0], set()).discard((source, target))
+
+    # --- from items ---------------------------------------------------------------------------
+
+    def node_item_moved(self, item: NodeItem) -> None:
+        if not self._syncing:
+            self._update_edges_of(item.node_id)
+
+    def _update_edges_of(self, node_id: str) -> None:
+        for key in self._edges_of.get(node_id, ()):
+            self._place_edge(self.edges[key])
+
+    # --- queries for gestures ----------------------------------------------------------------
+
+    def port_at(self, pos: QPointF) -> PortRef | None:
+        for item in self.items(QRectF(pos.x() - 10, pos.y() - 10, 20, 20)):
+            if isinstance(item, NodeItem):
+                ref = item.port_at(pos)
+                if ref is not None:
+                    return ref
+        return None
+
+    def selected_node_ids(self) -> list[str]:
+        return [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
+
+    def selected_edges(self) -> list[tuple[str, str]]:
+        return [i.key for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def set_port_hints(self, hints: dict[str, bool]) -> None:
+        """Highlight compatible ports and dim the others while a wire is dragged."""
+        for item in self.nodes.values():
+            own = {k: v for k, v in hints.items() if k.split(".", 1)[0] == item.node_id}
+            if own or item.port_hint:
+                item.port_hint = own
+                item.update()
+
+    def set_problems(self, problems: dict[str, list[str]]) -> None:
+        """Validation badges: node id -> messages (an empty dict clears them)."""
+        for node_id, item in self.nodes.items():
+            found = problems.get(node_id, [])
+            if found != item.problems:
+                item.problems = found
+                base = item.toolTip().split("<hr>")[0]
+                item.setToolTip(base + ("<hr><span style='color:#f85149'>"
+                                        + "<br>".join(found) + "</span>" if found else ""))
+                item.update()

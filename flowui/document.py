@@ -1,0 +1,209 @@
+"""The document: the workflow being edited, the single source of truth of the editor.
+
+Only undo commands call its mutating methods; the canvas, inspector and palette
+read it and follow its signals. Node specs are pydantic models of the engine,
+replaced (never mutated) on each change, so a snapshot taken by a command stays
+valid. Ports come from the registry, exactly as the engine computes them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from engine import workflow_file
+from engine.model import Connection, InputSpec, NodeSpec, Settings, Workflow
+from engine.porttypes import can_connect
+from engine.registry import Registry
+from engine.sdk import ERROR_OUTPUT, Port, PortContext
+
+_ID_TAIL = re.compile(r"^(.*?)(\d+)$")
+
+
+class WorkflowDocument(QObject):
+    node_added = Signal(str)
+    node_removed = Signal(str)
+    node_changed = Signal(str)  # config, title, policies: ports may have changed too
+    node_moved = Signal(str)
+    connection_added = Signal(str, str)  # "node.port" endpoints
+    connection_removed = Signal(str, str)
+    workflow_changed = Signal()  # inputs, settings, name, description
+    reset = Signal()  # a different workflow was loaded
+
+    def __init__(self, registry: Registry, workflow: Workflow | None = None,
+                 path: Path | None = None) -> None:
+        super().__init__()
+        self.registry = registry
+        self.workflow = workflow or Workflow()
+        self.path = path
+
+    # --- whole document -----------------------------------------------------------------
+
+    def load(self, workflow: Workflow, path: Path | None) -> None:
+        self.workflow = workflow
+        self.path = path
+        self.reset.emit()
+
+    def snapshot(self) -> str:
+        """The document as the file it would be saved to."""
+        return workflow_file.dumps(self.workflow)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def nodes(self) -> list[NodeSpec]:
+        return self.workflow.nodes
+
+    def node(self, node_id: str) -> NodeSpec:
+        for n in self.workflow.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def has_node(self, node_id: str) -> bool:
+        return any(n.id == node_id for n in self.workflow.nodes)
+
+    def node_index(self, node_id: str) -> int:
+        for i, n in enumerate(self.workflow.nodes):
+            if n.id == node_id:
+                return i
+        raise KeyError(node_id)
+
+    def connections(self) -> list[Connection]:
+        return self.workflow.connections
+
+    def connections_of(self, node_id: str) -> list[Connection]:
+        return [c for c in self.workflow.connections
+                if c.source[0] == node_id or c.target[0] == node_id]
+
+    def connections_into(self, node_id: str, port: str) -> list[Connection]:
+        return [c for c in self.workflow.connections if c.target == (node_id, port)]
+
+    def node_class(self, node_id: str) -> Any:
+        return self.registry.get(self.node(node_id).type)
+
+    def ports(self, node_id: str) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
+        """(inputs, outputs) of a node, the error output last; unknown types have none."""
+        spec = self.node(node_id)
+        cls = self.registry.get(spec.type)
+        if cls is None:
+            return (), ()
+        try:
+            inputs, outputs = cls.ports(spec.config, PortContext(self.workflow, self.base_dir))
+        except Exception:  # a half-typed config must not break drawing; validation reports it
+            inputs, outputs = cls.inputs, cls.outputs
+        return tuple(inputs), (*outputs, ERROR_OUTPUT)
+
+    def port(self, node_id: str, name: str, *, output: bool) -> Port | None:
+        inputs, outputs = self.ports(node_id)
+        return next((p for p in (outputs if output else inputs) if p.name == name), None)
+
+    def check_connection(self, source: str, target: str) -> str | None:
+        """Why the wire `source` -> `target` ("node.port") cannot exist, or None if it can."""
+        (src_id, src_port), (dst_id, dst_port) = source.split(".", 1), target.split(".", 1)
+        if src_id == dst_id:
+            return "a node cannot be wired to itself"
+        out = self.port(src_id, src_port, output=True) if self.has_node(src_id) else None
+        inp = self.port(dst_id, dst_port, output=False) if self.has_node(dst_id) else None
+        if out is None or inp is None:
+            return "no such port"
+        if not can_connect(out.type, inp.type):
+            return f"type mismatch: {out.type} output cannot feed {inp.type} input"
+        if any(c.from_ == source and c.to == target for c in self.workflow.connections):
+            return "these ports are already wired"
+        if self.reaches(dst_id, src_id):
+            return f"it would close a cycle ({src_id} already depends on {dst_id})"
+        return None
+
+    def reaches(self, start: str, goal: str) -> bool:
+        """Whether `goal` is downstream of `start` (or is it)."""
+        succ: dict[str, list[str]] = {}
+        for c in self.workflow.connections:
+            succ.setdefault(c.source[0], []).append(c.target[0])
+        stack, seen = [start], {start}
+        while stack:
+            n = stack.pop()
+            if n == goal:
+                return True
+            for m in succ.get(n, ()):
+                if m not in seen:
+                    seen.add(m)
+                    stack.append(m)
+        return False
+
+    def unique_id(self, base: str, taken: Iterable[str] = ()) -> str:
+        """A node id not used yet: `base`, else `base2`, `base3`..."""
+        used = {n.id for n in self.workflow.nodes} | set(taken)
+        base = re.sub(r"[^A-Za-z0-9_-]", "_", base) or "node"
+        if not re.match(r"[A-Za-z_]", base):
+            base = f"n_{base}"
+        if base not in used:
+            return base
+        m = _ID_TAIL.match(base)
+        stem, n = (m.group(1), int(m.group(2))) if m else (base, 1)
+        while f"{stem}{n}" in used or n == 1 and not m:
+            n += 1
+        return f"{stem}{n}"
+
+    def suggest_type(self, text: str) -> str | None:
+        hits = difflib.get_close_matches(text, self.registry.type_ids(), n=1)
+        return hits[0] if hits else None
+
+    # --- mutations (undo commands only) ------------------------------------------------------
+
+    def insert_node(self, spec: NodeSpec, index: int | None = None) -> None:
+        nodes = self.workflow.nodes
+        nodes.insert(len(nodes) if index is None else index, spec)
+        self.node_added.emit(spec.id)
+
+    def remove_node(self, node_id: str) -> tuple[NodeSpec, int]:
+        """Remove a node (its wires must be gone already); returns it and its index."""
+        index = self.node_index(node_id)
+        spec = self.workflow.nodes.pop(index)
+        self.node_removed.emit(node_id)
+        return spec, index
+
+    def replace_node(self, spec: NodeSpec) -> None:
+        self.workflow.nodes[self.node_index(spec.id)] = spec
+        self.node_changed.emit(spec.id)
+
+    def set_position(self, node_id: str, position: tuple[float, float]) -> None:
+        index = self.node_index(node_id)
+        nodes = self.workflow.nodes
+        nodes[index] = nodes[index].model_copy(update={"position": position})
+        self.node_moved.emit(node_id)
+
+    def insert_connection(self, connection: Connection, index: int | None = None) -> None:
+        conns = self.workflow.connections
+        conns.insert(len(conns) if index is None else index, connection)
+        self.connection_added.emit(connection.from_, connection.to)
+
+    def remove_connection(self, source: str, target: str) -> tuple[Connection, int]:
+        conns = self.workflow.connections
+        for i, c in enumerate(conns):
+            if c.from_ == source and c.to == target:
+                del conns[i]
+                self.connection_removed.emit(source, target)
+                return c, i
+        raise KeyError(f"{source} -> {target}")
+
+    def set_inputs(self, inputs: dict[str, InputSpec]) -> None:
+        self.workflow.inputs = dict(inputs)
+        self.workflow_changed.emit()
+
+    def set_settings(self, settings: Settings) -> None:
+        self.workflow.settings = settings
+        self.workflow_changed.emit()
+
+    def set_meta(self, name: str, description: str) -> None:
+        self.workflow.name = name
+        self.workflow.description = description
+        self.workflow_changed.emit()

@@ -1,0 +1,218 @@
+"""The inspector's building blocks: the UNSET marker, widgets with the panel's manners
+(no stray wheel edits, text fields that grow) and the FieldEditor base class."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtCore import QEvent, QLocale, Qt, Signal
+from PySide6.QtGui import QFont, QFontDatabase, QKeyEvent, QWheelEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QPlainTextEdit,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
+
+from flowui.inspector.schema import FieldSchema
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()  # "the key is not in the config"
+INT_LIMIT = 2**31 - 2  # QSpinBox is 32-bit; one value below is kept for "not set"
+NOT_SET = "not set"
+
+
+def monospace() -> QFont:
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    font.setPointSizeF(9.5)
+    return font
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal as JSON would keep them apart (1, 1.0 and True differ)."""
+    if a is UNSET or b is UNSET:
+        return a is b
+    try:
+        return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    except (TypeError, ValueError):
+        return a == b
+
+
+def small_button(text: str, tip: str, *, checkable: bool = False) -> QToolButton:
+    button = QToolButton()
+    button.setText(text)
+    button.setToolTip(tip)
+    button.setCheckable(checkable)
+    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keeps Tab moving between values
+    button.setFixedSize(24, 24)
+    button.setStyleSheet("QToolButton { color: #8b949e; font-size: 9pt; padding: 0; }"
+                         "QToolButton:checked { color: #d2a8ff; background: #2d2540; "
+                         "border-color: #6e40c9; }")
+    return button
+
+
+# --- plain widgets with the inspector's manners --------------------------------------------
+
+
+class _NoStrayWheel:
+    """Spin boxes and combos change only when focused: scrolling the panel over
+    them must not edit the workflow."""
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if self.hasFocus():  # type: ignore[attr-defined]
+            super().wheelEvent(event)  # type: ignore[misc]
+        else:
+            event.ignore()
+
+
+# Arrow buttons are hidden (NoButtons leaves a style-sheeted edit field 1 px wide):
+# the field looks like every other; arrow keys and the wheel (when focused) still step.
+_NO_ARROWS = ("QAbstractSpinBox::up-button, QAbstractSpinBox::down-button "
+              "{ width: 0px; border: none; }")
+
+
+class SpinBox(_NoStrayWheel, QSpinBox):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setStyleSheet(_NO_ARROWS)
+        self.setKeyboardTracking(False)  # one change per value typed, not per digit
+
+
+class DoubleSpinBox(_NoStrayWheel, QDoubleSpinBox):
+    def __init__(self, decimals: int = 3) -> None:
+        super().__init__()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setStyleSheet(_NO_ARROWS)
+        self.setKeyboardTracking(False)
+        self.setLocale(QLocale.c())  # files hold "0.5"; the editor shows the same
+        self.setDecimals(decimals)
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:.{self.decimals()}f}".rstrip("0").rstrip(".")  # 30, not 30.000
+
+
+class ComboBox(_NoStrayWheel, QComboBox):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        # A long choice must not widen the panel; the popup still shows it whole.
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(6)
+
+
+class TextEdit(QPlainTextEdit):
+    """A text field that grows with its text: one line looks like a line edit (Enter
+    does not add a line; Shift+Enter does), `multiline` starts taller."""
+
+    return_pressed = Signal()
+    editing_finished = Signal()  # focus left after the text changed
+
+    def __init__(self, *, multiline: bool = False, mono: bool = False,
+                 max_lines: int = 12) -> None:
+        super().__init__()
+        self.multiline = multiline
+        self.min_lines, self.max_lines = (3 if multiline else 1), max_lines
+        self._dirty = False
+        self.setTabChangesFocus(True)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.document().setDocumentMargin(1)
+        if mono:
+            self.setFont(monospace())
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self.textChanged.connect(self._mark_dirty)
+        self._fit()
+
+    def _mark_dirty(self) -> None:
+        self._dirty = True
+
+    def _fit(self, *_: Any) -> None:
+        lines = int(self.document().documentLayout().documentSize().height())
+        shown = max(self.min_lines, min(self.max_lines, lines))
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if lines > shown
+                                        else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        m = self.contentsMargins()
+        self.setFixedHeight(shown * self.fontMetrics().lineSpacing()
+                            + 2 * int(self.document().documentMargin()) + m.top() + m.bottom())
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._fit()  # the style sheet's padding is known only once the widget is polished
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            self._fit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if enter and not self.multiline and not (
+                event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+            self.return_pressed.emit()
+            return
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event: Any) -> None:
+        super().focusOutEvent(event)
+        if self._dirty:
+            self._dirty = False
+            self.editing_finished.emit()
+
+    def set_text(self, text: str) -> None:
+        """Replace the text, keeping the cursor where it was (as far as it still fits)."""
+        if self.toPlainText() == text:
+            return
+        cursor = self.textCursor()
+        pos = cursor.position()
+        self.setPlainText(text)
+        cursor = self.textCursor()
+        cursor.setPosition(min(pos, len(text)))
+        self.setTextCursor(cursor)
+        self._dirty = False
+
+
+class FieldEditor(QWidget):
+    edited = Signal(object)
+    problem = Signal(str)
+
+    def __init__(self, schema: FieldSchema) -> None:
+        super().__init__()
+        self.schema = schema
+        self._quiet = False  # set while showing a value: not an edit
+
+    def set_value(self, value: Any) -> None:
+        self._quiet = True
+        try:
+            self._show(value)
+        finally:
+            self._quiet = False
+
+    def accepts(self, value: Any) -> bool:
+        """Whether this editor can show `value` (a typed editor cannot show a template)."""
+        return True
+
+    def _show(self, value: Any) -> None:
+        raise NotImplementedError
+
+    def _emit(self, value: Any) -> None:
+        if not self._quiet:
+            self.edited.emit(value)
+
+    def _box(self, *widgets: QWidget) -> QHBoxLayout:
+        box = QHBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(4)
+        for w in widgets:
+            box.addWidget(w)
+        self.setFocusProxy(widgets[0])
+        return box

@@ -1,0 +1,139 @@
+"""The inspector's page layout: section titles over a two-column grid (label, editor),
+help and errors under each editor, wide editors (tables, templates) across both."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+LABEL_W = 108  # fixed, so editors line up across sections and never shift
+LINE_H = 27  # a one-line editor's height: labels centre on it
+SLOT_W = 24  # the reset button's place, kept when the button is hidden
+
+
+def set_invalid(widget: QWidget, invalid: bool) -> None:
+    """Red border from the theme's `[invalid="true"]` rule (on the widget's editors)."""
+    targets = [widget, *widget.findChildren(QWidget)]
+    for w in targets:
+        if w.property("invalid") != invalid and w.metaObject().className() in (
+                "QLineEdit", "TextEdit", "QPlainTextEdit"):
+            w.setProperty("invalid", invalid)
+            w.style().unpolish(w)
+            w.style().polish(w)
+
+
+def help_label(text: str = "", name: str = "help") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.setVisible(bool(text))
+    return label
+
+
+class Row:
+    """One labelled editor with its help text, error line and optional trailing button."""
+
+    def __init__(self, label: QLabel, editor: QWidget, help: QLabel, error: QLabel,
+                 container: QWidget) -> None:
+        self.label, self.editor, self.help, self.error = label, editor, help, error
+        self.container = container
+
+    def set_error(self, message: str) -> None:
+        if self.error.text() != message:
+            self.error.setText(message)
+        self.error.setVisible(bool(message))
+        set_invalid(self.editor, bool(message))
+
+    def set_visible(self, visible: bool) -> None:
+        self.label.setVisible(visible)
+        self.container.setVisible(visible)
+
+
+class FormGrid(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setHorizontalSpacing(10)
+        self.grid.setVerticalSpacing(8)
+        self.grid.setColumnMinimumWidth(0, LABEL_W)
+        self.grid.setColumnStretch(1, 1)
+        self._row = 0
+
+    def add_section(self, title: str) -> QWidget:
+        """A section title with a rule under it; returns it (to hide an empty section)."""
+        section = QWidget()
+        label = QLabel(title.upper())
+        label.setObjectName("sectionTitle")
+        line = QFrame()
+        line.setFixedHeight(1)
+        line.setStyleSheet("background: #21262d;")
+        box = QVBoxLayout(section)
+        box.setContentsMargins(0, 10 if self._row else 0, 0, 2)
+        box.setSpacing(4)
+        box.addWidget(label)
+        box.addWidget(line)
+        self.grid.addWidget(section, self._row, 0, 1, 2)
+        self._row += 1
+        return section
+
+    def add_widget(self, widget: QWidget) -> None:
+        """A widget across both columns (a note, a list of cards)."""
+        self.grid.addWidget(widget, self._row, 0, 1, 2)
+        self._row += 1
+
+    def add_row(self, text: str, editor: QWidget, *, help: str = "", wide: bool = False,
+                trailing: QWidget | None = None, slot: bool = True) -> Row:
+        label = QLabel(text)
+        label.setWordWrap(True)
+        label.setBuddy(editor)
+        label.setStyleSheet("color: #c9d1d9;")
+        help_text, error = help_label(help), help_label(name="error")
+        container = QWidget()
+        column = QVBoxLayout(container)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(3)
+        line = QHBoxLayout()
+        line.setContentsMargins(0, 0, 0, 0)
+        line.setSpacing(4)
+        place: QWidget | None = trailing
+        if place is None and slot:
+            place = QWidget()
+            place.setFixedSize(SLOT_W, SLOT_W)
+        if place is not None:
+            policy = place.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            place.setSizePolicy(policy)
+        if wide:  # label on its own line, the editor under it across the panel
+            head = QHBoxLayout()
+            head.setContentsMargins(0, 0, 0, 0)
+            head.addWidget(label, 1)
+            if place is not None:
+                head.addWidget(place)
+            column.addLayout(head)
+            column.addWidget(editor)
+            self.grid.addWidget(container, self._row, 0, 1, 2)
+        else:
+            line.addWidget(editor, 1)
+            if place is not None:
+                line.addWidget(place, 0, Qt.AlignmentFlag.AlignTop)
+            column.addLayout(line)
+            label.setMinimumHeight(LINE_H)
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            label.setFixedWidth(LABEL_W)
+            self.grid.addWidget(label, self._row, 0, Qt.AlignmentFlag.AlignTop)
+            self.grid.addWidget(container, self._row, 1)
+        column.addWidget(help_text)
+        column.addWidget(error)
+        self._row += 1
+        return Row(label, editor, help_text, error, container)

@@ -1,0 +1,384 @@
+"""The inspector's page for one node: header, id and title, a form generated from the
+type's Config schema, values typed into unwired input ports, and failure policies.
+
+Widgets are built once per node. Every edit is pushed as an undo command at once
+(typing merges into one step); when the document changes, each widget is given
+the new value in place, except the one the change came from, so focus and cursor
+survive typing, undo and redo alike.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import replace
+from typing import Any
+
+from pydantic import ValidationError
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from engine.model import IDENT_RE
+from engine.porttypes import matches, type_name
+from engine.sdk import PortContext
+from engine.templates import default_engine
+from flowui import resources, theme
+from flowui.commands import RenameNodeCommand, SetNodeCommand
+from flowui.document import WorkflowDocument
+from flowui.inspector.base import UNSET, FieldEditor, same_value, small_button
+from flowui.inspector.fields import make_editor
+from flowui.inspector.form import FormGrid, Row, help_label
+from flowui.inspector.policies import PolicyEditor
+from flowui.inspector.schema import (
+    ANY,
+    ARRAY,
+    EXPRESSION,
+    OBJECT,
+    TEMPLATE,
+    FieldSchema,
+    config_fields,
+    port_field,
+)
+
+WIDE_KINDS = (OBJECT, ARRAY, ANY, TEMPLATE)
+
+
+class FieldRow:
+    """A config key's editor in the form, with its reset button and help text."""
+
+    def __init__(self, key: str, schema: FieldSchema, editor: FieldEditor, row: Row,
+                 reset: Any, port: bool) -> None:
+        self.key, self.schema, self.editor, self.row = key, schema, editor, row
+        self.reset, self.port = reset, port
+        self.help = row.help.text()
+
+
+class NodeForm(QWidget):
+    def __init__(self, doc: WorkflowDocument, stack: Any, node_id: str) -> None:
+        super().__init__()
+        self.doc, self.stack, self.node_id = doc, stack, node_id
+        self.spec = doc.node(node_id)
+        self.cls = doc.registry.get(self.spec.type)
+        self.rows: dict[str, FieldRow] = {}
+        self._source: str | None = None  # the field whose edit is being pushed
+        self._local: dict[str, str] = {}  # problems an editor found before pushing
+        self._port_signature: tuple[Any, ...] = ()
+        self._entered = False
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(12)
+        outer.addWidget(self._header())
+        form = self.form = FormGrid()
+        outer.addWidget(form)
+        form.add_section("Node")
+        self.id_edit = QLineEdit(node_id)
+        self.id_row = form.add_row("ID", self.id_edit, help="Names the node in wires, "
+                                   "events and results; Enter renames")
+        self.title_edit = QLineEdit(self.spec.title or "")
+        self.title_edit.setPlaceholderText(self.cls.title if self.cls else self.spec.type)
+        form.add_row("Title", self.title_edit)
+        form.add_section("Configuration")
+        self.config_note = help_label(name="error")
+        form.add_widget(self.config_note)
+        self.fields = self._schema_fields()
+        for schema in self.fields:
+            self._add_field(form, schema, port=False)
+        if not self.fields:
+            form.add_widget(help_label("This node type has no settings."))
+        self.ports_title = form.add_section("Inputs")
+        self.ports_form = FormGrid()
+        form.add_widget(self.ports_form)
+        form.add_section("On failure")
+        self.policies = PolicyEditor(form, self._push_policy)
+        outer.addStretch(1)
+        self.id_edit.textEdited.connect(self._id_typed)
+        self.id_edit.returnPressed.connect(self._id_entered)
+        self.id_edit.editingFinished.connect(self._id_finished)
+        self.title_edit.textEdited.connect(
+            lambda text: self._push("title", text or None))
+        self._connections = [
+            (doc.node_changed, self._node_changed), (doc.workflow_changed, self.refresh),
+            (doc.connection_added, self._wires_changed),
+            (doc.connection_removed, self._wires_changed)]
+        for signal, slot in self._connections:
+            signal.connect(slot)
+        self.refresh()
+
+    def detach(self) -> None:
+        """Stop following the document (the page is being replaced)."""
+        for signal, slot in self._connections:
+            signal.disconnect(slot)
+        self._connections = []
+
+    # --- building --------------------------------------------------------------------------
+
+    def _header(self) -> QWidget:
+        cls, spec = self.cls, self.spec
+        box = QWidget()
+        box.setObjectName("inspectorHeader")
+        color = theme.category_color(cls.category if cls else "")
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        top = QHBoxLayout()
+        top.setSpacing(10)
+        icon = QLabel()
+        icon.setFixedSize(34, 34)
+        icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        icon.setPixmap(resources.icon_pixmap(cls.icon if cls else "plugin", 20))
+        icon.setStyleSheet(f"background: rgba({color.red()}, {color.green()}, {color.blue()},"
+                           f" 48); border: 1px solid {color.name()}; border-radius: 8px;")
+        top.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        names = QVBoxLayout()
+        names.setSpacing(2)
+        title = QLabel(cls.title if cls else "Unknown node type")
+        title.setStyleSheet("font-size: 12.5pt; font-weight: 600;")
+        names.addWidget(title)
+        kind = QLabel(f"{cls.category}  ·  {spec.type}" if cls else spec.type)
+        kind.setStyleSheet(f"color: {color.name()}; font-size: 9pt;")
+        names.addWidget(kind)
+        top.addLayout(names, 1)
+        layout.addLayout(top)
+        if cls is None:
+            layout.addWidget(help_label(f"No installed node type is called {spec.type!r}; "
+                                        "its config is shown as it is in the file.", "error"))
+        elif cls.description:
+            layout.addWidget(help_label(cls.description))
+        return box
+
+    def _schema_fields(self) -> list[FieldSchema]:
+        if self.cls is None:  # keep what the file says, editable as JSON
+            return [FieldSchema(k, k, ANY) for k in self.spec.config]
+        return config_fields(self.cls.Config.model_json_schema())
+
+    def _add_field(self, form: FormGrid, schema: FieldSchema, *, port: bool) -> None:
+        editor = make_editor(schema)
+        reset = small_button("↺", "Reset to the default")
+        reset.setVisible(False)
+        wide = schema.kind in WIDE_KINDS
+        row = form.add_row(schema.label, editor, help=schema.description, wide=wide,
+                           trailing=reset)
+        row.label.setToolTip(f"config.{schema.name}")
+        key = schema.name
+        self.rows[key] = FieldRow(key, schema, editor, row, reset, port)
+        editor.edited.connect(lambda value, k=key: self._edit(k, value))
+        editor.problem.connect(lambda text, k=key: self._local_problem(k, text))
+        reset.clicked.connect(lambda _=False, k=key: self._reset(k))
+
+    def _port_fields(self) -> list[Any]:
+        if self.cls is None:
+            return []
+        inputs, _ = self.doc.ports(self.node_id)
+        names = {f.name for f in self.fields}
+        return [p for p in inputs if p.name not in names]
+
+    def _sync_port_rows(self) -> None:
+        """(Re)build the Inputs section when the node's input ports changed."""
+        ports = self._port_fields()
+        signature = tuple((p.name, p.type, p.required, p.description) for p in ports)
+        if signature == self._port_signature:
+            return
+        self._port_signature = signature
+        for key in [k for k, r in self.rows.items() if r.port]:
+            del self.rows[key]
+        old = self.ports_form
+        self.ports_form = FormGrid()
+        self.form.grid.replaceWidget(old, self.ports_form)
+        old.deleteLater()
+        for p in ports:
+            help = (f"{p.description.rstrip('.')}. " if p.description else "") + \
+                f"Used when nothing is wired to this {p.type} input"
+            self._add_field(self.ports_form, replace(port_field(p), description=help),
+                            port=True)
+        self.ports_title.setVisible(bool(ports))
+
+    # --- following the document ----------------------------------------------------------------
+
+    def retarget(self, node_id: str) -> None:
+        """The node was renamed (or the rename undone): same node, new id."""
+        self.node_id = node_id
+        self.id_edit.setText(node_id)
+        self.id_row.set_error("")
+        self.refresh()
+
+    def _node_changed(self, node_id: str) -> None:
+        if node_id == self.node_id:
+            self.refresh()
+
+    def _wires_changed(self, source: str, target: str) -> None:
+        if target.split(".", 1)[0] == self.node_id and self.doc.has_node(self.node_id):
+            self._show_wired()
+
+    def refresh(self) -> None:
+        if not self.doc.has_node(self.node_id):
+            return  # being renamed or deleted; the InspectorWidget decides what follows
+        spec = self.spec = self.doc.node(self.node_id)
+        if self._source != "title" and self.title_edit.text() != (spec.title or ""):
+            self.title_edit.setText(spec.title or "")
+        self._sync_port_rows()
+        for key, r in self.rows.items():
+            if f"config.{key}" != self._source:
+                r.editor.set_value(spec.config.get(key, UNSET))
+            r.reset.setVisible(key in spec.config)
+        if self._source not in ("retry", "timeout_s", "on_error", "disabled"):
+            self.policies.show(spec, self.doc.workflow.settings)
+        self._show_wired()
+        self._show_problems()
+
+    def _show_wired(self) -> None:
+        for key, r in self.rows.items():
+            wires = self.doc.connections_into(self.node_id, key) if (
+                r.port or self._is_input(key)) else []
+            text = f"Wired from {', '.join(c.from_ for c in wires)}: the wire's value is " \
+                   "used" if wires else r.help
+            r.editor.setEnabled(not wires)
+            r.row.help.setText(text)
+            r.row.help.setVisible(bool(text))
+
+    def _is_input(self, key: str) -> bool:
+        return any(p.name == key for p in self.doc.ports(self.node_id)[0])
+
+    def _show_problems(self) -> None:
+        problems = config_problems(self.doc, self.node_id)
+        for key, r in self.rows.items():
+            r.row.set_error(self._local.get(key) or problems.pop(key, ""))
+        general = "\n".join(problems.values())
+        self.config_note.setText(general)
+        self.config_note.setVisible(bool(general))
+
+    # --- edits -----------------------------------------------------------------------------
+
+    def _push(self, field: str, value: Any) -> None:
+        self._run(field, SetNodeCommand(self.doc, self.node_id, field=field, value=value))
+
+    def _run(self, field: str, command: SetNodeCommand) -> None:
+        self._source = field  # its widget already shows the value: not set back
+        try:
+            self.stack.push(command)
+        finally:
+            self._source = None
+
+    def _push_policy(self, field: str, value: Any) -> None:
+        current = getattr(self.doc.node(self.node_id), field)
+        if field == "retry" and current is not None:
+            current = current.model_dump()
+        if not same_value(current, value):
+            self._push(field, value)
+
+    def _edit(self, key: str, value: Any) -> None:
+        if same_value(self.doc.node(self.node_id).config.get(key, UNSET), value):
+            return  # e.g. a table re-read with nothing changed
+        if value is UNSET:
+            self._run(f"config.{key}",
+                      SetNodeCommand.remove_config_key(self.doc, self.node_id, key))
+        else:
+            self._push(f"config.{key}", value)
+
+    def _reset(self, key: str) -> None:
+        self._local.pop(key, None)
+        if key in self.doc.node(self.node_id).config:
+            self.stack.push(SetNodeCommand.remove_config_key(self.doc, self.node_id, key))
+
+    def _local_problem(self, key: str, text: str) -> None:
+        if text:
+            self._local[key] = text
+        else:
+            self._local.pop(key, None)
+        self._show_problems()
+
+    def _id_typed(self, text: str) -> None:
+        self.id_row.set_error(self._id_problem(text))
+
+    def _id_problem(self, text: str) -> str:
+        if text == self.node_id:
+            return ""
+        if not IDENT_RE.match(text):
+            return "An ID starts with a letter or _ and has only letters, digits, _ and -"
+        if self.doc.has_node(text):
+            return f"Another node is already called {text!r}"
+        return ""
+
+    def _id_entered(self) -> None:
+        """Enter: rename, or say why not and keep the text to fix."""
+        self._entered = True
+        text = self.id_edit.text()
+        problem = self._id_problem(text)
+        self.id_row.set_error(problem)
+        if not problem and text != self.node_id:
+            self.stack.push(RenameNodeCommand(self.doc, self.node_id, text))
+
+    def _id_finished(self) -> None:
+        if self._entered:  # Qt follows returnPressed with editingFinished
+            self._entered = False
+            return
+        text = self.id_edit.text()  # focus left: a valid id is taken, anything else undone
+        if text != self.node_id and not self._id_problem(text):
+            self.stack.push(RenameNodeCommand(self.doc, self.node_id, text))
+        elif text != self.node_id:
+            self.id_edit.setText(self.node_id)
+            self.id_row.set_error("")
+
+
+def config_problems(doc: WorkflowDocument, node_id: str) -> dict[str, str]:
+    """What validation would say about a node's config, by config key ("" for the rest):
+    template syntax, the Config's own checks (template-valued fields are checked only
+    after rendering, so skipped), port values of the wrong type, the type's `check`."""
+    spec = doc.node(node_id)
+    cls = doc.registry.get(spec.type)
+    if cls is None:
+        return {}
+    fields = cls.Config.model_fields
+    inputs, _ = doc.ports(node_id)
+    ports = {p.name: p for p in inputs}
+    port_values = {k: v for k, v in spec.config.items() if k in ports and k not in fields}
+    raw = {k: v for k, v in spec.config.items() if k not in port_values}
+    problems: dict[str, str] = {}
+    raw_fields = {name: f.json_schema_extra.get("format") for name, f in fields.items()
+                  if isinstance(f.json_schema_extra, dict)
+                  and f.json_schema_extra.get("format") in (EXPRESSION, TEMPLATE)}
+    for key, value in spec.config.items():
+        if key in raw_fields and isinstance(value, str):
+            err = (default_engine.check_expression(value) if raw_fields[key] == EXPRESSION
+                   else default_engine.check_text(value))
+            if err:
+                problems[key] = err
+            continue
+        for path, err in default_engine.check_value(value):
+            problems.setdefault(key, f"{path}: {err}" if path else err)
+    templated = {k for k, v in raw.items()
+                 if k not in raw_fields and default_engine.contains_template(v)}
+    try:
+        cls.Config.model_validate(raw)
+    except ValidationError as e:
+        for err in e.errors():
+            loc = err["loc"]
+            top = str(loc[0]) if loc else ""
+            if top in templated or top in problems:
+                continue
+            if err["type"] == "missing":
+                if top in ports and doc.connections_into(node_id, top):
+                    continue  # the wire gives it
+                problems[top] = "Required" + (": wire the input or type a value"
+                                              if top in ports else "")
+            elif err["type"] == "extra_forbidden":
+                problems[""] = f"Unknown config field {top!r} (it is in the file but this " \
+                               "node type does not use it)"
+            else:
+                path = "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in loc[1:])
+                problems[top] = f"{path.lstrip('.')}: {err['msg']}" if path else err["msg"]
+    for name, value in port_values.items():
+        port_type = ports[name].type
+        if not default_engine.contains_template(value) and not matches(port_type, value):
+            problems.setdefault(name, f"This input takes {port_type}, not {type_name(value)}")
+    for name, p in ports.items():
+        if (name not in fields and p.required and not p.multiple and name not in spec.config
+                and not doc.connections_into(node_id, name)):
+            problems.setdefault(name, "Required: wire the input or type a value")
+    try:
+        extra = {"context": PortContext(doc.workflow, doc.base_dir)} if "context" in \
+            inspect.signature(cls.check).parameters else {}
+        for key, message in cls.check(raw, doc.workflow, top_level=True, **extra):
+            problems.setdefault(key or "", message)
+    except Exception:  # a half-typed config must not break the panel
+        pass
+    return problems
+

@@ -1,0 +1,134 @@
+"""A node's failure policies in the inspector: retry, timeout, on_error and disabled.
+
+Each change is handed to `push(field, value)` with the NodeSpec field it sets;
+one attempt means no retry, so `retry` is stored as None then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QWidget
+
+from engine.model import NodeSpec, RetryPolicy, Settings
+from flowui.inspector.base import ComboBox, DoubleSpinBox, SpinBox
+from flowui.inspector.form import FormGrid
+
+ON_ERROR_LABELS = {"stop": "Stop the run", "continue": "Continue other branches",
+                   "retry_workflow": "Retry the whole workflow"}
+BACKOFFS = ("exponential", "fixed")
+
+
+def seconds_box(minimum: float, maximum: float = 1e6) -> DoubleSpinBox:
+    box = DoubleSpinBox(decimals=2)
+    box.setRange(minimum, maximum)
+    box.setSuffix(" s")
+    box.setMinimumWidth(90)
+    return box
+
+
+class PolicyEditor:
+    """The policy rows of a NodeForm; `show` reads a NodeSpec without pushing anything."""
+
+    def __init__(self, form: FormGrid, push: Callable[[str, Any], None]) -> None:
+        self.push = push
+        self._quiet = False
+        defaults = RetryPolicy()
+        self.attempts = SpinBox()
+        self.attempts.setRange(1, 100)
+        self.attempts.setSuffix(" attempts")
+        self.attempts.setSpecialValueText("1 (no retry)")
+        self.backoff = ComboBox()
+        self.backoff.addItems(["Exponential", "Fixed"])
+        self.delay = seconds_box(0)
+        self.delay.setValue(defaults.delay_s)
+        self.max_delay = seconds_box(0)
+        self.max_delay.setValue(defaults.max_delay_s)
+        self.jitter = QCheckBox("Randomise waits")
+        self.jitter.setChecked(defaults.jitter)
+        form.add_row("Tries", self.attempts, help="In all; failures that a retry cannot "
+                     "fix (bad input, 4xx) are not retried")
+        self.retry_rows = [
+            form.add_row("Backoff", self.backoff),
+            form.add_row("First wait", self.delay, help="Before the 2nd attempt"),
+            form.add_row("Longest wait", self.max_delay),
+            form.add_row("Jitter", self.jitter, help="Each wait is 50-100% of its value"),
+        ]
+        self.timeout_on = QCheckBox()
+        self.timeout = seconds_box(0.01)
+        self.timeout.setValue(30)
+        line = QWidget()
+        box = QHBoxLayout(line)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(8)
+        box.addWidget(self.timeout_on)
+        box.addWidget(self.timeout, 1)
+        line.setFocusProxy(self.timeout_on)
+        form.add_row("Timeout", line, help="Limit for each attempt; unchecked: none")
+        self.on_error = ComboBox()
+        self.on_error_values: list[str | None] = [None, *ON_ERROR_LABELS]
+        self.on_error.addItems(["(workflow default)", *ON_ERROR_LABELS.values()])
+        form.add_row("On error", self.on_error,
+                     help="What a failure does, unless the error output is wired")
+        self.disabled = QCheckBox("Skip this node in runs")
+        form.add_row("Disabled", self.disabled)
+        for signal in (self.attempts.valueChanged, self.backoff.currentIndexChanged,
+                       self.delay.valueChanged, self.max_delay.valueChanged,
+                       self.jitter.toggled):
+            signal.connect(self._retry_changed)
+        self.timeout_on.toggled.connect(self._timeout_changed)
+        self.timeout.valueChanged.connect(self._timeout_changed)
+        self.on_error.currentIndexChanged.connect(
+            lambda i: self._push("on_error", self.on_error_values[i]))
+        self.disabled.toggled.connect(lambda on: self._push("disabled", bool(on)))
+
+    def _push(self, field: str, value: Any) -> None:
+        if not self._quiet:
+            self.push(field, value)
+
+    def retry_value(self) -> dict[str, Any] | None:
+        n = self.attempts.value()
+        if n <= 1:
+            return None
+        return RetryPolicy(max_attempts=n, backoff=BACKOFFS[self.backoff.currentIndex()],
+                           delay_s=self.delay.value(), max_delay_s=self.max_delay.value(),
+                           jitter=self.jitter.isChecked()).model_dump()
+
+    def _retry_changed(self, *_: Any) -> None:
+        self._enable_retry()
+        self._push("retry", self.retry_value())
+
+    def _enable_retry(self) -> None:
+        on = self.attempts.value() > 1
+        for row in self.retry_rows:
+            row.editor.setEnabled(on)
+            row.label.setEnabled(on)
+
+    def _timeout_changed(self, *_: Any) -> None:
+        on = self.timeout_on.isChecked()
+        self.timeout.setEnabled(on)
+        value = self.timeout.value()
+        self._push("timeout_s", (int(value) if value.is_integer() else value) if on else None)
+
+    def show(self, spec: NodeSpec, settings: Settings) -> None:
+        self._quiet = True
+        try:
+            retry = spec.retry
+            self.attempts.setValue(retry.max_attempts if retry else 1)
+            if retry is not None:  # keep the last values shown while retries are off
+                self.backoff.setCurrentIndex(BACKOFFS.index(retry.backoff))
+                self.delay.setValue(retry.delay_s)
+                self.max_delay.setValue(retry.max_delay_s)
+                self.jitter.setChecked(retry.jitter)
+            self._enable_retry()
+            self.timeout_on.setChecked(spec.timeout_s is not None)
+            if spec.timeout_s is not None:
+                self.timeout.setValue(spec.timeout_s)
+            self.timeout.setEnabled(spec.timeout_s is not None)
+            self.on_error.setItemText(
+                0, f"Workflow default ({ON_ERROR_LABELS[settings.on_error].lower()})")
+            self.on_error.setCurrentIndex(self.on_error_values.index(spec.on_error))
+            self.disabled.setChecked(spec.disabled)
+        finally:
+            self._quiet = False

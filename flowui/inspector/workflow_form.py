@@ -1,0 +1,327 @@
+"""The inspector's page when no node is selected: the workflow's name and description,
+its declared inputs (one card per input) and its run settings.
+
+Inputs are pushed whole (SetInputsCommand) once every card is valid; a card with a
+bad name or a default that does not fit its type says so and waits to be fixed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.model import IDENT_RE, InputSpec, Settings
+from engine.porttypes import PORT_TYPES, matches
+from flowui.commands import SetInputsCommand, SetMetaCommand, SetSettingsCommand
+from flowui.document import WorkflowDocument
+from flowui.inspector.base import ComboBox, SpinBox, TextEdit, small_button
+from flowui.inspector.form import FormGrid, help_label, set_invalid
+from flowui.inspector.policies import ON_ERROR_LABELS, seconds_box
+
+REQUIRED_CHOICES: tuple[tuple[str, bool | None], ...] = (
+    ("Auto", None), ("Required", True), ("Optional", False))
+_CARD_STYLE = "QFrame#inputCard { background: #161b22; border: 1px solid #30363d; " \
+              "border-radius: 6px; }"
+
+
+def input_data(spec: InputSpec) -> dict[str, Any]:
+    """An input as the file writes it (a default counts only when it was given)."""
+    out: dict[str, Any] = {"type": spec.type, "description": spec.description,
+                           "required": spec.required}
+    if "default" in spec.model_fields_set:
+        out["default"] = spec.default
+    return out
+
+
+class InputCard(QFrame):
+    """One declared input: name, type, default, required, description."""
+
+    def __init__(self, name: str, spec: InputSpec) -> None:
+        super().__init__()
+        self.setObjectName("inputCard")
+        self.setStyleSheet(_CARD_STYLE)
+        self.name = QLineEdit(name)
+        self.name.setPlaceholderText("name")
+        self.name.setToolTip("The input's name: inputs.<name> in templates, "
+                             "--input <name>=... on the command line")
+        self.type = ComboBox()
+        self.type.addItems(list(PORT_TYPES))
+        self.type.setCurrentIndex(PORT_TYPES.index(spec.type))
+        self.type.setToolTip("Type of the value; a run checks it")
+        self.remove = small_button("✕", "Remove this input")
+        self.default = QLineEdit(self._default_text(spec))
+        self.default.setPlaceholderText("no default")
+        self.default.setToolTip("Default value: JSON, or plain text for a string input")
+        self.required = ComboBox()
+        for text, _ in REQUIRED_CHOICES:
+            self.required.addItem(text)
+        self.required.setCurrentIndex([v for _, v in REQUIRED_CHOICES].index(spec.required))
+        self.required.setToolTip("Auto: required unless it has a default")
+        self.description = QLineEdit(spec.description)
+        self.description.setPlaceholderText("Description")
+        self.error = help_label(name="error")
+        grid = QGridLayout(self)
+        grid.setContentsMargins(8, 8, 6, 8)
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(6)
+        grid.addWidget(self.name, 0, 0)
+        grid.addWidget(self.type, 0, 1)
+        grid.addWidget(self.remove, 0, 2)
+        grid.addWidget(self.default, 1, 0)
+        grid.addWidget(self.required, 1, 1)
+        grid.addWidget(self.description, 2, 0, 1, 2)
+        grid.addWidget(self.error, 3, 0, 1, 3)
+        grid.setColumnStretch(0, 1)
+        for combo in (self.type, self.required):
+            combo.setFixedWidth(96)
+
+    @staticmethod
+    def _default_text(spec: InputSpec) -> str:
+        if "default" not in spec.model_fields_set:
+            return ""
+        if spec.type == "string" and isinstance(spec.default, str):
+            return spec.default
+        return json.dumps(spec.default, ensure_ascii=False)
+
+    def read(self) -> tuple[str, InputSpec | None, str]:
+        """(name, spec, problem): spec is None when the card cannot be stored yet."""
+        name, kind = self.name.text().strip(), PORT_TYPES[self.type.currentIndex()]
+        if not IDENT_RE.match(name):
+            return name, None, (f"{name!r} is not a valid name: a letter or _ first, then "
+                                "letters, digits, _ or -" if name else "The input needs a name")
+        data: dict[str, Any] = {"type": kind, "description": self.description.text(),
+                                "required": REQUIRED_CHOICES[self.required.currentIndex()][1]}
+        text = self.default.text()
+        if text:
+            if kind == "string":
+                data["default"] = text
+            else:
+                try:
+                    data["default"] = json.loads(text)
+                except ValueError:
+                    if kind != "any":
+                        return name, None, f"Default: {text!r} is not a valid {kind}"
+                    data["default"] = text
+                if not matches(kind, data["default"]):
+                    return name, None, f"Default: {text!r} is not a valid {kind}"
+        return name, InputSpec.model_validate(data), ""
+
+    def show_problem(self, problem: str) -> None:
+        self.error.setText(problem)
+        self.error.setVisible(bool(problem))
+        set_invalid(self.name, "name" in problem.lower() and not problem.startswith("Default"))
+        set_invalid(self.default, problem.startswith("Default"))
+
+
+class WorkflowForm(QWidget):
+    def __init__(self, doc: WorkflowDocument, stack: Any) -> None:
+        super().__init__()
+        self.doc, self.stack = doc, stack
+        self.cards: list[InputCard] = []
+        self._source: str | None = None
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(12)
+        title = help_label("Workflow")
+        title.setObjectName("")
+        title.setStyleSheet("font-size: 12.5pt; font-weight: 600;")
+        outer.addWidget(title)
+        outer.addWidget(help_label("Nothing is selected: these are the workflow's own "
+                                   "properties. Select a node to edit it."))
+        form = FormGrid()
+        outer.addWidget(form)
+        form.add_section("General")
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("Untitled workflow")
+        form.add_row("Name", self.name, slot=False)
+        self.description = TextEdit(multiline=True)
+        self.description.setPlaceholderText("What this workflow does")
+        form.add_row("Description", self.description, slot=False)
+        form.add_section("Inputs")
+        form.add_widget(help_label("Values each run takes; templates read them as "
+                                   "inputs.<name>."))
+        self.cards_box = QVBoxLayout()
+        self.cards_box.setSpacing(6)
+        holder = QWidget()
+        holder.setLayout(self.cards_box)
+        self.cards_box.setContentsMargins(0, 0, 0, 0)
+        form.add_widget(holder)
+        self.add_button = QPushButton("+ Add input")
+        add_line = QHBoxLayout()
+        add_line.addWidget(self.add_button)
+        add_line.addStretch(1)
+        add_holder = QWidget()
+        add_holder.setLayout(add_line)
+        add_line.setContentsMargins(0, 0, 0, 0)
+        form.add_widget(add_holder)
+        form.add_section("Settings")
+        self._build_settings(form)
+        outer.addStretch(1)
+        self.name.editingFinished.connect(self._meta_edited)
+        self.description.editing_finished.connect(self._meta_edited)
+        self.add_button.clicked.connect(self.add_input)
+        doc.workflow_changed.connect(self.refresh)
+        self.refresh()
+
+    def detach(self) -> None:
+        self.doc.workflow_changed.disconnect(self.refresh)
+
+    def _build_settings(self, form: FormGrid) -> None:
+        self.on_error = ComboBox()
+        self.on_error_values = list(ON_ERROR_LABELS)
+        self.on_error.addItems(list(ON_ERROR_LABELS.values()))
+        form.add_row("On error", self.on_error, slot=False,
+                     help="What a failing node does, unless it says otherwise")
+        self.spins: dict[str, SpinBox] = {}
+        for field, label, hi, help in (
+                ("max_parallel", "Parallel nodes", 10_000, "Nodes running at once"),
+                ("max_iterations", "Loop limit", 1_000_000,
+                 "Most runs of a loop body (a loop may set its own)"),
+                ("max_workflow_attempts", "Run attempts", 100,
+                 "Tries in all when a node's on_error is retry_workflow"),
+                ("max_concurrent_runs", "Concurrent runs", 1_000,
+                 "Triggered runs at once in serve mode")):
+            spin = self.spins[field] = SpinBox()
+            spin.setRange(1, hi)
+            form.add_row(label, spin, help=help, slot=False)
+            spin.valueChanged.connect(lambda v, f=field: self._set(f, int(v)))
+        self.timeout_on = QCheckBox()
+        self.timeout = seconds_box(0.01, 1e7)
+        self.timeout.setValue(600)
+        line = QWidget()
+        box = QHBoxLayout(line)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(8)
+        box.addWidget(self.timeout_on)
+        box.addWidget(self.timeout, 1)
+        line.setFocusProxy(self.timeout_on)
+        form.add_row("Run timeout", line, help="Limit for a whole run; unchecked: none",
+                     slot=False)
+        self.on_error.currentIndexChanged.connect(
+            lambda i: self._set("on_error", self.on_error_values[i]))
+        self.timeout_on.toggled.connect(self._timeout_changed)
+        self.timeout.valueChanged.connect(self._timeout_changed)
+
+    # --- following the document ---------------------------------------------------------------
+
+    def refresh(self) -> None:
+        wf = self.doc.workflow
+        if self._source != "meta":
+            if self.name.text() != wf.name:
+                self.name.setText(wf.name)
+            self.description.set_text(wf.description)
+        if self._source != "inputs" and self._card_data() != {
+                k: input_data(v) for k, v in wf.inputs.items()}:
+            self._rebuild_cards()
+        if self._source != "settings":
+            s = wf.settings
+            widgets = [self.on_error, self.timeout_on, self.timeout, *self.spins.values()]
+            for w in widgets:
+                w.blockSignals(True)
+            self.on_error.setCurrentIndex(self.on_error_values.index(s.on_error))
+            for field, spin in self.spins.items():
+                spin.setValue(getattr(s, field))
+            self.timeout_on.setChecked(s.timeout_s is not None)
+            if s.timeout_s is not None:
+                self.timeout.setValue(s.timeout_s)
+            self.timeout.setEnabled(s.timeout_s is not None)
+            for w in widgets:
+                w.blockSignals(False)
+
+    def _card_data(self) -> dict[str, Any] | None:
+        out: dict[str, Any] = {}
+        for card in self.cards:
+            name, spec, _ = card.read()
+            if spec is None:
+                return None
+            out[name] = input_data(spec)
+        return out
+
+    def _rebuild_cards(self) -> None:
+        for card in self.cards:
+            self.cards_box.removeWidget(card)
+            card.deleteLater()
+        self.cards = []
+        for name, spec in self.doc.workflow.inputs.items():
+            self._add_card(name, spec)
+
+    def _add_card(self, name: str, spec: InputSpec) -> InputCard:
+        card = InputCard(name, spec)
+        self.cards.append(card)
+        self.cards_box.addWidget(card)
+        for edit in (card.name, card.default, card.description):
+            edit.editingFinished.connect(self._inputs_edited)
+        for combo in (card.type, card.required):
+            combo.currentIndexChanged.connect(self._inputs_edited)
+        card.remove.clicked.connect(lambda _=False, c=card: self.remove_input(c))
+        return card
+
+    # --- edits -------------------------------------------------------------------------------
+
+    def _run(self, source: str, command: Any) -> None:
+        self._source = source
+        try:
+            self.stack.push(command)
+        finally:
+            self._source = None
+
+    def _meta_edited(self) -> None:
+        wf = self.doc.workflow
+        name, description = self.name.text(), self.description.toPlainText()
+        if (name, description) != (wf.name, wf.description):
+            self._run("meta", SetMetaCommand(self.doc, name, description))
+
+    def add_input(self) -> None:
+        taken = {card.name.text().strip() for card in self.cards}
+        name = next(n for n in (f"input{i}" if i > 1 else "input" for i in range(1, 10_000))
+                    if n not in taken)
+        card = self._add_card(name, InputSpec(type="string"))
+        self._inputs_edited()
+        card.name.setFocus()
+        card.name.selectAll()
+
+    def remove_input(self, card: InputCard) -> None:
+        self.cards.remove(card)
+        self.cards_box.removeWidget(card)
+        card.deleteLater()
+        self._inputs_edited()
+
+    def _inputs_edited(self, *_: Any) -> None:
+        specs: dict[str, InputSpec] = {}
+        ok = True
+        for card in self.cards:
+            name, spec, problem = card.read()
+            if spec is not None and name in specs:
+                spec, problem = None, f"Another input is already called {name!r}"
+            card.show_problem(problem)
+            if spec is None:
+                ok = False
+            else:
+                specs[name] = spec
+        current = {k: input_data(v) for k, v in self.doc.workflow.inputs.items()}
+        if ok and {k: input_data(v) for k, v in specs.items()} != current:
+            self._run("inputs", SetInputsCommand(self.doc, specs))
+
+    def _set(self, field: str, value: Any) -> None:
+        current = self.doc.workflow.settings
+        if getattr(current, field) != value:
+            settings = Settings.model_validate({**current.model_dump(), field: value})
+            self._run("settings", SetSettingsCommand(self.doc, settings))
+
+    def _timeout_changed(self, *_: Any) -> None:
+        on = self.timeout_on.isChecked()
+        self.timeout.setEnabled(on)
+        value = self.timeout.value()
+        self._set("timeout_s", (int(value) if value.is_integer() else value) if on else None)
+

@@ -1,0 +1,48 @@
+"""Help → Keyboard Shortcuts: every action with a shortcut, read from the actions
+themselves so the list can never drift from what the keys do."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidget, \
+    QTableWidgetItem, QVBoxLayout, QWidget
+
+# Gestures that are not actions.
+CANVAS_GESTURES = [
+    ("Zoom around the cursor", "Mouse wheel"),
+    ("Pan", "Middle-drag, or Space + drag"),
+    ("Add a node at the cursor", "Tab, or Space (tap)"),
+    ("Wire two ports", "Drag from a port to another"),
+    ("Detach a wire", "Drag its end off an input"),
+    ("Add a node wired to a port", "Drop a dragged wire on empty canvas"),
+    ("Select several", "Shift/Ctrl + click, or drag a box on empty canvas"),
+    ("Cancel a wire being dragged", "Esc"),
+]
+
+
+class ShortcutsDialog(QDialog):
+    def __init__(self, actions: dict[str, QAction], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        rows = [(a.text().replace("&", "").rstrip("…"),
+                 ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText)
+                           for s in a.shortcuts()))
+                for a in actions.values() if a.shortcuts()]
+        rows += CANVAS_GESTURES
+        table = QTableWidget(len(rows), 2, self)
+        table.setHorizontalHeaderLabels(["Action", "Keys"])
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.setAlternatingRowColors(True)
+        for r, (name, keys) in enumerate(rows):
+            table.setItem(r, 0, QTableWidgetItem(name))
+            table.setItem(r, 1, QTableWidgetItem(keys))
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(table)
+        layout.addWidget(buttons)
+        self.resize(520, 560)
+        self.table = table

@@ -1,0 +1,294 @@
+"""Sub-workflows: flow.subworkflow runs a subgraph or another workflow file as one node,
+plus what every body-running node shares (finding a body, refusing bodies that
+contain themselves, bounding nesting at run time)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from engine.context import NodeContext
+from engine.errors import NodeError, WorkflowFileError
+from engine.model import IDENT_RE, Graph, Workflow
+from engine.sdk import ERROR_PORT, Node, NodeConfig, Port, PortContext
+from engine.workflow_file import load
+
+# Bodies inside bodies: far beyond any hand-made workflow, low enough to stop a body that
+# somehow reaches itself (validation refuses those) long before memory runs out.
+MAX_NESTING = 64
+
+# Config fields of the body-running types that name a subgraph of the same workflow
+# (flow.subworkflow's `path`, naming a file, is handled on its own).
+SUBGRAPH_FIELDS = {"control.for_each": "body", "control.loop": "body",
+                   "flow.subworkflow": "subgraph"}
+
+# (file, subgraph): file None is the workflow being validated, subgraph None its top level
+GraphKey = tuple[Path | None, str | None]
+
+
+def enter_body(ctx: NodeContext) -> None:
+    """Refuse to nest one more body past MAX_NESTING (node paths grow one level per body)."""
+    if ctx.node_id.count("/") >= MAX_NESTING:
+        raise NodeError(f"bodies nest more than {MAX_NESTING} levels deep at {ctx.node_id}: "
+                        "does a sub-workflow call itself?", retryable=False)
+
+
+def body_problems(field: str, name: Any, graph: Graph, context: PortContext | None, *,
+                  needs_output: str | None = None) -> list[tuple[str, str]]:
+    """Problems with `name` as the subgraph a node runs: a template, an unknown name, a
+    missing flow.output the node reads, or a body that leads back to itself."""
+    if not isinstance(name, str):
+        return []  # the config schema reports the type
+    if "{{" in name:
+        return [(field, "must name a subgraph directly, not through a template: what the "
+                        "node runs has to be known before the run starts")]
+    if context is None:
+        return []
+    subgraphs = context.workflow.subgraphs
+    body = subgraphs.get(name)
+    if body is None:
+        hint = difflib.get_close_matches(name, list(subgraphs), n=1)
+        return [(field, f"there is no subgraph {name!r} in this workflow"
+                        + (f" (did you mean {hint[0]!r}?)" if hint else
+                           f"; subgraphs: {', '.join(subgraphs) or 'none'}"))]
+    if needs_output is not None and needs_output not in output_names(body):
+        return [(field, f"subgraph {name!r} has no flow.output named {needs_output!r}; add "
+                        f"one: its value is what this node reads from each run")]
+    cycle = reference_cycle(context, graph, (None, name))
+    return [(field, cycle)] if cycle else []
+
+
+def output_names(graph: Graph) -> list[str]:
+    """The names of a graph's flow.output nodes, in document order, without repeats."""
+    names: list[str] = []
+    for n in graph.nodes:
+        name = n.config.get("name") if n.type == "flow.output" else None
+        if isinstance(name, str) and IDENT_RE.match(name) and name not in names:
+            names.append(name)
+    return names
+
+
+# --- bodies that contain themselves ------------------------------------------------------
+
+
+class _References:
+    """The graphs reachable from one workflow through body, subgraph and path fields,
+    files loaded once each (an unreadable file leads nowhere; its own node says why)."""
+
+    def __init__(self, context: PortContext) -> None:
+        self.context = context
+        self.files: dict[Path, Workflow | None] = {}
+
+    def graph(self, key: GraphKey) -> Graph | None:
+        file, sub = key
+        wf: Workflow | None = self.context.workflow
+        if file is not None:
+            if file not in self.files:
+                try:
+                    self.files[file] = load(file)
+                except WorkflowFileError:
+                    self.files[file] = None
+            wf = self.files[file]
+        if wf is None:
+            return None
+        return wf if sub is None else wf.subgraphs.get(sub)
+
+    def targets(self, key: GraphKey) -> Iterator[GraphKey]:
+        graph = self.graph(key)
+        if graph is None:
+            return
+        file = key[0]
+        base = file.parent if file is not None else self.context.base_dir
+        for n in graph.nodes:
+            field = SUBGRAPH_FIELDS.get(n.type)
+            name = n.config.get(field) if field else None
+            if isinstance(name, str) and "{{" not in name:
+                yield file, name
+            path = n.config.get("path") if n.type == "flow.subworkflow" else None
+            if isinstance(path, str) and path and "{{" not in path:
+                yield _resolve(base, path), None
+
+    def label(self, key: GraphKey) -> str:
+        file, sub = key
+        if file is None:
+            return "this workflow" if sub is None else f"subgraph {sub!r}"
+        shown = _shown(file, self.context.base_dir)
+        return shown if sub is None else f"subgraph {sub!r} of {shown}"
+
+
+def reference_cycle(context: PortContext, graph: Graph, target: GraphKey) -> str | None:
+    """A message when running `target` from `graph` can lead back into a graph already
+    running: to `graph` itself, or around a cycle of files (which nothing else reports;
+    a cycle among this workflow's subgraphs is reported by the nodes on it)."""
+    refs = _References(context)
+    here = _key_of(context.workflow, graph)
+    # Iterative depth-first search: the graphs a file cycle passes through are unbounded
+    # in principle, and validation must never hit Python's recursion limit.
+    path: list[GraphKey] = []
+    on_path: set[GraphKey] = set()
+    done: set[GraphKey] = set()
+    stack: list[tuple[GraphKey, Iterator[GraphKey] | None]] = [(target, None)]
+    while stack:
+        key, it = stack.pop()
+        if it is None:
+            if key == here or key in on_path:
+                start = path.index(key) if key in on_path else 0
+                loop = [*path[start:], key]
+                if key == here:
+                    loop = [here, *loop]
+                elif all(k[0] is None for k in loop):
+                    continue  # among this workflow's subgraphs: their own nodes report it
+                return ("runs a body that contains itself: "
+                        + " -> ".join(refs.label(k) for k in loop)
+                        + "; a body cannot call the graph it is part of")
+            if key in done:
+                continue
+            path.append(key)
+            on_path.add(key)
+            it = refs.targets(key)
+        nxt = next(it, None)
+        if nxt is None:
+            path.pop()
+            on_path.discard(key)
+            done.add(key)
+            continue
+        stack.append((key, it))
+        stack.append((nxt, None))
+    return None
+
+
+def _key_of(workflow: Workflow, graph: Graph) -> GraphKey | None:
+    if graph is workflow:
+        return None, None
+    for name, sg in workflow.subgraphs.items():
+        if sg is graph:
+            return None, name
+    return None
+
+
+def _resolve(base: Path, path: str) -> Path:
+    p = Path(path).expanduser()
+    return (p if p.is_absolute() else base / p).resolve()
+
+
+def _shown(file: Path, base: Path) -> str:
+    try:
+        return str(file.relative_to(base.resolve()))
+    except ValueError:
+        return str(file)
+
+
+# --- flow.subworkflow ----------------------------------------------------------------------
+
+
+class SubWorkflow(Node):
+    type = "flow.subworkflow"
+    title = "Sub-workflow"
+    category = "Flow"
+    icon = "subworkflow"
+    description = ("Runs a subgraph of this workflow, or another workflow file, as one node: "
+                   "its declared inputs are this node's inputs, its flow.output names its "
+                   "outputs.")
+
+    class Config(NodeConfig):
+        path: str | None = Field(None, description="A workflow file, relative to this "
+                                                   "workflow's folder")
+        subgraph: str | None = Field(None, description="The name of a subgraph of this "
+                                                       "workflow")
+
+    @classmethod
+    def ports(cls, config: Mapping[str, Any], context: PortContext | None = None,
+              ) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
+        body = _body(config, context)
+        if body is None:
+            return (), ()
+        inputs = tuple(Port(name, spec.type, required=spec.is_required,
+                            description=spec.description)
+                       for name, spec in body.inputs.items() if name not in cls.Config.model_fields)
+        outputs = tuple(Port(name, "any") for name in output_names(body) if name != ERROR_PORT)
+        return inputs, outputs
+
+    @classmethod
+    def check(cls, config: Mapping[str, Any], graph: Graph, *, top_level: bool,
+              context: PortContext | None = None) -> list[tuple[str, str]]:
+        path, subgraph = config.get("path"), config.get("subgraph")
+        if path is not None and subgraph is not None:
+            return [("", "give either path (a workflow file) or subgraph (a subgraph name), "
+                         "not both")]
+        if subgraph is not None:
+            problems = body_problems("subgraph", subgraph, graph, context)
+        elif isinstance(path, str):
+            problems = _file_problems(path, graph, context)
+        elif path is None:
+            return [("", "say what to run: path (a workflow file) or subgraph (a subgraph "
+                         "name)")]
+        else:
+            return []  # the config schema reports the type
+        if problems:
+            return problems
+        body = _body(config, context)
+        if body is not None:
+            field = "subgraph" if subgraph is not None else "path"
+            for name in body.inputs:
+                if name in cls.Config.model_fields:
+                    problems.append((field, f"the sub-workflow's input {name!r} has the name "
+                                            "of this node's config field; rename the input"))
+            if ERROR_PORT in output_names(body):
+                problems.append((field, "the sub-workflow has a flow.output named 'error', "
+                                        "the name of every node's error port; rename it"))
+        return problems
+
+    async def run(self, ctx: NodeContext, **inputs: Any) -> dict[str, Any]:
+        enter_body(ctx)
+        if self.config.subgraph is not None:
+            plan = ctx.body_plan(self.config.subgraph)
+        else:
+            plan = ctx.workflow_plan(self.config.path)
+        values = dict(inputs)
+        for name, spec in plan.inputs.items():  # an input not given takes its default
+            values.setdefault(name, spec.default)
+        results = await ctx.run_body(plan, values)
+        results.pop(ERROR_PORT, None)  # not an output port (check says so)
+        return results
+
+
+def _body(config: Mapping[str, Any], context: PortContext | None) -> Graph | None:
+    """The graph a sub-workflow node names, or None when it cannot be found (check says
+    why)."""
+    if context is None:
+        return None
+    path, subgraph = config.get("path"), config.get("subgraph")
+    if isinstance(subgraph, str) and path is None:
+        sub: Graph | None = context.workflow.subgraphs.get(subgraph)
+        return sub
+    if isinstance(path, str) and subgraph is None and path and "{{" not in path:
+        try:
+            return load(_resolve(context.base_dir, path))
+        except WorkflowFileError:
+            return None
+    return None
+
+
+def _file_problems(path: str, graph: Graph, context: PortContext | None,
+                   ) -> list[tuple[str, str]]:
+    if not path:
+        return [("path", "name a workflow file, relative to this workflow's folder")]
+    if "{{" in path:
+        return [("path", "must name the file directly, not through a template: the node's "
+                         "ports come from the file")]
+    if context is None:
+        return []
+    target = _resolve(context.base_dir, path)
+    try:
+        load(target)
+    except WorkflowFileError as e:
+        return [("path", f"cannot load sub-workflow {path}: " + "; ".join(e.problems))]
+    cycle = reference_cycle(context, graph, (target, None))
+    return [("path", cycle)] if cycle else []
+
+
+NODES = [SubWorkflow]

@@ -1,0 +1,603 @@
+"""The inspector edits the document through undo commands only, builds a form for every
+installed node type, and follows undo/redo without rebuilding what the user types in."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QColor, QFocusEvent, QUndoStack
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QLineEdit
+
+from engine import workflow_file
+from engine.registry import Registry
+from flowui import theme
+from flowui.commands import RemoveItemsCommand, SetNodeCommand
+from flowui.document import WorkflowDocument
+from flowui.inspector import InspectorWidget
+from flowui.inspector.base import UNSET
+from flowui.inspector.highlighter import DELIMITER
+from flowui.inspector.node_form import NodeForm
+from flowui.inspector.workflow_form import WorkflowForm
+
+
+@cache
+def registry() -> Registry:
+    return Registry.discover(plugins=False)
+
+
+class Harness:
+    def __init__(self, qtbot: Any, nodes: list[dict[str, Any]],
+                 wires: tuple[tuple[str, str], ...] = (), **extra: Any) -> None:
+        app = QApplication.instance()
+        if app.styleSheet() != theme.STYLE_SHEET:  # re-styling re-polishes every widget
+            theme.apply(app)
+        wf = workflow_file.from_data({
+            "format": "flowui-workflow", "version": 1, "nodes": nodes,
+            "connections": [{"from": a, "to": b} for a, b in wires], **extra})
+        self.doc = WorkflowDocument(registry(), wf)
+        self.stack = QUndoStack()
+        self.widget = InspectorWidget(self.doc, self.stack)
+        qtbot.addWidget(self.widget)
+        self.widget.resize(360, 800)
+        self.widget.show()
+
+    @property
+    def page(self) -> Any:
+        return self.widget.page
+
+    def node(self, node_id: str | None = None) -> NodeForm:
+        if node_id is not None:
+            self.widget.show_node(node_id)
+        assert isinstance(self.page, NodeForm)
+        return self.page
+
+    def config(self, node_id: str) -> dict[str, Any]:
+        return self.doc.node(node_id).config
+
+
+@pytest.fixture
+def make(qtbot):
+    return lambda nodes, wires=(), **extra: Harness(qtbot, nodes, wires, **extra)
+
+
+def one(type_id: str, config: dict[str, Any] | None = None, node_id: str = "n",
+        **spec: Any) -> dict[str, Any]:
+    return {"id": node_id, "type": type_id, "config": config or {}, **spec}
+
+
+def error_of(form: NodeForm, key: str) -> str:
+    row = form.rows[key].row
+    return "" if row.error.isHidden() else row.error.text()
+
+
+def spin_line(spin: Any) -> QLineEdit:
+    return spin.findChild(QLineEdit)
+
+
+# --- forms for every type ---------------------------------------------------------------------
+
+
+def test_every_installed_node_type_gets_a_form_without_changing_the_document(make):
+    types = registry().type_ids()
+    assert len(types) >= 20
+    h = make([one(t, node_id=f"n{i}") for i, t in enumerate(types)])
+    before = h.doc.snapshot()
+    for i, type_id in enumerate(types):
+        form = h.node(f"n{i}")
+        cls = registry().get(type_id)
+        assert form.node_id == f"n{i}" and form.cls is cls
+        fields = set(cls.Config.model_json_schema().get("properties", {}))
+        config_rows = {k for k, r in form.rows.items() if not r.port}
+        assert config_rows == fields, type_id
+        inputs, _ = h.doc.ports(f"n{i}")
+        assert {k for k, r in form.rows.items() if r.port} == \
+            {p.name for p in inputs if p.name not in fields}, type_id
+        for r in form.rows.values():
+            assert r.editor.isVisibleTo(form) and r.row.label.text()
+    assert h.stack.count() == 0 and h.doc.snapshot() == before, "showing a form edited"
+
+
+# --- strings, typing and undo -------------------------------------------------------------------
+
+
+def test_typing_a_string_is_one_undo_step_and_undo_puts_the_text_back(make, qtbot):
+    h = make([one("http.request")])
+    form = h.node("n")
+    editor = form.rows["url"].editor
+    qtbot.keyClicks(editor.edit, "http://127.0.0.1/x")
+    assert h.config("n")["url"] == "http://127.0.0.1/x"
+    assert h.stack.count() == 1, "every keystroke merges into one command"
+    assert h.page is form and form.rows["url"].editor is editor, "the form was rebuilt"
+    assert not form.rows["url"].reset.isHidden()
+    h.stack.undo()
+    assert "url" not in h.config("n")
+    assert editor.edit.toPlainText() == "" and form.rows["url"].reset.isHidden()
+    h.stack.redo()
+    assert editor.edit.toPlainText() == "http://127.0.0.1/x"
+
+
+def test_a_change_from_elsewhere_updates_the_widgets_in_place(make):
+    h = make([one("http.request", {"url": "http://127.0.0.1/a"})])
+    form = h.node("n")
+    editor = form.rows["url"].editor
+    h.stack.push(SetNodeCommand(h.doc, "n", field="config.url", value="http://127.0.0.1/b"))
+    h.stack.push(SetNodeCommand(h.doc, "n", field="title", value="Fetch"))
+    assert h.page is form and form.rows["url"].editor is editor
+    assert editor.edit.toPlainText() == "http://127.0.0.1/b"
+    assert form.title_edit.text() == "Fetch"
+
+
+def test_title_edits_merge_and_empty_title_means_none(make, qtbot):
+    h = make([one("debug.log")])
+    form = h.node("n")
+    qtbot.keyClicks(form.title_edit, "Print")
+    assert h.doc.node("n").title == "Print" and h.stack.count() == 1
+    form.title_edit.selectAll()
+    qtbot.keyClick(form.title_edit, Qt.Key.Key_Backspace)
+    assert h.doc.node("n").title is None
+    h.stack.undo()
+    assert form.title_edit.text() == ""
+    assert h.doc.node("n").title is None
+
+
+def test_template_fields_are_highlighted_and_syntax_errors_shown_until_fixed(make, qtbot):
+    h = make([one("http.request"), one("debug.log", node_id="log")])
+    form = h.node("n")
+    edit = form.rows["url"].editor.edit
+    qtbot.keyClicks(edit, "{{ broken(")
+    assert "syntax error" in error_of(form, "url")
+    assert h.config("n")["url"] == "{{ broken("  # pushed: the file may hold it
+    formats = edit.document().firstBlock().layout().formats()
+    assert any(f.start == 0 and f.length == 2 and f.format.foreground().color() ==
+               DELIMITER.foreground().color() for f in formats), "{{ not highlighted"
+    edit.selectAll()
+    qtbot.keyClicks(edit, "{{ inputs.url }}/items")
+    assert error_of(form, "url") == ""
+    assert h.config("n")["url"] == "{{ inputs.url }}/items"
+    # A full template (format: template) is checked as one, statements included.
+    log = h.node("log")
+    fmt = log.rows["format"].editor.edit
+    qtbot.keyClicks(fmt, "{% if ports.message %}yes")
+    assert "syntax error" in error_of(log, "format")
+    qtbot.keyClicks(fmt, "{% endif %}")
+    assert error_of(log, "format") == ""
+    assert h.config("log")["format"] == "{% if ports.message %}yes{% endif %}"
+    colors = {f.format.foreground().color().name()
+              for f in fmt.document().firstBlock().layout().formats()}
+    assert QColor("#ffa657").name() in colors, "{% %} statements not highlighted"
+
+
+def test_expression_fields_check_expression_syntax(make, qtbot):
+    h = make([one("control.if")])
+    form = h.node("n")
+    assert error_of(form, "condition") == "Required"
+    edit = form.rows["condition"].editor.edit
+    qtbot.keyClicks(edit, "value >")
+    assert "syntax error" in error_of(form, "condition")
+    qtbot.keyClicks(edit, " 3")
+    assert error_of(form, "condition") == ""
+    assert h.config("n")["condition"] == "value > 3"
+
+
+# --- typed fields -------------------------------------------------------------------------------
+
+
+def test_enum_combo_pushes_the_choice_and_follows_undo(make):
+    h = make([one("debug.log")])
+    form = h.node("n")
+    enum = form.rows["level"].editor.typed
+    assert enum.combo.currentText() == "info"  # the default, not set in the file
+    enum.combo.setCurrentIndex(enum.values.index("error"))
+    assert h.config("n")["level"] == "error"
+    h.stack.undo()
+    assert "level" not in h.config("n") and enum.combo.currentText() == "info"
+    h.stack.redo()
+    assert enum.combo.currentText() == "error"
+
+
+def test_checkbox_pushes_a_boolean(make, qtbot):
+    h = make([one("http.request")])
+    form = h.node("n")
+    check = form.rows["follow_redirects"].editor.typed.check
+    assert not check.isChecked()
+    qtbot.mouseClick(check, Qt.MouseButton.LeftButton)
+    assert h.config("n")["follow_redirects"] is True
+    h.stack.undo()
+    assert not check.isChecked()
+
+
+def test_number_fields_keep_to_the_schema_limits(make, qtbot):
+    h = make([one("http.respond"), one("time.interval", node_id="t")])
+    form = h.node("n")
+    spin = form.rows["status"].editor.typed.spin
+    assert (spin.minimum(), spin.maximum()) == (100, 599)
+    line = spin_line(spin)
+    line.selectAll()
+    qtbot.keyClicks(line, "50")
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    assert h.config("n").get("status", 200) >= 100, "a value under the minimum got through"
+    line.selectAll()
+    qtbot.keyClicks(line, "404")
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    assert h.config("n")["status"] == 404 and h.stack.count() == 1
+    spin.setValue(100)
+    qtbot.keyClick(spin, Qt.Key.Key_Down)
+    assert spin.value() == 100 and h.config("n")["status"] == 100
+    # exclusiveMinimum: every_s must be > 0
+    every = h.node("t").rows["every_s"].editor.typed.spin
+    assert 0 < every.minimum() < 0.01
+    every.setValue(2.5)
+    assert h.config("t")["every_s"] == 2.5
+    every.setValue(3)
+    assert h.config("t")["every_s"] == 3 and isinstance(h.config("t")["every_s"], int)
+
+
+def test_optional_number_has_a_not_set_position(make):
+    h = make([one("transform.json_stringify", {"indent": 2})])
+    editor = h.node("n").rows["indent"].editor.typed
+    assert editor.spin.value() == 2
+    editor.spin.setValue(editor.spin.minimum())
+    assert editor.spin.text() == "not set"
+    assert "indent" not in h.config("n")
+
+
+def test_numeric_field_switched_to_an_expression_accepts_a_template(make, qtbot):
+    h = make([one("time.delay")])
+    form = h.node("n")
+    switch = form.rows["seconds"].editor
+    assert not switch.expression_mode
+    qtbot.mouseClick(switch.toggle, Qt.MouseButton.LeftButton)
+    assert switch.expression_mode and switch.text.isVisibleTo(form)
+    assert h.stack.count() == 0, "switching alone changes nothing"
+    qtbot.keyClicks(switch.text.edit, "{{ inputs.n }}")
+    assert h.config("n")["seconds"] == "{{ inputs.n }}"
+    assert error_of(form, "seconds") == "", "a template is checked after rendering"
+    h.stack.undo()
+    assert not switch.expression_mode and switch.typed.spin.value() == 1
+    h.stack.redo()
+    assert switch.expression_mode and switch.text.edit.toPlainText() == "{{ inputs.n }}"
+    qtbot.mouseClick(switch.toggle, Qt.MouseButton.LeftButton)  # off: back to the default
+    assert "seconds" not in h.config("n") and not switch.expression_mode
+
+
+def test_a_template_in_a_typed_field_opens_in_expression_mode(make):
+    h = make([one("http.request", {"timeout_s": "{{ inputs.t }}", "follow_redirects": "x"})])
+    form = h.node("n")
+    assert form.rows["timeout_s"].editor.expression_mode
+    assert form.rows["timeout_s"].editor.text.edit.toPlainText() == "{{ inputs.t }}"
+    assert error_of(form, "timeout_s") == ""
+    # A plain value of the wrong type is shown as text with the Config's complaint.
+    assert form.rows["follow_redirects"].editor.expression_mode
+    assert "boolean" in error_of(form, "follow_redirects")
+
+
+def test_schema_errors_are_shown_on_their_field(make):
+    h = make([one("http.respond", {"status": 700, "nope": 1}), one("control.for_each",
+                                                                     node_id="f")])
+    form = h.node("n")
+    assert "599" in error_of(form, "status")
+    assert "nope" in form.config_note.text() and not form.config_note.isHidden()
+    assert error_of(h.node("f"), "body") == "Required"
+
+
+def test_reset_to_default_removes_the_key(make, qtbot):
+    h = make([one("debug.log", {"level": "error"})])
+    form = h.node("n")
+    reset = form.rows["level"].reset
+    assert not reset.isHidden()
+    qtbot.mouseClick(reset, Qt.MouseButton.LeftButton)
+    assert "level" not in h.config("n")
+    assert reset.isHidden() and form.rows["level"].editor.typed.combo.currentText() == "info"
+    h.stack.undo()
+    assert h.config("n")["level"] == "error" and not reset.isHidden()
+
+
+# --- tables and JSON ----------------------------------------------------------------------------
+
+
+def edit_cell(qtbot: Any, table: Any, row: int, column: int, text: str) -> None:
+    """Type into a cell the way a user does: open its editor, type, press Enter."""
+    if table.state() != QAbstractItemView.State.EditingState or (
+            table.currentRow(), table.currentColumn()) != (row, column):
+        table.setCurrentCell(row, column)
+        table.editItem(table.item(row, column))
+    editors = [e for e in table.viewport().findChildren(QLineEdit) if e.isVisible()]
+    assert len(editors) == 1, "no cell editor open"
+    editor = editors[0]
+    editor.selectAll()
+    qtbot.keyClicks(editor, text)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    QApplication.processEvents()  # the delegate commits and closes its editor queued
+
+
+def test_object_table_rows_become_keys_and_values(make, qtbot):
+    h = make([one("http.request"), one("http.respond", node_id="r")])
+    form = h.node("n")
+    table_editor = form.rows["headers"].editor.typed
+    table = table_editor.table
+    qtbot.mouseClick(table_editor.add_button, Qt.MouseButton.LeftButton)
+    assert table.rowCount() == 1 and h.stack.count() == 0, "an empty row is not a header"
+    edit_cell(qtbot, table, 0, 0, "X-Count")
+    edit_cell(qtbot, table, 0, 1, "1")
+    table_editor.add_row()
+    edit_cell(qtbot, table, 1, 0, "X-Text")
+    edit_cell(qtbot, table, 1, 1, "plain text")
+    assert h.config("n")["headers"] == {"X-Count": 1, "X-Text": "plain text"}
+    assert h.stack.count() == 1, "edits of one field merge"
+    # A duplicate key is refused with a message; nothing is pushed.
+    edit_cell(qtbot, table, 1, 0, "X-Count")
+    assert "twice" in error_of(form, "headers")
+    assert h.config("n")["headers"] == {"X-Count": 1, "X-Text": "plain text"}
+    edit_cell(qtbot, table, 1, 0, "X-Other")
+    assert error_of(form, "headers") == ""
+    table.selectRow(0)
+    qtbot.mouseClick(table_editor.remove_button, Qt.MouseButton.LeftButton)
+    assert h.config("n")["headers"] == {"X-Other": "plain text"}
+    qtbot.keyClicks(form.rows["url"].editor.edit, "http://127.0.0.1/")  # ends the merging
+    table.selectRow(0)
+    table_editor.remove_rows()
+    assert "headers" not in h.config("n") and table.rowCount() == 0
+    h.stack.undo()
+    assert table_editor.rows() == [["X-Other", "plain text"]]
+    h.stack.undo()
+    h.stack.undo()
+    assert table_editor.rows() == [] and h.config("n") == {}
+    h.stack.redo()
+    assert table_editor.rows() == [["X-Other", "plain text"]]
+    # http.respond's headers are strings: "1" stays text.
+    respond = h.node("r").rows["headers"].editor.typed
+    respond.add_row()
+    edit_cell(qtbot, respond.table, 0, 0, "Retry-After")
+    edit_cell(qtbot, respond.table, 0, 1, "1")
+    assert h.config("r")["headers"] == {"Retry-After": "1"}
+
+
+def test_list_editor_adds_reorders_and_removes(make, qtbot):
+    h = make([one("llm.chat")])
+    form = h.node("n")
+    lst = form.rows["messages"].editor.typed
+    lst.add_row()
+    edit_cell(qtbot, lst.table, 0, 0, '{"role": "user", "content": "hi"}')
+    lst.add_row()
+    edit_cell(qtbot, lst.table, 1, 0, '{"role": "assistant", "content": "yes"}')
+    assert [m["role"] for m in h.config("n")["messages"]] == ["user", "assistant"]
+    lst.table.selectRow(1)
+    qtbot.mouseClick(lst.up_button, Qt.MouseButton.LeftButton)
+    assert [m["role"] for m in h.config("n")["messages"]] == ["assistant", "user"]
+    h.stack.push(SetNodeCommand(h.doc, "n", field="title", value="Chat"))  # ends the merging
+    lst.table.selectRow(0)
+    lst.remove_rows()
+    assert h.config("n")["messages"] == [{"role": "user", "content": "hi"}]
+    h.stack.undo()
+    assert len(lst.rows()) == 2 and '"assistant"' in lst.rows()[0][0]
+    h.stack.undo()
+    h.stack.undo()
+    assert lst.rows() == [] and "messages" not in h.config("n")
+
+
+def test_json_field_stores_json_templates_and_refuses_broken_json(make, qtbot):
+    h = make([one("flow.constant")])
+    form = h.node("n")
+    editor = form.rows["value"].editor
+    qtbot.keyClicks(editor.edit, '{"a": [1, 2]}')
+    assert h.config("n")["value"] == {"a": [1, 2]}
+    assert error_of(form, "value") == "" and h.stack.count() == 1
+    editor.edit.selectAll()
+    qtbot.keyClicks(editor.edit, "[1,")
+    assert "not valid JSON" in error_of(form, "value")
+    assert h.config("n")["value"] == {"a": [1, 2]}, "broken JSON was pushed"
+    editor.edit.selectAll()
+    qtbot.keyClicks(editor.edit, "{{ inputs.items }}")
+    assert h.config("n")["value"] == "{{ inputs.items }}"
+    assert error_of(form, "value") == ""
+    h.stack.undo()
+    assert "value" not in h.config("n") and editor.edit.toPlainText() == ""
+
+
+# --- inputs typed into the config ---------------------------------------------------------------
+
+
+def test_input_ports_can_be_typed_into_the_config_and_grey_out_when_wired(make, qtbot):
+    h = make([one("code.complexity"), one("flow.constant", {"value": "x = 1"}, node_id="c")])
+    form = h.node("n")
+    row = form.rows["code"]
+    assert row.port and row.editor.isEnabled()
+    assert error_of(form, "code").startswith("Required")
+    qtbot.keyClicks(row.editor.edit, "def f(): pass")
+    assert h.config("n")["code"] == "def f(): pass" and error_of(form, "code") == ""
+    from flowui.commands import ConnectCommand
+    h.stack.push(ConnectCommand(h.doc, "c.value", "n.code"))
+    assert not row.editor.isEnabled() and "Wired from c.value" in row.row.help.text()
+    h.stack.undo()
+    assert row.editor.isEnabled()
+
+
+# --- id and title -------------------------------------------------------------------------------
+
+
+def test_rename_refuses_bad_or_taken_ids_and_wires_follow_a_good_one(make, qtbot):
+    h = make([one("flow.constant", node_id="c"), one("debug.log", node_id="log")],
+             wires=(("c.value", "log.message"),))
+    form = h.node("log")
+    for bad, why in (("1st", "starts with a letter"), ("c", "already called 'c'")):
+        form.id_edit.selectAll()
+        qtbot.keyClicks(form.id_edit, bad)
+        qtbot.keyClick(form.id_edit, Qt.Key.Key_Return)
+        assert why in form.id_row.error.text() and not form.id_row.error.isHidden()
+        assert h.doc.has_node("log") and h.stack.count() == 0
+    form.id_edit.selectAll()
+    qtbot.keyClicks(form.id_edit, "printer")
+    qtbot.keyClick(form.id_edit, Qt.Key.Key_Return)
+    assert not h.doc.has_node("log") and h.doc.has_node("printer")
+    assert [c.to for c in h.doc.connections()] == ["printer.message"]
+    assert h.page is form and h.widget.current_node == "printer"
+    assert form.id_row.error.isHidden()
+    h.stack.undo()
+    assert h.widget.current_node == "log" and form.id_edit.text() == "log"
+    h.stack.redo()
+    assert h.widget.current_node == "printer"
+
+
+def test_deleting_the_shown_node_shows_the_workflow(make, qtbot):
+    h = make([one("debug.log")])
+    h.node("n")
+    h.stack.push(RemoveItemsCommand(h.doc, ["n"]))
+    qtbot.waitUntil(lambda: isinstance(h.page, WorkflowForm), timeout=2000)
+
+
+# --- policies -----------------------------------------------------------------------------------
+
+
+def test_policies_push_retry_timeout_on_error_and_disabled(make, qtbot):
+    h = make([one("http.request")])
+    form = h.node("n")
+    p = form.policies
+    assert p.attempts.value() == 1 and not p.backoff.isEnabled()
+    p.attempts.setValue(3)
+    retry = h.doc.node("n").retry
+    assert retry is not None and retry.max_attempts == 3 and retry.backoff == "exponential"
+    assert p.backoff.isEnabled()
+    p.backoff.setCurrentIndex(1)
+    p.delay.setValue(0.5)
+    p.jitter.setChecked(False)
+    retry = h.doc.node("n").retry
+    assert (retry.backoff, retry.delay_s, retry.jitter) == ("fixed", 0.5, False)
+    p.attempts.setValue(1)
+    assert h.doc.node("n").retry is None and not p.delay.isEnabled()
+    h.stack.undo()
+    assert p.attempts.value() == 3 and p.delay.isEnabled()
+    qtbot.mouseClick(p.timeout_on, Qt.MouseButton.LeftButton)
+    assert h.doc.node("n").timeout_s == 30
+    p.timeout.setValue(12.5)
+    assert h.doc.node("n").timeout_s == 12.5
+    p.timeout_on.setChecked(False)
+    assert h.doc.node("n").timeout_s is None and not p.timeout.isEnabled()
+    h.stack.undo()
+    assert p.timeout_on.isChecked() and p.timeout.value() == 12.5
+    p.on_error.setCurrentIndex(p.on_error_values.index("continue"))
+    assert h.doc.node("n").on_error == "continue"
+    p.on_error.setCurrentIndex(0)
+    assert h.doc.node("n").on_error is None
+    h.stack.undo()
+    assert p.on_error.currentIndex() == p.on_error_values.index("continue")
+    qtbot.mouseClick(p.disabled, Qt.MouseButton.LeftButton)
+    assert h.doc.node("n").disabled is True
+    h.stack.undo()
+    assert not p.disabled.isChecked() and h.doc.node("n").disabled is False
+
+
+# --- the workflow panel -------------------------------------------------------------------------
+
+
+def test_workflow_inputs_add_edit_validate_and_remove(make, qtbot):
+    h = make([], inputs={"url": {"type": "string", "default": "http://127.0.0.1"}})
+    page = h.page
+    assert isinstance(page, WorkflowForm) and len(page.cards) == 1
+    assert page.cards[0].default.text() == "http://127.0.0.1"
+    qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
+    assert list(h.doc.workflow.inputs) == ["url", "input"]
+    card = page.cards[1]
+    card.name.selectAll()
+    qtbot.keyClicks(card.name, "count")
+    qtbot.keyClick(card.name, Qt.Key.Key_Return)
+    assert list(h.doc.workflow.inputs) == ["url", "count"]
+    card.type.setCurrentIndex(card.type.findText("integer"))
+    assert h.doc.workflow.inputs["count"].type == "integer"
+    qtbot.keyClicks(card.default, "many")
+    qtbot.keyClick(card.default, Qt.Key.Key_Return)
+    assert "not a valid integer" in card.error.text() and not card.error.isHidden()
+    assert "default" not in h.doc.workflow.inputs["count"].model_fields_set
+    card.default.selectAll()
+    qtbot.keyClicks(card.default, "5")
+    qtbot.keyClick(card.default, Qt.Key.Key_Return)
+    assert h.doc.workflow.inputs["count"].default == 5 and card.error.isHidden()
+    card.required.setCurrentIndex(1)
+    assert h.doc.workflow.inputs["count"].required is True
+    qtbot.keyClicks(card.description, "How many")
+    qtbot.keyClick(card.description, Qt.Key.Key_Return)
+    assert h.doc.workflow.inputs["count"].description == "How many"
+    card.name.selectAll()
+    qtbot.keyClicks(card.name, "url")
+    qtbot.keyClick(card.name, Qt.Key.Key_Return)
+    assert "already called 'url'" in card.error.text()
+    card.name.selectAll()
+    qtbot.keyClicks(card.name, "a b")
+    qtbot.keyClick(card.name, Qt.Key.Key_Return)
+    assert "not a valid name" in card.error.text()
+    assert list(h.doc.workflow.inputs) == ["url", "count"]
+    card.name.selectAll()
+    qtbot.keyClicks(card.name, "count")
+    qtbot.keyClick(card.name, Qt.Key.Key_Return)
+    qtbot.mouseClick(page.cards[0].remove, Qt.MouseButton.LeftButton)
+    assert list(h.doc.workflow.inputs) == ["count"]
+    h.stack.undo()
+    assert [c.name.text() for c in page.cards] == ["url", "count"]
+    h.stack.undo()  # description
+    assert page.cards[1].description.text() == ""
+    h.stack.redo()
+    h.stack.redo()
+    assert [c.name.text() for c in page.cards] == ["count"]
+    assert page.cards[0].description.text() == "How many"
+
+
+def test_workflow_settings_name_and_description(make, qtbot):
+    h = make([], name="Old")
+    page = h.page
+    page.spins["max_parallel"].setValue(3)
+    page.on_error.setCurrentIndex(page.on_error_values.index("continue"))
+    qtbot.mouseClick(page.timeout_on, Qt.MouseButton.LeftButton)
+    s = h.doc.workflow.settings
+    assert (s.max_parallel, s.on_error, s.timeout_s) == (3, "continue", 600)
+    h.stack.undo()  # settings edits merge into one step
+    assert page.spins["max_parallel"].value() == 8 and not page.timeout_on.isChecked()
+    assert page.on_error.currentIndex() == 0
+    h.stack.redo()
+    assert page.spins["max_parallel"].value() == 3 and page.timeout.isEnabled()
+    page.name.selectAll()
+    qtbot.keyClicks(page.name, "Nightly")
+    qtbot.keyClick(page.name, Qt.Key.Key_Return)
+    assert h.doc.workflow.name == "Nightly"
+    qtbot.keyClicks(page.description, "Runs every night")
+    assert h.doc.workflow.description == "", "pushed before the field was left"
+    QApplication.sendEvent(page.description, QFocusEvent(QEvent.Type.FocusOut))
+    assert h.doc.workflow.description == "Runs every night"
+    h.stack.undo()
+    assert page.description.toPlainText() == "" and page.name.text() == "Nightly"
+    h.stack.undo()
+    assert page.name.text() == "Old"
+
+
+# --- how it looks -------------------------------------------------------------------------------
+
+
+def test_render_node_and_workflow_pages(make, tmp_path):
+    """Renders both pages at panel size (FLOWUI_SCREENSHOTS=/tmp keeps them to look at)."""
+    out = Path(os.environ.get("FLOWUI_SCREENSHOTS") or tmp_path)
+    h = make([one("flow.constant", {"value": {"id": 7}}, node_id="c"),
+              one("debug.log", {"level": "warning", "format": "got {{ ports.message.id }}"},
+                  node_id="log", title="Print id")],
+             wires=(("c.value", "log.message"),), name="Demo",
+             description="Fetch a record and log its id",
+             inputs={"url": {"type": "string", "default": "http://127.0.0.1:8080",
+                             "description": "Where to fetch"},
+                     "limit": {"type": "integer", "required": False}})
+    for node_id, name in (("log", "inspector_node.png"), (None, "inspector_workflow.png")):
+        h.widget.show_node(node_id)
+        QApplication.processEvents()
+        assert h.page.minimumSizeHint().width() <= h.widget.scroll.viewport().width(), \
+            "the page is wider than the panel: it would be cut off"
+        image = h.widget.grab().toImage()
+        assert (image.width(), image.height()) == (360, 800)
+        assert len({image.pixel(x, y) for x in range(0, 360, 7) for y in range(0, 800, 7)}) > 20
+        assert image.save(str(out / name))
+
+
+def test_unset_marker_is_not_a_value():
+    assert repr(UNSET) == "UNSET" and UNSET is not None
