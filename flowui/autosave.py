@@ -13,6 +13,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,9 +79,9 @@ def pending_recoveries() -> list[Recovery]:
 class Autosaver(QObject):
     """Writes the document every INTERVAL_MS while it has unsaved changes."""
 
-    def __init__(self, doc: WorkflowDocument, is_modified: callable, interval_ms: int = INTERVAL_MS,
-                 ) -> None:
-        super().__init__()
+    def __init__(self, doc: WorkflowDocument, is_modified: Callable[[], bool],
+                 interval_ms: int = INTERVAL_MS, parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self.doc = doc
         self.is_modified = is_modified
         session = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"

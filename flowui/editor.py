@@ -27,8 +27,9 @@ SNAP = 10.0
 class Editor(QObject):
     message = Signal(str)  # for the status bar
 
-    def __init__(self, doc: WorkflowDocument, scene: GraphScene) -> None:
-        super().__init__()
+    def __init__(self, doc: WorkflowDocument, scene: GraphScene,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self.doc = doc
         self.scene = scene
         self.undo_stack = QUndoStack(self)

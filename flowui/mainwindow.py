@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shiboken6
+
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -42,9 +44,9 @@ class MainWindow(QMainWindow):
         self.registry = registry
         self.settings = settings or QSettings("FlowUI", "FlowUI")
         self.doc = WorkflowDocument(registry)
-        self.scene = GraphScene(self.doc)
+        self.scene = GraphScene(self.doc, self)
         self.view = GraphView(self.scene)
-        self.editor = Editor(self.doc, self.scene)
+        self.editor = Editor(self.doc, self.scene, self)
         self.stack = self.editor.undo_stack
         self.setCentralWidget(self.view)
         self.setWindowIcon(resources.icon("app"))
@@ -90,7 +92,8 @@ class MainWindow(QMainWindow):
         self.view.search_requested.connect(self._on_view_search_requested)
         self.view.zoom_changed.connect(self._on_view_zoom_changed)
         self.palette.add_requested.connect(self._on_palette_add_requested)
-        self.autosaver = autosave.Autosaver(self.doc, lambda: not self.stack.isClean())
+        self.autosaver = autosave.Autosaver(self.doc, lambda: not self.stack.isClean(),
+                                            parent=self)
         self._update_title()
         self._on_view_zoom_changed(1.0)
         self.inspector.show_node(None)
@@ -402,6 +405,8 @@ class MainWindow(QMainWindow):
     # --- small handlers ---------------------------------------------------------------------------
 
     def _update_title(self, *_: object) -> None:
+        if not shiboken6.isValid(self.stack):  # the window is being torn down
+            return
         name = self.doc.path.name if self.doc.path else "Untitled"
         self.setWindowModified(not self.stack.isClean())
         self.setWindowTitle(f"{name}[*] — FlowUI")
@@ -412,6 +417,8 @@ class MainWindow(QMainWindow):
         self._zoom_label.setText(f"  {zoom * 100:.0f}%  ")
 
     def _on_scene_selection_changed(self) -> None:
+        if not shiboken6.isValid(self.scene):  # emitted while the scene is destroyed
+            return
         ids = self.scene.selected_node_ids()
         self.inspector.show_node(ids[0] if len(ids) == 1 else None)
 

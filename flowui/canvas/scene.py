@@ -4,7 +4,7 @@ editor turns into undo commands; the scene itself never edits the document."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, Signal
 from PySide6.QtWidgets import QGraphicsScene
 
 from flowui.canvas.edge_item import EdgeItem
@@ -22,8 +22,8 @@ class GraphScene(QGraphicsScene):
     wire_dropped = Signal(object, QPointF)  # PortRef dragged from, scene position
     message = Signal(str)  # a sentence for the status bar (why a wire was refused...)
 
-    def __init__(self, doc: WorkflowDocument) -> None:
-        super().__init__()
+    def __init__(self, doc: WorkflowDocument, parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self.doc = doc
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[tuple[str, str], EdgeItem] = {}

@@ -6,9 +6,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import QEvent, QLocale, Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase, QKeyEvent, QWheelEvent
+from PySide6.QtCore import QEvent, QLocale, QPointF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QKeyEvent,
+    QPainter,
+    QPalette,
+    QPen,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
@@ -77,7 +87,17 @@ class _NoStrayWheel:
 # Arrow buttons are hidden (NoButtons leaves a style-sheeted edit field 1 px wide):
 # the field looks like every other; arrow keys and the wheel (when focused) still step.
 _NO_ARROWS = ("QAbstractSpinBox::up-button, QAbstractSpinBox::down-button "
-              "{ width: 0px; border: none; }")
+              "{ width: 0px; border: none; } QAbstractSpinBox { padding-left: 6px; }")
+
+
+def dim_when_unset(spin: QSpinBox | QDoubleSpinBox) -> None:
+    """Show the "not set" position (the special value) in the placeholder colour."""
+    def update(*_: Any) -> None:
+        unset = bool(spin.specialValueText()) and spin.value() == spin.minimum()
+        spin.setStyleSheet(_NO_ARROWS + (" QAbstractSpinBox { color: #6e7681; }" if unset
+                                         else ""))
+    spin.valueChanged.connect(update)
+    update()
 
 
 class SpinBox(_NoStrayWheel, QSpinBox):
@@ -102,12 +122,37 @@ class DoubleSpinBox(_NoStrayWheel, QDoubleSpinBox):
 
 
 class ComboBox(_NoStrayWheel, QComboBox):
+    """A combo that draws its own chevron: the theme's drop-down box is a black block."""
+
     def __init__(self) -> None:
         super().__init__()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         # A long choice must not widen the panel; the popup still shows it whole.
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setMinimumContentsLength(6)
+        self.setStyleSheet("QComboBox::drop-down { border: none; background: transparent; "
+                           "width: 18px; } QComboBox { padding-right: 18px; }")
+
+    def paintEvent(self, event: Any) -> None:
+        super().paintEvent(event)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(QColor("#8b949e" if self.isEnabled() else "#484f58"), 1.5)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        x, y = self.width() - 14.0, self.height() / 2.0
+        painter.drawPolyline([QPointF(x - 4, y - 2), QPointF(x, y + 2), QPointF(x + 4, y - 2)])
+        painter.end()
+
+
+class CheckBox(QCheckBox):
+    """The theme's box outline is the window colour darkened: invisible on this panel."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.Window, QColor("#8b949e"))
+        self.setPalette(palette)
 
 
 class TextEdit(QPlainTextEdit):
@@ -123,6 +168,7 @@ class TextEdit(QPlainTextEdit):
         self.multiline = multiline
         self.min_lines, self.max_lines = (3 if multiline else 1), max_lines
         self._dirty = False
+        self._hint = ""
         self.setTabChangesFocus(True)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -144,6 +190,33 @@ class TextEdit(QPlainTextEdit):
         m = self.contentsMargins()
         self.setFixedHeight(shown * self.fontMetrics().lineSpacing()
                             + 2 * int(self.document().documentMargin()) + m.top() + m.bottom())
+
+    def placeholderText(self) -> str:
+        return self._hint
+
+    def setPlaceholderText(self, text: str) -> None:
+        # Drawn here: Qt wraps a placeholder by words, so a long one in a one-line field
+        # shows only its first word.
+        if text != self._hint:
+            self._hint = text
+            self.viewport().update()
+
+    def paintEvent(self, event: Any) -> None:
+        super().paintEvent(event)
+        if not self._hint or not self.document().isEmpty():
+            return
+        painter = QPainter(self.viewport())
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        rect = self.viewport().rect()
+        left = self.cursorRect().left()
+        rect.adjust(left, self.cursorRect().top(), -left, 0)
+        if self.multiline:
+            painter.drawText(rect, int(Qt.TextFlag.TextWordWrap), self._hint)
+        else:
+            painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop),
+                             self.fontMetrics().elidedText(self._hint, Qt.TextElideMode.ElideRight,
+                                                           rect.width()))
+        painter.end()
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)

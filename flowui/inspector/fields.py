@@ -14,17 +14,19 @@ import math
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QSpinBox
+from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 
 from flowui.inspector.base import (
     INT_LIMIT,
     NOT_SET,
     UNSET,
+    CheckBox,
     ComboBox,
     DoubleSpinBox,
     FieldEditor,
     SpinBox,
     TextEdit,
+    dim_when_unset,
     same_value,
     small_button,
 )
@@ -107,6 +109,8 @@ class NumberEditor(FieldEditor):
             lo -= 1
             self.spin.setSpecialValueText(NOT_SET)
         self.spin.setRange(lo, hi)  # type: ignore[arg-type]
+        if self.special:
+            dim_when_unset(self.spin)
         if not self.integer and schema.maximum is not None and schema.maximum <= 2:
             self.spin.setSingleStep(0.1)  # type: ignore[arg-type]
         self.spin.setMinimumWidth(90)
@@ -142,7 +146,7 @@ class NumberEditor(FieldEditor):
 class BoolEditor(FieldEditor):
     def __init__(self, schema: FieldSchema) -> None:
         super().__init__(schema)
-        self.check = QCheckBox()
+        self.check = CheckBox()
         self._box(self.check).addStretch(1)
         self.check.toggled.connect(lambda on: self._emit(bool(on)))
         self.set_value(UNSET)
@@ -236,7 +240,7 @@ class ExpressionSwitch(FieldEditor):
 
     def _show(self, value: Any) -> None:
         self._stored = value
-        if not self.typed.accepts(value) or isinstance(value, str) and "{{" in value:
+        if not self.typed.accepts(value) or (isinstance(value, str) and "{{" in value):
             self.text.set_value(value)
             self.typed.set_value(UNSET)
             self._mode(True)

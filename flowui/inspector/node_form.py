@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from pydantic import ValidationError
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from engine.model import IDENT_RE
@@ -152,7 +152,9 @@ class NodeForm(QWidget):
 
     def _add_field(self, form: FormGrid, schema: FieldSchema, *, port: bool) -> None:
         editor = make_editor(schema)
-        reset = small_button("↺", "Reset to the default")
+        reset = small_button("", "Reset to the default")
+        reset.setIcon(resources.icon("revert"))
+        reset.setIconSize(QSize(14, 14))
         reset.setVisible(False)
         wide = schema.kind in WIDE_KINDS
         row = form.add_row(schema.label, editor, help=schema.description, wide=wide,
@@ -174,6 +176,7 @@ class NodeForm(QWidget):
     def _sync_port_rows(self) -> None:
         """(Re)build the Inputs section when the node's input ports changed."""
         ports = self._port_fields()
+        self.ports_title.setVisible(bool(ports))
         signature = tuple((p.name, p.type, p.required, p.description) for p in ports)
         if signature == self._port_signature:
             return
@@ -186,10 +189,10 @@ class NodeForm(QWidget):
         old.deleteLater()
         for p in ports:
             help = (f"{p.description.rstrip('.')}. " if p.description else "") + \
-                f"Used when nothing is wired to this {p.type} input"
+                "Used when nothing is wired to this " + \
+                ("input" if p.type == "any" else f"{p.type} input")
             self._add_field(self.ports_form, replace(port_field(p), description=help),
                             port=True)
-        self.ports_title.setVisible(bool(ports))
 
     # --- following the document ----------------------------------------------------------------
 

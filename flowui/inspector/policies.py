@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from engine.model import NodeSpec, RetryPolicy, Settings
-from flowui.inspector.base import ComboBox, DoubleSpinBox, SpinBox
+from flowui.inspector.base import CheckBox, ComboBox, DoubleSpinBox, SpinBox
 from flowui.inspector.form import FormGrid
 
-ON_ERROR_LABELS = {"stop": "Stop the run", "continue": "Continue other branches",
-                   "retry_workflow": "Retry the whole workflow"}
+ON_ERROR_LABELS = {"stop": "Stop run", "continue": "Continue", "retry_workflow": "Retry workflow"}
+ON_ERROR_TIPS = {"stop": "Cancel the running nodes; the run fails",
+                 "continue": "Skip what depends on the failed node, finish the other branches",
+                 "retry_workflow": "Start the whole run again (settings.max_workflow_attempts)"}
 BACKOFFS = ("exponential", "fixed")
 
 
@@ -45,7 +48,7 @@ class PolicyEditor:
         self.delay.setValue(defaults.delay_s)
         self.max_delay = seconds_box(0)
         self.max_delay.setValue(defaults.max_delay_s)
-        self.jitter = QCheckBox("Randomise waits")
+        self.jitter = CheckBox("Randomise waits")
         self.jitter.setChecked(defaults.jitter)
         form.add_row("Tries", self.attempts, help="In all; failures that a retry cannot "
                      "fix (bad input, 4xx) are not retried")
@@ -55,7 +58,7 @@ class PolicyEditor:
             form.add_row("Longest wait", self.max_delay),
             form.add_row("Jitter", self.jitter, help="Each wait is 50-100% of its value"),
         ]
-        self.timeout_on = QCheckBox()
+        self.timeout_on = CheckBox()
         self.timeout = seconds_box(0.01)
         self.timeout.setValue(30)
         line = QWidget()
@@ -68,10 +71,13 @@ class PolicyEditor:
         form.add_row("Timeout", line, help="Limit for each attempt; unchecked: none")
         self.on_error = ComboBox()
         self.on_error_values: list[str | None] = [None, *ON_ERROR_LABELS]
-        self.on_error.addItems(["(workflow default)", *ON_ERROR_LABELS.values()])
+        self.on_error.addItems(["Default", *ON_ERROR_LABELS.values()])
+        self.on_error.setItemData(0, "The workflow's setting", Qt.ItemDataRole.ToolTipRole)
+        for i, tip in enumerate(ON_ERROR_TIPS.values(), start=1):
+            self.on_error.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
         form.add_row("On error", self.on_error,
                      help="What a failure does, unless the error output is wired")
-        self.disabled = QCheckBox("Skip this node in runs")
+        self.disabled = CheckBox("Skip this node in runs")
         form.add_row("Disabled", self.disabled)
         for signal in (self.attempts.valueChanged, self.backoff.currentIndexChanged,
                        self.delay.valueChanged, self.max_delay.valueChanged,
@@ -126,8 +132,7 @@ class PolicyEditor:
             if spec.timeout_s is not None:
                 self.timeout.setValue(spec.timeout_s)
             self.timeout.setEnabled(spec.timeout_s is not None)
-            self.on_error.setItemText(
-                0, f"Workflow default ({ON_ERROR_LABELS[settings.on_error].lower()})")
+            self.on_error.setItemText(0, f"Default ({ON_ERROR_LABELS[settings.on_error].lower()})")
             self.on_error.setCurrentIndex(self.on_error_values.index(spec.on_error))
             self.disabled.setChecked(spec.disabled)
         finally:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QCheckBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -25,9 +27,9 @@ from engine.model import IDENT_RE, InputSpec, Settings
 from engine.porttypes import PORT_TYPES, matches
 from flowui.commands import SetInputsCommand, SetMetaCommand, SetSettingsCommand
 from flowui.document import WorkflowDocument
-from flowui.inspector.base import ComboBox, SpinBox, TextEdit, small_button
+from flowui.inspector.base import CheckBox, ComboBox, SpinBox, TextEdit, small_button
 from flowui.inspector.form import FormGrid, help_label, set_invalid
-from flowui.inspector.policies import ON_ERROR_LABELS, seconds_box
+from flowui.inspector.policies import ON_ERROR_LABELS, ON_ERROR_TIPS, seconds_box
 
 REQUIRED_CHOICES: tuple[tuple[str, bool | None], ...] = (
     ("Auto", None), ("Required", True), ("Optional", False))
@@ -72,19 +74,28 @@ class InputCard(QFrame):
         self.description.setPlaceholderText("Description")
         self.error = help_label(name="error")
         grid = QGridLayout(self)
-        grid.setContentsMargins(8, 8, 6, 8)
+        grid.setContentsMargins(10, 8, 6, 8)
         grid.setHorizontalSpacing(6)
         grid.setVerticalSpacing(6)
-        grid.addWidget(self.name, 0, 0)
-        grid.addWidget(self.type, 0, 1)
-        grid.addWidget(self.remove, 0, 2)
-        grid.addWidget(self.default, 1, 0)
-        grid.addWidget(self.required, 1, 1)
-        grid.addWidget(self.description, 2, 0, 1, 2)
-        grid.addWidget(self.error, 3, 0, 1, 3)
-        grid.setColumnStretch(0, 1)
+        for row, (caption, edit) in enumerate((("Name", self.name), ("Default", self.default),
+                                               ("About", self.description))):
+            label = QLabel(caption)
+            label.setStyleSheet("color: #8b949e; font-size: 9pt; background: transparent;")
+            label.setBuddy(edit)
+            grid.addWidget(label, row, 0)
+            grid.addWidget(edit, row, 1, 1, 1 if row < 2 else 2)
+        grid.addWidget(self.type, 0, 2)
+        grid.addWidget(self.remove, 0, 3)
+        grid.addWidget(self.required, 1, 2)
+        grid.addWidget(self.error, 3, 0, 1, 4)
+        grid.setColumnStretch(1, 1)
+        font = self.name.font()
+        font.setWeight(QFont.Weight.DemiBold)
+        self.name.setFont(font)
         for combo in (self.type, self.required):
-            combo.setFixedWidth(96)
+            combo.setFixedWidth(104)
+        for edit in (self.default, self.description):
+            edit.setCursorPosition(0)  # show a long value's start, not its end
 
     @staticmethod
     def _default_text(spec: InputSpec) -> str:
@@ -181,6 +192,8 @@ class WorkflowForm(QWidget):
         self.on_error = ComboBox()
         self.on_error_values = list(ON_ERROR_LABELS)
         self.on_error.addItems(list(ON_ERROR_LABELS.values()))
+        for i, tip in enumerate(ON_ERROR_TIPS.values()):
+            self.on_error.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
         form.add_row("On error", self.on_error, slot=False,
                      help="What a failing node does, unless it says otherwise")
         self.spins: dict[str, SpinBox] = {}
@@ -196,7 +209,7 @@ class WorkflowForm(QWidget):
             spin.setRange(1, hi)
             form.add_row(label, spin, help=help, slot=False)
             spin.valueChanged.connect(lambda v, f=field: self._set(f, int(v)))
-        self.timeout_on = QCheckBox()
+        self.timeout_on = CheckBox()
         self.timeout = seconds_box(0.01, 1e7)
         self.timeout.setValue(600)
         line = QWidget()

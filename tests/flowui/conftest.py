@@ -1,0 +1,58 @@
+"""Editor test fixtures: a main window on an isolated settings file, and helpers that
+drive the canvas with real mouse events on the view's viewport."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from engine.registry import Registry
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    from flowui import theme
+    from flowui.mainwindow import MainWindow
+
+    # A test never blocks on a modal box: each records what it asked and answers from
+    # `window.answers` (default: Discard for unsaved changes).
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: asked.append(self.text()) or 0)
+    theme.apply(QApplication.instance())
+    w = MainWindow(Registry.discover(plugins=False),
+                   settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    w.asked = asked
+    w.answers = []
+
+    def warning(*args, **kwargs):
+        asked.append(args[2] if len(args) > 2 else "")
+        return w.answers.pop(0) if w.answers else QMessageBox.StandardButton.Discard
+
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(warning))
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(warning))
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.stack.setClean()  # no prompt while closing
+
+
+def mouse(view, kind, scene_pos: QPointF, *, button=Qt.MouseButton.LeftButton,
+          buttons=Qt.MouseButton.LeftButton, mods=Qt.KeyboardModifier.NoModifier) -> None:
+    """Send one mouse event to the view's viewport at a scene position."""
+    local = QPointF(view.mapFromScene(scene_pos))
+    glob = QPointF(view.viewport().mapToGlobal(local.toPoint()))
+    event = QMouseEvent(kind, local, glob, button, buttons, mods)
+    QApplication.sendEvent(view.viewport(), event)
+
+
+def drag(view, start: QPointF, end: QPointF, steps: int = 6) -> None:
+    """Press at `start`, move in steps, release at `end` (left button)."""
+    mouse(view, QMouseEvent.Type.MouseButtonPress, start)
+    for i in range(1, steps + 1):
+        p = start + (end - start) * (i / steps)
+        mouse(view, QMouseEvent.Type.MouseMove, p, button=Qt.MouseButton.NoButton)
+    mouse(view, QMouseEvent.Type.MouseButtonRelease, end, buttons=Qt.MouseButton.NoButton)
