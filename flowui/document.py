@@ -41,12 +41,14 @@ class WorkflowDocument(QObject):
         self.registry = registry
         self.workflow = workflow or Workflow()
         self.path = path
+        self._index: dict[str, int] | None = None  # node id -> position in the list
 
     # --- whole document -----------------------------------------------------------------
 
     def load(self, workflow: Workflow, path: Path | None) -> None:
         self.workflow = workflow
         self.path = path
+        self._index = None
         self.reset.emit()
 
     def snapshot(self) -> str:
@@ -63,19 +65,23 @@ class WorkflowDocument(QObject):
         return self.workflow.nodes
 
     def node(self, node_id: str) -> NodeSpec:
-        for n in self.workflow.nodes:
-            if n.id == node_id:
-                return n
-        raise KeyError(node_id)
+        return self.workflow.nodes[self.node_index(node_id)]
 
     def has_node(self, node_id: str) -> bool:
-        return any(n.id == node_id for n in self.workflow.nodes)
+        if self._index is None:
+            self._reindex()
+        assert self._index is not None
+        return node_id in self._index
 
     def node_index(self, node_id: str) -> int:
-        for i, n in enumerate(self.workflow.nodes):
-            if n.id == node_id:
-                return i
-        raise KeyError(node_id)
+        # An index, not a scan: building a 5,000-node scene asks for every node a few times.
+        if self._index is None:
+            self._reindex()
+        assert self._index is not None
+        return self._index[node_id]
+
+    def _reindex(self) -> None:
+        self._index = {n.id: i for i, n in enumerate(self.workflow.nodes)}
 
     def connections(self) -> list[Connection]:
         return self.workflow.connections
@@ -162,12 +168,17 @@ class WorkflowDocument(QObject):
     def insert_node(self, spec: NodeSpec, index: int | None = None) -> None:
         nodes = self.workflow.nodes
         nodes.insert(len(nodes) if index is None else index, spec)
+        if index is None and self._index is not None:
+            self._index[spec.id] = len(nodes) - 1  # appended: the others keep their places
+        else:
+            self._index = None
         self.node_added.emit(spec.id)
 
     def remove_node(self, node_id: str) -> tuple[NodeSpec, int]:
         """Remove a node (its wires must be gone already); returns it and its index."""
         index = self.node_index(node_id)
         spec = self.workflow.nodes.pop(index)
+        self._index = None
         self.node_removed.emit(node_id)
         return spec, index
 

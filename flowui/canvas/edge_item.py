@@ -20,15 +20,20 @@ def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
     return path
 
 
+_FAR_SELECTED = QPen(theme.WIRE_SELECTED, 0)
+
+
 class EdgeItem(QGraphicsItem):
     def __init__(self, source: str, target: str, port_type: str) -> None:
         super().__init__()
         self.source, self.target = source, target
         self.color = theme.port_color(port_type)
         self.is_error = source.endswith(".error")
+        self._far_pen = QPen(self.color, 0)  # cosmetic 1 px: the cheapest line there is
         self._start = QPointF()
         self._end = QPointF()
         self._path = QPainterPath()
+        self._bounds = QRectF()
         self._shape: QPainterPath | None = None
         self._hover = False
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
@@ -46,10 +51,11 @@ class EdgeItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._start, self._end = start, end
         self._path = wire_path(start, end)
+        self._bounds = self._path.controlPointRect().adjusted(-4, -4, 4, 4)
         self._shape = None
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt)
-        return self._path.controlPointRect().adjusted(-4, -4, 4, 4)
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         if self._shape is None:  # a wide invisible band makes a 2 px wire easy to click
@@ -60,13 +66,13 @@ class EdgeItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
         selected = self.isSelected()
-        color = theme.WIRE_SELECTED if selected else QColor(self.color)
-        if lod < 0.35:
-            painter.setPen(QPen(color, 0))  # cosmetic 1 px: cheapest
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.35:
+            # Far away (thousands of wires in a frame): a straight line, nothing to compute.
+            painter.setPen(_FAR_SELECTED if selected else self._far_pen)
             painter.drawLine(self._start, self._end)
             return
+        color = theme.WIRE_SELECTED if selected else QColor(self.color)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         width = 3.0 if (selected or self._hover) else 2.0
         pen = QPen(color, width)

@@ -65,12 +65,16 @@ class NodeItem(QGraphicsItem):
         self.progress: float | None = None
         self.port_hint: dict[str, bool] = {}  # endpoint -> compatible, while a wire is dragged
         self._size = (WIDTH, TITLE_H + FOOTER_H)
+        self._bounds = QRectF(-PORT_R - 1, -1, WIDTH + 2 * PORT_R + 2, TITLE_H + FOOTER_H + 2)
         self._title_color = QColor(theme.DEFAULT_CATEGORY_COLOR)
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
+        # Unchanged nodes are blitted from a pixmap instead of repainted through Python:
+        # dragging one node or panning then costs little whatever the graph's size.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     # --- from the document ----------------------------------------------------------------
 
@@ -90,6 +94,7 @@ class NodeItem(QGraphicsItem):
         rows = max(len(self.inputs), len(self.outputs), 1)
         width = max(WIDTH, _TITLE_METRICS.horizontalAdvance(self.title) + 64)
         self._size = (width, TITLE_H + rows * ROW_H + 8 + FOOTER_H)
+        self._bounds = QRectF(-PORT_R - 1, -1, width + 2 * PORT_R + 2, self._size[1] + 2)
         tip = f"<b>{self.title}</b> <span style='color:#8b949e'>{spec.id} · {spec.type}</span>"
         if cls and cls.description:
             tip += f"<br>{cls.description}"
@@ -99,8 +104,7 @@ class NodeItem(QGraphicsItem):
     # --- geometry -------------------------------------------------------------------------
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt)
-        w, h = self._size
-        return QRectF(-PORT_R - 1, -1, w + 2 * PORT_R + 2, h + 2)
+        return self._bounds  # asked for several times per frame: computed once per change
 
     def body_rect(self) -> QRectF:
         return QRectF(0, 0, *self._size)

@@ -40,6 +40,7 @@ class GraphView(QGraphicsView):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setAcceptDrops(True)
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)  # the grid
         self._wire: WireDrag | None = None
         self._drag: NodeDrag | None = None
         self._pan_from: QPointF | None = None

@@ -157,7 +157,8 @@ class CheckBox(QCheckBox):
 
 class TextEdit(QPlainTextEdit):
     """A text field that grows with its text: one line looks like a line edit (Enter
-    does not add a line; Shift+Enter does), `multiline` starts taller."""
+    does not add a line; Shift+Enter does), `multiline` starts taller. A QLineEdit
+    cannot carry a QSyntaxHighlighter, which every config string gets."""
 
     return_pressed = Signal()
     editing_finished = Signal()  # focus left after the text changed
@@ -229,8 +230,9 @@ class TextEdit(QPlainTextEdit):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-        if enter and not self.multiline and not (
-                event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+        shift = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        # A value that already has several lines is edited as such.
+        if enter and not (self.multiline or shift or self.document().blockCount() > 1):
             self.return_pressed.emit()
             return
         super().keyPressEvent(event)

@@ -87,8 +87,7 @@ class StringEditor(FieldEditor):
         else:
             hint = self.schema.default_text() or ("required" if self.schema.required else "")
         self.edit.setPlaceholderText(hint)
-        if not same_value(self.value(), text or UNSET) or self.edit.toPlainText() != text:
-            self.edit.set_text(text)
+        self.edit.set_text(text)  # nothing happens when it shows that text already
 
 
 class NumberEditor(FieldEditor):

@@ -3,6 +3,8 @@ help and errors under each editor, wide editors (tables, templates) across both.
 
 from __future__ import annotations
 
+import itertools
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFrame,
@@ -28,6 +30,26 @@ def set_invalid(widget: QWidget, invalid: bool) -> None:
             w.setProperty("invalid", invalid)
             w.style().unpolish(w)
             w.style().polish(w)
+
+
+def sentence(message: str) -> str:
+    """An error message as the panel shows it: capitalised ("syntax error..." from Jinja)."""
+    return message[:1].upper() + message[1:]
+
+
+def chain_tab_order(widgets: list[QWidget]) -> None:
+    """Make Tab visit these widgets (and the focusable widgets inside them) in this order."""
+    chain: list[QWidget] = []
+    for w in widgets:
+        # A composite may know its own order; else its widgets in the order they joined it.
+        parts = w.tab_widgets() if hasattr(w, "tab_widgets") else [w, *w.findChildren(QWidget)]
+        window = w.window()
+        for x in parts:  # not into popups: they are windows
+            if x.focusPolicy() & Qt.FocusPolicy.TabFocus and x.focusProxy() is None \
+                    and x.window() is window and x not in chain:
+                chain.append(x)
+    for a, b in itertools.pairwise(chain):
+        QWidget.setTabOrder(a, b)
 
 
 def help_label(text: str = "", name: str = "help") -> QLabel:

@@ -14,7 +14,8 @@ from dataclasses import replace
 from typing import Any
 
 from pydantic import ValidationError
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from engine.model import IDENT_RE
@@ -26,7 +27,7 @@ from flowui.commands import RenameNodeCommand, SetNodeCommand
 from flowui.document import WorkflowDocument
 from flowui.inspector.base import UNSET, FieldEditor, same_value, small_button
 from flowui.inspector.fields import make_editor
-from flowui.inspector.form import FormGrid, Row, help_label
+from flowui.inspector.form import FormGrid, Row, chain_tab_order, help_label, sentence
 from flowui.inspector.policies import PolicyEditor
 from flowui.inspector.schema import (
     ANY,
@@ -52,6 +53,18 @@ class FieldRow:
         self.help = row.help.text()
 
 
+class IdEdit(QLineEdit):
+    """The node id field: Escape puts back the id the node has."""
+
+    escaped = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.escaped.emit()
+            return
+        super().keyPressEvent(event)
+
+
 class NodeForm(QWidget):
     def __init__(self, doc: WorkflowDocument, stack: Any, node_id: str) -> None:
         super().__init__()
@@ -70,7 +83,7 @@ class NodeForm(QWidget):
         form = self.form = FormGrid()
         outer.addWidget(form)
         form.add_section("Node")
-        self.id_edit = QLineEdit(node_id)
+        self.id_edit = IdEdit(node_id)
         self.id_row = form.add_row("ID", self.id_edit, help="Names the node in wires, "
                                    "events and results; Enter renames")
         self.title_edit = QLineEdit(self.spec.title or "")
@@ -93,6 +106,7 @@ class NodeForm(QWidget):
         self.id_edit.textEdited.connect(self._id_typed)
         self.id_edit.returnPressed.connect(self._id_entered)
         self.id_edit.editingFinished.connect(self._id_finished)
+        self.id_edit.escaped.connect(lambda: self.retarget(self.node_id))
         self.title_edit.textEdited.connect(
             lambda text: self._push("title", text or None))
         self._connections = [
@@ -193,6 +207,14 @@ class NodeForm(QWidget):
                 ("input" if p.type == "any" else f"{p.type} input")
             self._add_field(self.ports_form, replace(port_field(p), description=help),
                             port=True)
+        self.order_tabs()
+
+    def order_tabs(self) -> None:
+        """Tab walks the page top to bottom, the Inputs rows (built later) in their place."""
+        if self.window() is self:
+            return  # not in the panel yet; the panel calls this once it is
+        chain_tab_order([self.id_edit, self.title_edit, *(r.editor for r in self.rows.values()),
+                         *self.policies.widgets()])
 
     # --- following the document ----------------------------------------------------------------
 
@@ -228,17 +250,14 @@ class NodeForm(QWidget):
         self._show_problems()
 
     def _show_wired(self) -> None:
+        inputs = {p.name for p in self.doc.ports(self.node_id)[0]}
         for key, r in self.rows.items():
-            wires = self.doc.connections_into(self.node_id, key) if (
-                r.port or self._is_input(key)) else []
+            wires = self.doc.connections_into(self.node_id, key) if key in inputs else []
             text = f"Wired from {', '.join(c.from_ for c in wires)}: the wire's value is " \
                    "used" if wires else r.help
             r.editor.setEnabled(not wires)
             r.row.help.setText(text)
             r.row.help.setVisible(bool(text))
-
-    def _is_input(self, key: str) -> bool:
-        return any(p.name == key for p in self.doc.ports(self.node_id)[0])
 
     def _show_problems(self) -> None:
         problems = config_problems(self.doc, self.node_id)
@@ -343,10 +362,10 @@ def config_problems(doc: WorkflowDocument, node_id: str) -> dict[str, str]:
             err = (default_engine.check_expression(value) if raw_fields[key] == EXPRESSION
                    else default_engine.check_text(value))
             if err:
-                problems[key] = err
+                problems[key] = sentence(err)
             continue
         for path, err in default_engine.check_value(value):
-            problems.setdefault(key, f"{path}: {err}" if path else err)
+            problems.setdefault(key, f"{path}: {err}" if path else sentence(err))
     templated = {k for k, v in raw.items()
                  if k not in raw_fields and default_engine.contains_template(v)}
     try:
@@ -380,7 +399,7 @@ def config_problems(doc: WorkflowDocument, node_id: str) -> dict[str, str]:
         extra = {"context": PortContext(doc.workflow, doc.base_dir)} if "context" in \
             inspect.signature(cls.check).parameters else {}
         for key, message in cls.check(raw, doc.workflow, top_level=True, **extra):
-            problems.setdefault(key or "", message)
+            problems.setdefault(key or "", sentence(message))
     except Exception:  # a half-typed config must not break the panel
         pass
     return problems

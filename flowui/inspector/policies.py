@@ -89,6 +89,11 @@ class PolicyEditor:
             lambda i: self._push("on_error", self.on_error_values[i]))
         self.disabled.toggled.connect(lambda on: self._push("disabled", bool(on)))
 
+    def widgets(self) -> list[QWidget]:
+        """The editors, in Tab order."""
+        return [self.attempts, self.backoff, self.delay, self.max_delay, self.jitter,
+                self.timeout_on, self.timeout, self.on_error, self.disabled]
+
     def _push(self, field: str, value: Any) -> None:
         if not self._quiet:
             self.push(field, value)

@@ -65,6 +65,7 @@ class InspectorWidget(QWidget):
         box.setContentsMargins(14, 12, 12, 16)
         box.addWidget(self.page)
         self.scroll.setWidget(holder)  # the old page is deleted with its holder
+        self.page.order_tabs()
 
     def _document_reset(self) -> None:
         self.show_node(None, force=True)

@@ -28,7 +28,7 @@ from engine.porttypes import PORT_TYPES, matches
 from flowui.commands import SetInputsCommand, SetMetaCommand, SetSettingsCommand
 from flowui.document import WorkflowDocument
 from flowui.inspector.base import CheckBox, ComboBox, SpinBox, TextEdit, small_button
-from flowui.inspector.form import FormGrid, help_label, set_invalid
+from flowui.inspector.form import FormGrid, chain_tab_order, help_label, set_invalid
 from flowui.inspector.policies import ON_ERROR_LABELS, ON_ERROR_TIPS, seconds_box
 
 REQUIRED_CHOICES: tuple[tuple[str, bool | None], ...] = (
@@ -96,6 +96,9 @@ class InputCard(QFrame):
             combo.setFixedWidth(104)
         for edit in (self.default, self.description):
             edit.setCursorPosition(0)  # show a long value's start, not its end
+
+    def tab_widgets(self) -> list[QWidget]:
+        return [self.name, self.type, self.default, self.required, self.description]
 
     @staticmethod
     def _default_text(spec: InputSpec) -> str:
@@ -278,7 +281,15 @@ class WorkflowForm(QWidget):
         for combo in (card.type, card.required):
             combo.currentIndexChanged.connect(self._inputs_edited)
         card.remove.clicked.connect(lambda _=False, c=card: self.remove_input(c))
+        self.order_tabs()
         return card
+
+    def order_tabs(self) -> None:
+        """Tab walks the page top to bottom, cards added later in their place."""
+        if self.window() is not self:  # not in the panel yet: it calls this once it is
+            chain_tab_order([self.name, self.description, *self.cards, self.add_button,
+                             self.on_error, *self.spins.values(), self.timeout_on,
+                             self.timeout])
 
     # --- edits -------------------------------------------------------------------------------
 

@@ -4,18 +4,20 @@ installed node type, and follows undo/redo without rebuilding what the user type
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QColor, QFocusEvent, QUndoStack
+from pydantic import BaseModel, Field
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QTextCursor, QUndoStack
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QLineEdit
 
-from engine import workflow_file
+from engine import Node, NodeConfig, Port, workflow_file
 from engine.registry import Registry
 from flowui import theme
 from flowui.commands import RemoveItemsCommand, SetNodeCommand
@@ -111,7 +113,12 @@ def test_typing_a_string_is_one_undo_step_and_undo_puts_the_text_back(make, qtbo
     h = make([one("http.request")])
     form = h.node("n")
     editor = form.rows["url"].editor
+    h.widget.activateWindow()
+    editor.edit.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is editor.edit, timeout=2000)
     qtbot.keyClicks(editor.edit, "http://127.0.0.1/x")
+    assert QApplication.focusWidget() is editor.edit, "typing lost the focus"
+    assert editor.edit.textCursor().position() == len("http://127.0.0.1/x")
     assert h.config("n")["url"] == "http://127.0.0.1/x"
     assert h.stack.count() == 1, "every keystroke merges into one command"
     assert h.page is form and form.rows["url"].editor is editor, "the form was rebuilt"
@@ -147,12 +154,28 @@ def test_title_edits_merge_and_empty_title_means_none(make, qtbot):
     assert h.doc.node("n").title is None
 
 
+def test_enter_adds_a_line_only_where_the_value_has_lines(make, qtbot):
+    h = make([one("http.request", {"body": "x"}), one("llm.chat", {"system": "a\nb"},
+                                                        node_id="c")])
+    url = h.node("n").rows["url"].editor.edit
+    qtbot.keyClicks(url, "http://127.0.0.1")
+    qtbot.keyClick(url, Qt.Key.Key_Return)
+    assert h.config("n")["url"] == "http://127.0.0.1"
+    qtbot.keyClick(url, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert h.config("n")["url"] == "http://127.0.0.1\n"
+    system = h.node("c").rows["system"].editor.edit
+    system.moveCursor(QTextCursor.MoveOperation.End)
+    qtbot.keyClick(system, Qt.Key.Key_Return)
+    qtbot.keyClicks(system, "c")
+    assert h.config("c")["system"] == "a\nb\nc"
+
+
 def test_template_fields_are_highlighted_and_syntax_errors_shown_until_fixed(make, qtbot):
     h = make([one("http.request"), one("debug.log", node_id="log")])
     form = h.node("n")
     edit = form.rows["url"].editor.edit
     qtbot.keyClicks(edit, "{{ broken(")
-    assert "syntax error" in error_of(form, "url")
+    assert "Syntax error" in error_of(form, "url")
     assert h.config("n")["url"] == "{{ broken("  # pushed: the file may hold it
     formats = edit.document().firstBlock().layout().formats()
     assert any(f.start == 0 and f.length == 2 and f.format.foreground().color() ==
@@ -165,7 +188,7 @@ def test_template_fields_are_highlighted_and_syntax_errors_shown_until_fixed(mak
     log = h.node("log")
     fmt = log.rows["format"].editor.edit
     qtbot.keyClicks(fmt, "{% if ports.message %}yes")
-    assert "syntax error" in error_of(log, "format")
+    assert "Syntax error" in error_of(log, "format")
     qtbot.keyClicks(fmt, "{% endif %}")
     assert error_of(log, "format") == ""
     assert h.config("log")["format"] == "{% if ports.message %}yes{% endif %}"
@@ -180,7 +203,7 @@ def test_expression_fields_check_expression_syntax(make, qtbot):
     assert error_of(form, "condition") == "Required"
     edit = form.rows["condition"].editor.edit
     qtbot.keyClicks(edit, "value >")
-    assert "syntax error" in error_of(form, "condition")
+    assert "Syntax error" in error_of(form, "condition")
     qtbot.keyClicks(edit, " 3")
     assert error_of(form, "condition") == ""
     assert h.config("n")["condition"] == "value > 3"
@@ -432,6 +455,8 @@ def test_rename_refuses_bad_or_taken_ids_and_wires_follow_a_good_one(make, qtbot
         qtbot.keyClick(form.id_edit, Qt.Key.Key_Return)
         assert why in form.id_row.error.text() and not form.id_row.error.isHidden()
         assert h.doc.has_node("log") and h.stack.count() == 0
+    qtbot.keyClick(form.id_edit, Qt.Key.Key_Escape)  # gives up: the real id is back
+    assert form.id_edit.text() == "log" and form.id_row.error.isHidden()
     form.id_edit.selectAll()
     qtbot.keyClicks(form.id_edit, "printer")
     qtbot.keyClick(form.id_edit, Qt.Key.Key_Return)
@@ -443,6 +468,17 @@ def test_rename_refuses_bad_or_taken_ids_and_wires_follow_a_good_one(make, qtbot
     assert h.widget.current_node == "log" and form.id_edit.text() == "log"
     h.stack.redo()
     assert h.widget.current_node == "printer"
+
+
+def test_a_node_of_an_unknown_type_keeps_its_config_editable_as_json(make, qtbot):
+    h = make([one("acme.missing", {"size": 3})])
+    form = h.node("n")
+    assert form.cls is None and set(form.rows) == {"size"}
+    edit = form.rows["size"].editor.edit
+    assert edit.toPlainText() == "3"
+    edit.selectAll()
+    qtbot.keyClicks(edit, "[4]")
+    assert h.config("n") == {"size": [4]}
 
 
 def test_deleting_the_shown_node_shows_the_workflow(make, qtbot):
@@ -473,6 +509,14 @@ def test_policies_push_retry_timeout_on_error_and_disabled(make, qtbot):
     assert h.doc.node("n").retry is None and not p.delay.isEnabled()
     h.stack.undo()
     assert p.attempts.value() == 3 and p.delay.isEnabled()
+    steps = h.stack.index()
+    line = spin_line(p.attempts)
+    line.selectAll()
+    qtbot.keyClicks(line, "12")
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    assert h.doc.node("n").retry.max_attempts == 12
+    assert h.stack.index() == steps + 1, "one step per value typed, not one per digit"
+    h.stack.undo()
     qtbot.mouseClick(p.timeout_on, Qt.MouseButton.LeftButton)
     assert h.doc.node("n").timeout_s == 30
     p.timeout.setValue(12.5)
@@ -564,14 +608,151 @@ def test_workflow_settings_name_and_description(make, qtbot):
     qtbot.keyClicks(page.name, "Nightly")
     qtbot.keyClick(page.name, Qt.Key.Key_Return)
     assert h.doc.workflow.name == "Nightly"
+    h.widget.activateWindow()
+    page.description.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is page.description, timeout=2000)
     qtbot.keyClicks(page.description, "Runs every night")
     assert h.doc.workflow.description == "", "pushed before the field was left"
-    QApplication.sendEvent(page.description, QFocusEvent(QEvent.Type.FocusOut))
-    assert h.doc.workflow.description == "Runs every night"
+    page.name.setFocus()  # leaving the description commits it, as one undo step
+    qtbot.waitUntil(lambda: h.doc.workflow.description == "Runs every night", timeout=2000)
     h.stack.undo()
     assert page.description.toPlainText() == "" and page.name.text() == "Nightly"
     h.stack.undo()
     assert page.name.text() == "Old"
+
+
+def test_ports_that_follow_the_config_rebuild_the_inputs_section(make, qtbot):
+    h = make([one("flow.subworkflow")], subgraphs={"body": {
+        "inputs": {"limit": {"type": "integer"}},
+        "nodes": [{"id": "i", "type": "flow.input", "config": {"name": "limit"}}]}})
+    form = h.node("n")
+    assert not any(r.port for r in form.rows.values()) and form.ports_title.isHidden()
+    assert "Say what to run" in form.config_note.text()
+    qtbot.keyClicks(form.rows["subgraph"].editor.edit, "body")
+    limit = form.rows["limit"]
+    assert limit.port and not form.ports_title.isHidden() and form.config_note.isHidden()
+    limit.editor.typed.spin.setValue(7)
+    assert h.config("n") == {"subgraph": "body", "limit": 7}
+    h.stack.undo()
+    h.stack.undo()
+    assert "limit" not in form.rows and form.ports_title.isHidden()
+
+
+class Mode(StrEnum):
+    FAST = "fast"
+    FULL = "full"
+
+
+class Auth(BaseModel):
+    user: str = ""
+
+
+class Everything(Node):
+    """A plugin type using every shape of field a Config can have."""
+
+    type = "test.everything"
+    title = "Everything"
+    category = "Tests"
+    inputs = (Port("flag", "boolean", required=False), Port("items", "array"))
+
+    class Config(NodeConfig):
+        mode: Mode = Field(Mode.FAST, description="An Enum class: a $ref in the schema")
+        level: Literal[1, 2, 3] = 2
+        ratio: float = Field(0.5, gt=0, lt=1)
+        limit: int | None = Field(None, ge=1)
+        tags: list[str] = Field(default_factory=list)
+        counts: dict[str, int] = Field(default_factory=dict)
+        auth: Auth | None = None
+        strict: bool | None = None
+        anything: Any = None
+
+
+def test_a_plugin_config_with_every_shape_of_field(qtbot):
+    from flowui.inspector import schema
+    fields = {f.name: f for f in schema.config_fields(Everything.Config.model_json_schema())}
+    assert {k: f.kind for k, f in fields.items()} == {
+        "mode": "enum", "level": "enum", "ratio": "number", "limit": "integer",
+        "tags": "array", "counts": "object", "auth": "object", "strict": "enum",
+        "anything": "any"}
+    assert fields["mode"].choices == ("fast", "full") and fields["level"].choices == (1, 2, 3)
+    assert fields["ratio"].exclusive_minimum and fields["ratio"].exclusive_maximum
+    assert fields["limit"].nullable and fields["limit"].minimum == 1
+    assert fields["tags"].item.kind == "string" and fields["counts"].item.kind == "integer"
+    assert fields["strict"].choices == (True, False) and fields["strict"].nullable
+    wf = workflow_file.from_data({"format": "flowui-workflow", "version": 1, "nodes": [
+        {"id": "e", "type": "test.everything", "config": {}}]})
+    doc = WorkflowDocument(Registry([Everything]), wf)
+    stack = QUndoStack()
+    widget = InspectorWidget(doc, stack)
+    qtbot.addWidget(widget)
+    widget.show_node("e")
+    form = widget.page
+    assert set(form.rows) == {*fields, "flag", "items"}
+    form.rows["level"].editor.typed.combo.setCurrentIndex(2)
+    assert doc.node("e").config["level"] == 3
+    ratio = form.rows["ratio"].editor.typed.spin
+    assert ratio.minimum() > 0 and ratio.maximum() < 1
+    tags = form.rows["tags"].editor.typed
+    tags.add_row()
+    tags.table.item(0, 0).setText("42")
+    assert doc.node("e").config["tags"] == ["42"], "string items stay strings"
+    counts = form.rows["counts"].editor.typed
+    counts.add_row()
+    counts.table.item(0, 0).setText("a")
+    counts.table.item(0, 1).setText("x")
+    assert error_of(form, "counts").startswith("a: "), "the Config's complaint, on the field"
+    counts.table.item(0, 1).setText("3")
+    assert doc.node("e").config["counts"] == {"a": 3} and error_of(form, "counts") == ""
+    strict = form.rows["strict"].editor.typed
+    assert strict.combo.currentText() == "(default)"
+    strict.combo.setCurrentIndex(2)
+    assert doc.node("e").config["strict"] is False
+    flag = form.rows["flag"].editor.typed  # a boolean input port: not set / true / false
+    flag.combo.setCurrentIndex(1)
+    assert doc.node("e").config["flag"] is True
+    assert error_of(form, "items").startswith("Required")
+    form.rows["items"].editor.typed.add_row()
+    form.rows["items"].editor.typed.table.item(0, 0).setText("1")
+    assert doc.node("e").config["items"] == [1] and error_of(form, "items") == ""
+
+
+def tab_walk(qtbot: Any, widget: Any, start: Any, steps: int) -> list[Any]:
+    widget.activateWindow()
+    start.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is start, timeout=2000)
+    seen = [start]
+    for _ in range(steps):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        seen.append(QApplication.focusWidget())
+    return seen
+
+
+def owner(widget: Any, candidates: list[Any]) -> Any:
+    """Which candidate the focused widget is, or is inside (a spin box's line edit)."""
+    return next((c for c in candidates if widget is c or c.isAncestorOf(widget)), None)
+
+
+def test_tab_walks_the_node_page_top_to_bottom(make, qtbot):
+    h = make([one("debug.log")])
+    form = h.node("n")
+    p = form.policies
+    expected = [form.id_edit, form.title_edit, form.rows["level"].editor.typed.combo,
+                form.rows["format"].editor.edit, form.rows["message"].editor.edit,
+                p.attempts, p.timeout_on, p.on_error, p.disabled]
+    walked = [owner(w, expected) for w in tab_walk(qtbot, h.widget, form.id_edit, 12)]
+    assert [w for i, w in enumerate(walked) if w is not None and w not in walked[:i]] \
+        == expected
+
+
+def test_tab_walks_a_new_input_card_before_the_settings(make, qtbot):
+    h = make([], inputs={"a": {"type": "string"}})
+    page = h.page
+    page.add_input()
+    card = page.cards[1]
+    expected = [card.name, card.type, card.default, card.required, card.description,
+                page.add_button, page.on_error]
+    walked = [owner(w, expected) for w in tab_walk(qtbot, h.widget, card.name, 6)]
+    assert walked == expected
 
 
 # --- how it looks -------------------------------------------------------------------------------
