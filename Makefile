@@ -21,6 +21,8 @@ test: $(STAMP)  ## the whole test suite
 
 bench: $(STAMP) ## the benchmarks (not part of the test suite)
 	$(BIN)/python bench/engine.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/editor.py
+	$(BIN)/python bench/serve.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine nodes flowui tests bench

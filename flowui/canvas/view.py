@@ -20,6 +20,16 @@ MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
 GRID = 20
 
 
+def _shift_as_ctrl(event: QMouseEvent) -> QMouseEvent:
+    """Shift-click adds to the selection as Ctrl-click does (Qt's items only know Ctrl);
+    press and release both decide selection, so both are translated."""
+    if not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+        return event
+    return QMouseEvent(event.type(), event.position(), event.globalPosition(), event.button(),
+                       event.buttons(), (event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier)
+                       | Qt.KeyboardModifier.ControlModifier)
+
+
 class GraphView(QGraphicsView):
     add_node_requested = Signal(str, QPointF)  # type id, scene position
     search_requested = Signal(QPointF)  # Tab / Space: open the quick search here
@@ -145,6 +155,7 @@ class GraphView(QGraphicsView):
                 self._wire = WireDrag(self.graph, port)
                 self._wire.move(pos)
                 return
+        event = _shift_as_ctrl(event)
         super().mousePressEvent(event)
         if event.button() == Qt.MouseButton.LeftButton and any(
                 isinstance(i, NodeItem) for i in self.graph.selectedItems()):
@@ -172,7 +183,7 @@ class GraphView(QGraphicsView):
             wire, self._wire = self._wire, None
             wire.finish(self.mapToScene(event.position().toPoint()))
             return
-        super().mouseReleaseEvent(event)
+        super().mouseReleaseEvent(_shift_as_ctrl(event))
         if self._drag is not None:
             drag, self._drag = self._drag, None
             drag.finish()

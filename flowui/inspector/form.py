@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -15,6 +16,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from flowui import resources
 
 LABEL_W = 108  # fixed, so editors line up across sections and never shift
 LINE_H = 27  # a one-line editor's height: labels centre on it
@@ -60,6 +63,40 @@ def help_label(text: str = "", name: str = "help") -> QLabel:
     label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     label.setVisible(bool(text))
     return label
+
+
+def page_header(title: str, subtitle: str, icon: str, color: QColor,
+                description: str = "", *, warning: str = "") -> QWidget:
+    """The top of a page: an icon in the category's colour, a title, a subtitle line and
+    a description."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(6)
+    top = QHBoxLayout()
+    top.setSpacing(10)
+    badge = QLabel()
+    badge.setFixedSize(34, 34)
+    badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    badge.setPixmap(resources.icon_pixmap(icon, 20))
+    badge.setStyleSheet(f"background: rgba({color.red()}, {color.green()}, {color.blue()}, 48);"
+                        f" border: 1px solid {color.name()}; border-radius: 8px;")
+    top.addWidget(badge, 0, Qt.AlignmentFlag.AlignTop)
+    names = QVBoxLayout()
+    names.setSpacing(2)
+    heading = QLabel(title)
+    heading.setStyleSheet("font-size: 12.5pt; font-weight: 600;")
+    names.addWidget(heading)
+    sub = QLabel(subtitle)
+    sub.setStyleSheet(f"color: {color.name()}; font-size: 9pt;")
+    names.addWidget(sub)
+    top.addLayout(names, 1)
+    layout.addLayout(top)
+    if warning:
+        layout.addWidget(help_label(warning, "error"))
+    if description:
+        layout.addWidget(help_label(description))
+    return box
 
 
 class Row:

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 
 from engine.model import IDENT_RE
 from engine.porttypes import matches, type_name
@@ -27,7 +27,14 @@ from flowui.commands import RenameNodeCommand, SetNodeCommand
 from flowui.document import WorkflowDocument
 from flowui.inspector.base import UNSET, FieldEditor, same_value, small_button
 from flowui.inspector.fields import make_editor
-from flowui.inspector.form import FormGrid, Row, chain_tab_order, help_label, sentence
+from flowui.inspector.form import (
+    FormGrid,
+    Row,
+    chain_tab_order,
+    help_label,
+    page_header,
+    sentence,
+)
 from flowui.inspector.policies import PolicyEditor
 from flowui.inspector.schema import (
     ANY,
@@ -127,37 +134,13 @@ class NodeForm(QWidget):
 
     def _header(self) -> QWidget:
         cls, spec = self.cls, self.spec
-        box = QWidget()
-        box.setObjectName("inspectorHeader")
-        color = theme.category_color(cls.category if cls else "")
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(6)
-        top = QHBoxLayout()
-        top.setSpacing(10)
-        icon = QLabel()
-        icon.setFixedSize(34, 34)
-        icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        icon.setPixmap(resources.icon_pixmap(cls.icon if cls else "plugin", 20))
-        icon.setStyleSheet(f"background: rgba({color.red()}, {color.green()}, {color.blue()},"
-                           f" 48); border: 1px solid {color.name()}; border-radius: 8px;")
-        top.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
-        names = QVBoxLayout()
-        names.setSpacing(2)
-        title = QLabel(cls.title if cls else "Unknown node type")
-        title.setStyleSheet("font-size: 12.5pt; font-weight: 600;")
-        names.addWidget(title)
-        kind = QLabel(f"{cls.category}  ·  {spec.type}" if cls else spec.type)
-        kind.setStyleSheet(f"color: {color.name()}; font-size: 9pt;")
-        names.addWidget(kind)
-        top.addLayout(names, 1)
-        layout.addLayout(top)
         if cls is None:
-            layout.addWidget(help_label(f"No installed node type is called {spec.type!r}; "
-                                        "its config is shown as it is in the file.", "error"))
-        elif cls.description:
-            layout.addWidget(help_label(cls.description))
-        return box
+            return page_header("Unknown node type", spec.type, "plugin",
+                               theme.category_color(""), warning=(
+                                   f"No installed node type is called {spec.type!r}; its "
+                                   "config is shown as it is in the file."))
+        return page_header(cls.title, f"{cls.category}  ·  {spec.type}", cls.icon or "plugin",
+                           theme.category_color(cls.category), cls.description)
 
     def _schema_fields(self) -> list[FieldSchema]:
         if self.cls is None:  # keep what the file says, editable as JSON

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -25,10 +25,17 @@ from PySide6.QtWidgets import (
 
 from engine.model import IDENT_RE, InputSpec, Settings
 from engine.porttypes import PORT_TYPES, matches
+from flowui import theme
 from flowui.commands import SetInputsCommand, SetMetaCommand, SetSettingsCommand
 from flowui.document import WorkflowDocument
 from flowui.inspector.base import CheckBox, ComboBox, SpinBox, TextEdit, small_button
-from flowui.inspector.form import FormGrid, chain_tab_order, help_label, set_invalid
+from flowui.inspector.form import (
+    FormGrid,
+    chain_tab_order,
+    help_label,
+    page_header,
+    set_invalid,
+)
 from flowui.inspector.policies import ON_ERROR_LABELS, ON_ERROR_TIPS, seconds_box
 
 REQUIRED_CHOICES: tuple[tuple[str, bool | None], ...] = (
@@ -147,12 +154,9 @@ class WorkflowForm(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(12)
-        title = help_label("Workflow")
-        title.setObjectName("")
-        title.setStyleSheet("font-size: 12.5pt; font-weight: 600;")
-        outer.addWidget(title)
-        outer.addWidget(help_label("Nothing is selected: these are the workflow's own "
-                                   "properties. Select a node to edit it."))
+        outer.addWidget(page_header(
+            "Workflow", "Nothing selected", "app", QColor(theme.TEXT_DIM),
+            "The workflow's own properties; select a node to edit it instead."))
         form = FormGrid()
         outer.addWidget(form)
         form.add_section("General")

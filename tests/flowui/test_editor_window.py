@@ -162,6 +162,27 @@ def test_moving_a_node_is_one_undo_step(window, tmp_path):
     assert item.pos() == QPointF(320, 200)
 
 
+def test_click_shift_and_ctrl_click_select(window, tmp_path):
+    open_flow(window, tmp_path)
+
+    def click(node_id, mods=Qt.KeyboardModifier.NoModifier):
+        p = window.scene.nodes[node_id].mapToScene(QPointF(60, 10))
+        mouse(window.view, QMouseEvent.Type.MouseButtonPress, p, mods=mods)
+        mouse(window.view, QMouseEvent.Type.MouseButtonRelease, p,
+              buttons=Qt.MouseButton.NoButton, mods=mods)
+
+    click("src")
+    assert window.scene.selected_node_ids() == ["src"]
+    click("num", Qt.KeyboardModifier.ShiftModifier)
+    assert set(window.scene.selected_node_ids()) == {"src", "num"}
+    click("parse", Qt.KeyboardModifier.ControlModifier)
+    assert set(window.scene.selected_node_ids()) == {"src", "num", "parse"}
+    click("log")
+    assert window.scene.selected_node_ids() == ["log"]
+    window.actions_by_name["select_all"].trigger()
+    assert len(window.scene.selected_node_ids()) == 4
+
+
 def test_rubber_band_selects_several(window, tmp_path):
     open_flow(window, tmp_path)
     drag(window.view, QPointF(250, -60), QPointF(900, 320))

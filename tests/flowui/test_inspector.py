@@ -28,6 +28,10 @@ from flowui.inspector.highlighter import DELIMITER
 from flowui.inspector.node_form import NodeForm
 from flowui.inspector.workflow_form import WorkflowForm
 
+# A Qt warning (a bad tab order, a broken style) fails the test like an exception does.
+pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
+              pytest.mark.qt_log_ignore("propagateSizeHints")]  # the offscreen platform's
+
 
 @cache
 def registry() -> Registry:
