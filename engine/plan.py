@@ -124,6 +124,11 @@ def compile_workflow(workflow: Workflow, registry: Registry, *, base_dir: Path |
     return plan, plans
 
 
+def _retry_policy(policy: RetryPolicy | None) -> RetryPolicy | None:
+    """None when there is nothing to retry: the executor then skips retry bookkeeping."""
+    return policy if policy is not None and policy.max_attempts > 1 else None
+
+
 def _in_subgraph(name: str, p: Problem) -> Problem:
     if p.node_id:
         return Problem(p.code, p.message, f"{name}/{p.node_id}", p.field)
@@ -316,7 +321,7 @@ class _Compiler:
             config_ports=tuple(p.name for p in in_ports if p.name in fields),
             port_values=port_values,
             wired_config_fields=frozenset(),
-            retry=spec.retry if spec.retry and spec.retry.max_attempts > 1 else None,
+            retry=_retry_policy(spec.retry or cls.default_retry),
             timeout_s=spec.timeout_s, on_error=spec.on_error or settings.on_error,
             disabled=spec.disabled, pinned=spec.pinned,
         )

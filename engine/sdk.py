@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Union, get_args, get_origin, ge
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from engine.errors import NodeError, RegistryError
-from engine.model import IDENT_RE
+from engine.model import IDENT_RE, RetryPolicy
 from engine.porttypes import PORT_TYPES
 
 if TYPE_CHECKING:
@@ -100,6 +100,9 @@ class Node:
     Config: ClassVar[builtins.type[BaseModel]] = NodeConfig
     # True for types whose values form the (sub)workflow's result (flow.output).
     collects_result: ClassVar[bool] = False
+    # The retry policy used when the file gives the node none (FORMAT.md's default is
+    # one attempt; a type that talks to flaky services can do better by default).
+    default_retry: ClassVar[RetryPolicy | None] = None
 
     def __init__(self, config: BaseModel) -> None:
         # Typed Any so that each type's run() reads its own Config's fields; a type

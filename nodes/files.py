@@ -62,7 +62,7 @@ class Read(Node):
     type = "file.read"
     title = "Read file"
     category = "Files"
-    icon = "file"
+    icon = "file_read"
     description = ("Reads a text file. A relative path starts at the workflow file's folder.")
     inputs = (Port("path", "string", description=PATH_HELP),)
     outputs = (Port("text", "string"),)
@@ -96,7 +96,7 @@ class Write(Node):
     type = "file.write"
     title = "Write file"
     category = "Files"
-    icon = "file"
+    icon = "file_write"
     description = ("Writes text to a file, replacing it atomically (a reader sees the old "
                    "file or the new one, never half of it), and outputs the absolute path. "
                    "A relative path starts at the workflow file's folder.")

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from engine.context import NodeContext
 from engine.errors import NodeError
+from engine.model import RetryPolicy
 from engine.sdk import Node, NodeConfig, Port
 from nodes.http import check_url, classify, excerpt, fetch, status_error
 
@@ -21,14 +22,16 @@ class Chat(Node):
     type = "llm.chat"
     title = "LLM chat"
     category = "AI"
-    icon = "chat"
+    icon = "llm"
+    default_retry = RetryPolicy(max_attempts=4, backoff="exponential", delay_s=1.0,
+                                max_delay_s=30.0, jitter=True)
     description = (
         "Asks a chat model (OpenAI or any compatible API: set base_url) and outputs the "
         "answer's text, the token usage and the raw response. The messages sent are the "
         "system message (if set), then the wired messages, then the prompt as a user "
         "message (an empty prompt is left out). The API key defaults to the secret "
-        "OPENAI_API_KEY. Rate limits (429), timeouts and 5xx are retryable: give the node a "
-        "retry policy (e.g. 4 attempts, exponential). A test run caps max_tokens at "
+        "OPENAI_API_KEY. Rate limits (429), timeouts and 5xx are retried: 4 attempts with "
+        "exponential backoff unless the node sets its own retry. A test run caps max_tokens at "
         f"{TEST_RUN_MAX_TOKENS}.")
     inputs = (Port("prompt", "string", description="The user's message"),
               Port("messages", "array", required=False,

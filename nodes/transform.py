@@ -66,7 +66,7 @@ class Template(Node):
     type = "transform.template"
     title = "Template"
     category = "Transform"
-    icon = "text"
+    icon = "template"
     description = ("Renders a text template once, e.g. 'Hello {{ ports.value.name }}' "
                    "(`value` alone works too); statements such as "
                    "{% for x in value %}…{% endfor %} are allowed.")
@@ -85,7 +85,7 @@ class Select(Node):
     type = "transform.select"
     title = "Select"
     category = "Transform"
-    icon = "filter"
+    icon = "select"
     description = ("Picks or reshapes part of a value with a JMESPath query, e.g. "
                    "'items[?price > `10`].name'; a path that does not exist gives null.")
     inputs = (Port("value", "any"),)

@@ -83,6 +83,7 @@ class NodeForm(QWidget):
         self._local: dict[str, str] = {}  # problems an editor found before pushing
         self._port_signature: tuple[Any, ...] = ()
         self._entered = False
+        self._detached = False
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(12)
@@ -125,10 +126,15 @@ class NodeForm(QWidget):
         self.refresh()
 
     def detach(self) -> None:
-        """Stop following the document (the page is being replaced)."""
+        """Stop following and editing the document (the page is being replaced)."""
         for signal, slot in self._connections:
             signal.disconnect(slot)
         self._connections = []
+        self._detached = True
+
+    def _live(self) -> bool:
+        # Widgets being torn down still emit (a field losing focus): nothing may be pushed.
+        return not self._detached and self.doc.has_node(self.node_id)
 
     # --- building --------------------------------------------------------------------------
 
@@ -253,6 +259,8 @@ class NodeForm(QWidget):
     # --- edits -----------------------------------------------------------------------------
 
     def _push(self, field: str, value: Any) -> None:
+        if not self._live():
+            return
         self._run(field, SetNodeCommand(self.doc, self.node_id, field=field, value=value))
 
     def _run(self, field: str, command: SetNodeCommand) -> None:
@@ -263,6 +271,8 @@ class NodeForm(QWidget):
             self._source = None
 
     def _push_policy(self, field: str, value: Any) -> None:
+        if not self._live():
+            return
         current = getattr(self.doc.node(self.node_id), field)
         if field == "retry" and current is not None:
             current = current.model_dump()
@@ -270,6 +280,8 @@ class NodeForm(QWidget):
             self._push(field, value)
 
     def _edit(self, key: str, value: Any) -> None:
+        if not self._live():
+            return
         if same_value(self.doc.node(self.node_id).config.get(key, UNSET), value):
             return  # e.g. a table re-read with nothing changed
         if value is UNSET:
@@ -279,6 +291,8 @@ class NodeForm(QWidget):
             self._push(f"config.{key}", value)
 
     def _reset(self, key: str) -> None:
+        if not self._live():
+            return
         self._local.pop(key, None)
         if key in self.doc.node(self.node_id).config:
             self.stack.push(SetNodeCommand.remove_config_key(self.doc, self.node_id, key))
@@ -304,6 +318,8 @@ class NodeForm(QWidget):
 
     def _id_entered(self) -> None:
         """Enter: rename, or say why not and keep the text to fix."""
+        if not self._live():
+            return
         self._entered = True
         text = self.id_edit.text()
         problem = self._id_problem(text)
@@ -312,6 +328,8 @@ class NodeForm(QWidget):
             self.stack.push(RenameNodeCommand(self.doc, self.node_id, text))
 
     def _id_finished(self) -> None:
+        if not self._live():
+            return
         if self._entered:  # Qt follows returnPressed with editingFinished
             self._entered = False
             return

@@ -151,6 +151,7 @@ class WorkflowForm(QWidget):
         self.doc, self.stack = doc, stack
         self.cards: list[InputCard] = []
         self._source: str | None = None
+        self._detached = False
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(12)
@@ -193,7 +194,12 @@ class WorkflowForm(QWidget):
         self.refresh()
 
     def detach(self) -> None:
+        """The page is being replaced: keep what was typed but not yet committed (a name
+        without Enter), then stop following and editing the document."""
+        self._meta_edited()
+        self._inputs_edited()
         self.doc.workflow_changed.disconnect(self.refresh)
+        self._detached = True
 
     def _build_settings(self, form: FormGrid) -> None:
         self.on_error = ComboBox()
@@ -298,6 +304,8 @@ class WorkflowForm(QWidget):
     # --- edits -------------------------------------------------------------------------------
 
     def _run(self, source: str, command: Any) -> None:
+        if self._detached:
+            return
         self._source = source
         try:
             self.stack.push(command)

@@ -23,7 +23,6 @@ from flowui import theme
 from flowui.commands import RemoveItemsCommand, SetNodeCommand
 from flowui.document import WorkflowDocument
 from flowui.inspector import InspectorWidget
-from flowui.inspector.base import UNSET
 from flowui.inspector.highlighter import DELIMITER
 from flowui.inspector.node_form import NodeForm
 from flowui.inspector.workflow_form import WorkflowForm
@@ -623,6 +622,25 @@ def test_workflow_settings_name_and_description(make, qtbot):
     assert page.description.toPlainText() == "" and page.name.text() == "Nightly"
     h.stack.undo()
     assert page.name.text() == "Old"
+    # Text typed without Enter is kept when another page replaces this one.
+    page.name.selectAll()
+    qtbot.keyClicks(page.name, "Weekly")
+    h.widget.show_node(None, force=True)
+    assert h.doc.workflow.name == "Weekly"
+
+
+def test_a_field_left_after_its_node_was_deleted_pushes_nothing(make, qtbot):
+    h = make([one("http.request")])
+    form = h.node("n")
+    h.widget.activateWindow()
+    form.id_edit.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is form.id_edit, timeout=2000)
+    qtbot.keyClicks(form.id_edit, "_renamed")
+    h.stack.push(RemoveItemsCommand(h.doc, ["n"]))  # e.g. Delete pressed on the canvas
+    form.title_edit.setFocus()  # the id field loses focus with a valid new id in it
+    assert QApplication.focusWidget() is form.title_edit
+    assert h.stack.count() == 1 and not h.doc.has_node("n_renamed")
+    qtbot.waitUntil(lambda: isinstance(h.page, WorkflowForm), timeout=2000)
 
 
 def test_ports_that_follow_the_config_rebuild_the_inputs_section(make, qtbot):
@@ -720,6 +738,9 @@ def test_a_plugin_config_with_every_shape_of_field(qtbot):
     assert doc.node("e").config["items"] == [1] and error_of(form, "items") == ""
 
 
+# --- keyboard ---------------------------------------------------------------------------------
+
+
 def tab_walk(qtbot: Any, widget: Any, start: Any, steps: int) -> list[Any]:
     widget.activateWindow()
     start.setFocus()
@@ -782,7 +803,3 @@ def test_render_node_and_workflow_pages(make, tmp_path):
         assert (image.width(), image.height()) == (360, 800)
         assert len({image.pixel(x, y) for x in range(0, 360, 7) for y in range(0, 800, 7)}) > 20
         assert image.save(str(out / name))
-
-
-def test_unset_marker_is_not_a_value():
-    assert repr(UNSET) == "UNSET" and UNSET is not None

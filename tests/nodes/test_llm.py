@@ -134,9 +134,19 @@ def test_rate_limit_is_retried_after_the_servers_delay(builtin, http_server):
     assert result.outputs["chat"]["text"] == "Summary: hi"
 
 
-def test_rate_limit_without_retry_policy_fails(builtin, http_server):
+def test_rate_limit_is_retried_by_default_with_exponential_backoff(builtin, http_server):
     result = builtin.run(workflow([chat({"base_url": base(http_server, "/ratelimited"),
                                          "api_key": "k", "prompt": "hi"})]))
+    assert result.status == "completed", result.error
+    [retrying] = builtin.of("node_retrying")
+    assert retrying.attempt == 2 and 0.2 <= retrying.delay_s <= 1.0  # 1 s jittered, >= Retry-After
+    assert http_server.hits["chat/ratelimited"] == 2
+
+
+def test_a_retry_of_one_attempt_turns_retries_off(builtin, http_server):
+    result = builtin.run(workflow([chat({"base_url": base(http_server, "/ratelimited"),
+                                         "api_key": "k", "prompt": "hi"},
+                                        retry={"max_attempts": 1})]))
     assert result.status == "failed" and "HTTP 429" in result.error["message"]
     assert "Rate limit reached" in result.error["message"]
 
