@@ -1,10 +1,11 @@
 """Never lose work: unsaved changes are written to the data folder every few seconds,
 and a start after a crash offers them back.
 
-Each editor session owns `<data dir>/autosave/<session>.flow.json` plus a small
-`.meta.json` (the file it belongs to, the process id, the time). A clean exit and a
-save remove them; entries left by a process that is no longer alive are what the
-next start offers to restore.
+Each editor session owns `<data dir>/autosave/<session>.flow.json`, a small
+`.meta.json` (the file it belongs to, the time) and a `.lock` it holds while it
+runs (a QLockFile: Qt tells a live owner from a dead one by process id *and* name,
+so a reused pid does not hide a crash). A clean exit and a save remove them; an
+autosave whose lock nobody holds is what the next start offers to restore.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QLockFile, QObject, QTimer
 
 from engine.atomic import write_text_atomic
 from engine.paths import data_dir
@@ -39,7 +40,7 @@ class Recovery:
         return self.snapshot.read_text(encoding="utf-8")
 
     def discard(self) -> None:
-        for p in (self.snapshot, self.meta):
+        for p in (self.snapshot, self.meta, _lock_path(self.snapshot)):
             p.unlink(missing_ok=True)
 
 
@@ -47,16 +48,18 @@ def folder() -> Path:
     return data_dir() / "autosave"
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+def _lock_path(snapshot: Path) -> Path:
+    return snapshot.with_name(snapshot.name.replace(".flow.json", ".lock"))
+
+
+def _owner_alive(snapshot: Path) -> bool:
+    """Whether the session that wrote `snapshot` still runs (it holds the lock)."""
+    lock = QLockFile(str(_lock_path(snapshot)))
+    lock.setStaleLockTime(0)  # only a dead owner makes a lock stale, never its age
+    if lock.tryLock(0):
+        lock.unlock()
         return False
-    except (PermissionError, OSError):
-        return True  # exists, owned by someone else
-    return True
+    return lock.error() != QLockFile.LockError.NoError
 
 
 def pending_recoveries() -> list[Recovery]:
@@ -68,7 +71,7 @@ def pending_recoveries() -> list[Recovery]:
         except (OSError, ValueError):
             continue
         snapshot = meta.with_name(meta.name.replace(".meta.json", ".flow.json"))
-        if not snapshot.is_file() or _alive(int(info.get("pid", 0))):
+        if not snapshot.is_file() or _owner_alive(snapshot):
             continue
         original = info.get("path")
         found.append(Recovery(snapshot, meta, Path(original) if original else None,
@@ -87,6 +90,10 @@ class Autosaver(QObject):
         session = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.snapshot = folder() / f"{session}.flow.json"
         self.meta = folder() / f"{session}.meta.json"
+        folder().mkdir(parents=True, exist_ok=True)
+        self.lock = QLockFile(str(_lock_path(self.snapshot)))
+        self.lock.setStaleLockTime(0)
+        self.lock.tryLock(0)  # held until this session ends; the OS forgets it on a crash
         self._last = ""
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
@@ -104,7 +111,7 @@ class Autosaver(QObject):
         write_text_atomic(self.snapshot, text)
         write_text_atomic(self.meta, json.dumps({
             "path": str(self.doc.path) if self.doc.path else None,
-            "pid": os.getpid(), "saved_at": time.time()}) + "\n")
+            "pid": os.getpid(), "saved_at": time.time()}) + "\n")  # pid: for people only
         self._last = text
 
     def clear(self) -> None:

@@ -9,7 +9,14 @@ from pathlib import Path
 import shiboken6
 
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QCursor,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -149,9 +156,8 @@ class MainWindow(QMainWindow):
         a["delete"] = self._action("De&lete", self.editor.delete_selection,
                                    [QKeySequence.StandardKey.Delete, "Backspace"], "delete")
         a["select_all"] = self._action("Select &All", self.editor.select_all, K.SelectAll)
-        a["add_node"] = self._action("Add &Node…", lambda: self._on_view_search_requested(
-            self.view.mapToScene(self.view.viewport().rect().center())), "Tab", "search",
-            "Search for a node type and add it")
+        a["add_node"] = self._action("Add &Node…", self._open_search_at_cursor, "Tab", "search",
+                                     "Search for a node type and add it")
         a["fit_all"] = self._action("&Fit All", self.view.fit_all, "F", "fit_all")
         a["fit_selection"] = self._action("Fit &Selection", self.view.fit_selection, "Shift+F",
                                           "fit_selection")
@@ -421,6 +427,13 @@ class MainWindow(QMainWindow):
             return
         ids = self.scene.selected_node_ids()
         self.inspector.show_node(ids[0] if len(ids) == 1 else None)
+
+    def _open_search_at_cursor(self) -> None:
+        """At the mouse when it is over the canvas (Tab), else in the canvas's middle."""
+        at = self.view.viewport().mapFromGlobal(QCursor.pos())
+        if not self.view.viewport().rect().contains(at):
+            at = self.view.viewport().rect().center()
+        self._on_view_search_requested(self.view.mapToScene(at))
 
     def _on_view_search_requested(self, scene_pos: QPointF) -> None:
         self._quick_search_at = scene_pos

@@ -305,11 +305,13 @@ def test_autosave_and_crash_recovery(window, tmp_path):
     assert meta["path"] == str(path) and meta["pid"] == os.getpid()
     assert autosave.pending_recoveries() == []  # this session is alive: nothing to recover
     # What a crashed session leaves behind: the same files under another session's name,
-    # written by a process that no longer exists.
+    # and its lock file, written by a process that no longer exists.
     dead_snapshot = snapshot.with_name("20200101-000000-dead00.flow.json")
     dead_meta = meta_file.with_name("20200101-000000-dead00.meta.json")
+    dead_lock = snapshot.with_name("20200101-000000-dead00.lock")
     dead_snapshot.write_text(snapshot.read_text())
     dead_meta.write_text(json.dumps({**meta, "pid": 2 ** 22 + 12345}))
+    dead_lock.write_text(f"{2 ** 22 + 12345}\nflowui\n{os.uname().nodename}\n")
     window.stack.setClean()
     window.open_path(path, ask=False)  # the next start, on the saved file
     assert not window.doc.has_node("log2")
@@ -318,7 +320,7 @@ def test_autosave_and_crash_recovery(window, tmp_path):
     window.restore(found[0])
     assert window.doc.has_node("log2") and window.isWindowModified()
     assert window.doc.path == path
-    assert not dead_snapshot.exists() and not dead_meta.exists()
+    assert not dead_snapshot.exists() and not dead_meta.exists() and not dead_lock.exists()
     assert window.autosaver.snapshot.is_file()  # restored work is autosaved again at once
 
 
