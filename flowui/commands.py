@@ -218,6 +218,7 @@ class RenameNodeCommand(_Command):
         self.doc.insert_node(spec_in, self.index)
         for i, c in wires_in:
             self.doc.insert_connection(c, i)
+        self.doc.renamed(spec_out.id, spec_in.id)
 
     def redo(self) -> None:
         self._swap(self.old_wires, self.old_spec, self.new_spec, self.new_wires)

@@ -30,6 +30,7 @@ class WorkflowDocument(QObject):
     node_removed = Signal(str)
     node_changed = Signal(str)  # config, title, policies: ports may have changed too
     node_moved = Signal(str)
+    node_renamed = Signal(str, str)  # old id, new id (after node_removed/node_added)
     connection_added = Signal(str, str)  # "node.port" endpoints
     connection_removed = Signal(str, str)
     workflow_changed = Signal()  # inputs, settings, name, description
@@ -205,6 +206,10 @@ class WorkflowDocument(QObject):
                 self.connection_removed.emit(source, target)
                 return c, i
         raise KeyError(f"{source} -> {target}")
+
+    def renamed(self, old_id: str, new_id: str) -> None:
+        """Tell followers that the node just removed and re-added is one node renamed."""
+        self.node_renamed.emit(old_id, new_id)
 
     def set_inputs(self, inputs: dict[str, InputSpec]) -> None:
         self.workflow.inputs = dict(inputs)

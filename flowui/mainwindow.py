@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.stack.indexChanged.connect(self._update_title)
         self.editor.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.scene.selectionChanged.connect(self._on_scene_selection_changed)
+        self.doc.node_renamed.connect(lambda old, new: self.editor.select([new]))
         self.scene.wire_dropped.connect(self._on_scene_wire_dropped)
         self.view.add_node_requested.connect(lambda t, pos: self.editor.add_node(t, pos))
         self.view.search_requested.connect(self._on_view_search_requested)

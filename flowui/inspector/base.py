@@ -48,11 +48,12 @@ def monospace() -> QFont:
 
 
 def same_value(a: Any, b: Any) -> bool:
-    """Equal as JSON would keep them apart (1, 1.0 and True differ)."""
+    """Equal as JSON keeps them apart: 1, 1.0 and True differ, and so does key order
+    (config objects keep theirs in the file)."""
     if a is UNSET or b is UNSET:
         return a is b
     try:
-        return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+        return json.dumps(a) == json.dumps(b)
     except (TypeError, ValueError):
         return a == b
 
@@ -164,13 +165,17 @@ class TextEdit(QPlainTextEdit):
     editing_finished = Signal()  # focus left after the text changed
 
     def __init__(self, *, multiline: bool = False, mono: bool = False,
-                 max_lines: int = 12) -> None:
+                 min_lines: int | None = None, max_lines: int = 12) -> None:
         super().__init__()
         self.multiline = multiline
-        self.min_lines, self.max_lines = (3 if multiline else 1), max_lines
+        self.min_lines = min_lines or (3 if multiline else 1)
+        self.max_lines = max_lines
         self._dirty = False
         self._hint = ""
         self.setTabChangesFocus(True)
+        # Each keystroke is already an undo command on the editor's stack; a second,
+        # private undo history in the field would disagree with it.
+        self.setUndoRedoEnabled(False)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.document().setDocumentMargin(1)

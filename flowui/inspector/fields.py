@@ -256,13 +256,11 @@ class JsonEditor(FieldEditor):
 
     def __init__(self, schema: FieldSchema) -> None:
         super().__init__(schema)
-        self.edit = TextEdit(multiline=True, mono=True)
-        self.edit.min_lines = 2
+        self.edit = TextEdit(multiline=True, mono=True, min_lines=2)
         self.highlighter = TemplateHighlighter(self.edit.document(), VALUE)
         self.edit.setPlaceholderText(schema.default_text() or 'JSON, e.g. {"key": 1}')
         self._box(self.edit)
         self.edit.textChanged.connect(self._changed)
-        self.edit._fit()
 
     def parse(self) -> tuple[Any, str]:
         """(value, problem): the value to store, or why there is none."""
@@ -271,12 +269,10 @@ class JsonEditor(FieldEditor):
             return UNSET, ""
         try:
             return json.loads(text), ""
-        except ValueError as e:
+        except json.JSONDecodeError as e:
             if "{{" in text:
                 return text, ""
-            msg = getattr(e, "msg", str(e))
-            where = f" (line {e.lineno}, column {e.colno})" if hasattr(e, "lineno") else ""
-            return UNSET, f"not valid JSON: {msg}{where}"
+            return UNSET, f"Not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})"
 
     def _changed(self) -> None:
         if self._quiet:

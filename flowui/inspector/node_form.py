@@ -9,19 +9,14 @@ survive typing, undo and redo alike.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import replace
 from typing import Any
 
-from pydantic import ValidationError
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 
-from engine.model import IDENT_RE
-from engine.porttypes import matches, type_name
-from engine.sdk import PortContext
-from engine.templates import default_engine
+from engine.model import IDENT_RE, RetryPolicy
 from flowui import resources, theme
 from flowui.commands import RenameNodeCommand, SetNodeCommand
 from flowui.document import WorkflowDocument
@@ -33,13 +28,12 @@ from flowui.inspector.form import (
     chain_tab_order,
     help_label,
     page_header,
-    sentence,
 )
 from flowui.inspector.policies import PolicyEditor
+from flowui.inspector.problems import config_problems
 from flowui.inspector.schema import (
     ANY,
     ARRAY,
-    EXPRESSION,
     OBJECT,
     TEMPLATE,
     FieldSchema,
@@ -109,7 +103,9 @@ class NodeForm(QWidget):
         self.ports_form = FormGrid()
         form.add_widget(self.ports_form)
         form.add_section("On failure")
-        self.policies = PolicyEditor(form, self._push_policy)
+        self.policies = PolicyEditor(form, self._push_policy,
+                                     getattr(self.cls, "default_retry", None))
+        self.policies.retry_reset.clicked.connect(self._reset_retry)
         outer.addStretch(1)
         self.id_edit.textEdited.connect(self._id_typed)
         self.id_edit.returnPressed.connect(self._id_entered)
@@ -125,8 +121,9 @@ class NodeForm(QWidget):
             signal.connect(slot)
         self.refresh()
 
-    def detach(self) -> None:
-        """Stop following and editing the document (the page is being replaced)."""
+    def detach(self, *, keep_edits: bool = True) -> None:
+        """Stop following and editing the document (the page is being replaced); every
+        edit was pushed as it was made, so there is nothing to keep."""
         for signal, slot in self._connections:
             signal.disconnect(slot)
         self._connections = []
@@ -235,6 +232,7 @@ class NodeForm(QWidget):
             r.reset.setVisible(key in spec.config)
         if self._source not in ("retry", "timeout_s", "on_error", "disabled"):
             self.policies.show(spec, self.doc.workflow.settings)
+        self.policies.retry_reset.setVisible(spec.retry is not None)
         self._show_wired()
         self._show_problems()
 
@@ -274,9 +272,12 @@ class NodeForm(QWidget):
         if not self._live():
             return
         current = getattr(self.doc.node(self.node_id), field)
-        if field == "retry" and current is not None:
-            current = current.model_dump()
-        if not same_value(current, value):
+        if field == "retry":  # compared as whole policies: {"max_attempts": 1} is one too
+            current = current.model_dump() if current is not None else None
+            compared = RetryPolicy.model_validate(value).model_dump() if value else None
+        else:
+            compared = value
+        if not same_value(current, compared):
             self._push(field, value)
 
     def _edit(self, key: str, value: Any) -> None:
@@ -296,6 +297,10 @@ class NodeForm(QWidget):
         self._local.pop(key, None)
         if key in self.doc.node(self.node_id).config:
             self.stack.push(SetNodeCommand.remove_config_key(self.doc, self.node_id, key))
+
+    def _reset_retry(self) -> None:
+        if self._live() and self.doc.node(self.node_id).retry is not None:
+            self.stack.push(SetNodeCommand(self.doc, self.node_id, field="retry", value=None))
 
     def _local_problem(self, key: str, text: str) -> None:
         if text:
@@ -339,69 +344,3 @@ class NodeForm(QWidget):
         elif text != self.node_id:
             self.id_edit.setText(self.node_id)
             self.id_row.set_error("")
-
-
-def config_problems(doc: WorkflowDocument, node_id: str) -> dict[str, str]:
-    """What validation would say about a node's config, by config key ("" for the rest):
-    template syntax, the Config's own checks (template-valued fields are checked only
-    after rendering, so skipped), port values of the wrong type, the type's `check`."""
-    spec = doc.node(node_id)
-    cls = doc.registry.get(spec.type)
-    if cls is None:
-        return {}
-    fields = cls.Config.model_fields
-    inputs, _ = doc.ports(node_id)
-    ports = {p.name: p for p in inputs}
-    port_values = {k: v for k, v in spec.config.items() if k in ports and k not in fields}
-    raw = {k: v for k, v in spec.config.items() if k not in port_values}
-    problems: dict[str, str] = {}
-    raw_fields = {name: f.json_schema_extra.get("format") for name, f in fields.items()
-                  if isinstance(f.json_schema_extra, dict)
-                  and f.json_schema_extra.get("format") in (EXPRESSION, TEMPLATE)}
-    for key, value in spec.config.items():
-        if key in raw_fields and isinstance(value, str):
-            err = (default_engine.check_expression(value) if raw_fields[key] == EXPRESSION
-                   else default_engine.check_text(value))
-            if err:
-                problems[key] = sentence(err)
-            continue
-        for path, err in default_engine.check_value(value):
-            problems.setdefault(key, f"{path}: {err}" if path else sentence(err))
-    templated = {k for k, v in raw.items()
-                 if k not in raw_fields and default_engine.contains_template(v)}
-    try:
-        cls.Config.model_validate(raw)
-    except ValidationError as e:
-        for err in e.errors():
-            loc = err["loc"]
-            top = str(loc[0]) if loc else ""
-            if top in templated or top in problems:
-                continue
-            if err["type"] == "missing":
-                if top in ports and doc.connections_into(node_id, top):
-                    continue  # the wire gives it
-                problems[top] = "Required" + (": wire the input or type a value"
-                                              if top in ports else "")
-            elif err["type"] == "extra_forbidden":
-                problems[""] = f"Unknown config field {top!r} (it is in the file but this " \
-                               "node type does not use it)"
-            else:
-                path = "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in loc[1:])
-                problems[top] = f"{path.lstrip('.')}: {err['msg']}" if path else err["msg"]
-    for name, value in port_values.items():
-        port_type = ports[name].type
-        if not default_engine.contains_template(value) and not matches(port_type, value):
-            problems.setdefault(name, f"This input takes {port_type}, not {type_name(value)}")
-    for name, p in ports.items():
-        if (name not in fields and p.required and not p.multiple and name not in spec.config
-                and not doc.connections_into(node_id, name)):
-            problems.setdefault(name, "Required: wire the input or type a value")
-    try:
-        extra = {"context": PortContext(doc.workflow, doc.base_dir)} if "context" in \
-            inspect.signature(cls.check).parameters else {}
-        for key, message in cls.check(raw, doc.workflow, top_level=True, **extra):
-            problems.setdefault(key or "", sentence(message))
-    except Exception:  # a half-typed config must not break the panel
-        pass
-    return problems
-

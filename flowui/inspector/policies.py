@@ -1,7 +1,9 @@
 """A node's failure policies in the inspector: retry, timeout, on_error and disabled.
 
-Each change is handed to `push(field, value)` with the NodeSpec field it sets;
-one attempt means no retry, so `retry` is stored as None then.
+Each change is handed to `push(field, value)` with the NodeSpec field it sets.
+`retry` None means the type's default policy (`Node.default_retry`), which is a
+single attempt for most types: one attempt is then stored as None, and as an
+explicit `{"max_attempts": 1}` only where the type would otherwise retry.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from engine.model import NodeSpec, RetryPolicy, Settings
-from flowui.inspector.base import CheckBox, ComboBox, DoubleSpinBox, SpinBox
+from flowui import resources
+from flowui.inspector.base import CheckBox, ComboBox, DoubleSpinBox, SpinBox, small_button
 from flowui.inspector.form import FormGrid
 
 ON_ERROR_LABELS = {"stop": "Stop run", "continue": "Continue", "retry_workflow": "Retry workflow"}
@@ -34,10 +37,12 @@ def seconds_box(minimum: float, maximum: float = 1e6) -> DoubleSpinBox:
 class PolicyEditor:
     """The policy rows of a NodeForm; `show` reads a NodeSpec without pushing anything."""
 
-    def __init__(self, form: FormGrid, push: Callable[[str, Any], None]) -> None:
+    def __init__(self, form: FormGrid, push: Callable[[str, Any], None],
+                 default_retry: RetryPolicy | None = None) -> None:
         self.push = push
+        self.default_retry = default_retry
         self._quiet = False
-        defaults = RetryPolicy()
+        defaults = default_retry or RetryPolicy()
         self.attempts = SpinBox()
         self.attempts.setRange(1, 100)
         self.attempts.setSuffix(" attempts")
@@ -50,8 +55,15 @@ class PolicyEditor:
         self.max_delay.setValue(defaults.max_delay_s)
         self.jitter = CheckBox("Randomise waits")
         self.jitter.setChecked(defaults.jitter)
-        form.add_row("Tries", self.attempts, help="In all; failures that a retry cannot "
-                     "fix (bad input, 4xx) are not retried")
+        self.retry_reset = small_button("", "Back to the node type's default")
+        self.retry_reset.setIcon(resources.icon("revert"))
+        self.retry_reset.setIconSize(QSize(14, 14))
+        self.retry_reset.setVisible(False)  # the form pushes it: every widget then follows
+        typical = f"; this type's default: {default_retry.max_attempts} with " \
+                  f"{default_retry.backoff} backoff" if default_retry else ""
+        form.add_row("Tries", self.attempts, trailing=self.retry_reset,
+                     help="In all; failures that a retry cannot fix (bad input, 4xx) are "
+                          f"not retried{typical}")
         self.retry_rows = [
             form.add_row("Backoff", self.backoff),
             form.add_row("First wait", self.delay, help="Before the 2nd attempt"),
@@ -99,12 +111,14 @@ class PolicyEditor:
             self.push(field, value)
 
     def retry_value(self) -> dict[str, Any] | None:
+        """The `retry` to store for what the widgets show (None: the type's default)."""
         n = self.attempts.value()
         if n <= 1:
-            return None
-        return RetryPolicy(max_attempts=n, backoff=BACKOFFS[self.backoff.currentIndex()],
-                           delay_s=self.delay.value(), max_delay_s=self.max_delay.value(),
-                           jitter=self.jitter.isChecked()).model_dump()
+            return {"max_attempts": 1} if self.default_retry else None
+        policy = RetryPolicy(max_attempts=n, backoff=BACKOFFS[self.backoff.currentIndex()],
+                             delay_s=self.delay.value(), max_delay_s=self.max_delay.value(),
+                             jitter=self.jitter.isChecked())
+        return None if policy == self.default_retry else policy.model_dump()
 
     def _retry_changed(self, *_: Any) -> None:
         self._enable_retry()
@@ -125,7 +139,8 @@ class PolicyEditor:
     def show(self, spec: NodeSpec, settings: Settings) -> None:
         self._quiet = True
         try:
-            retry = spec.retry
+            retry = spec.retry or self.default_retry
+            self.retry_reset.setVisible(spec.retry is not None)
             self.attempts.setValue(retry.max_attempts if retry else 1)
             if retry is not None:  # keep the last values shown while retries are off
                 self.backoff.setCurrentIndex(BACKOFFS.index(retry.backoff))

@@ -60,6 +60,10 @@ def format_cell(value: Any, item: FieldSchema | None) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _cell_text(item: QTableWidgetItem | None) -> str:
+    return item.text() if item is not None else ""
+
+
 class _TableEditor(FieldEditor):
     columns: tuple[str, ...] = ()
 
@@ -92,9 +96,10 @@ class _TableEditor(FieldEditor):
         buttons.addWidget(self.remove_button)
         self.up_button = self.down_button = None
         if reorder:
-            self.up_button = self._button("↑", "Move the selected row up", lambda: self.move(-1))
+            self.up_button = self._button("↑", "Move the selected row up",
+                                          lambda: self.move_row(-1))
             self.down_button = self._button("↓", "Move the selected row down",
-                                            lambda: self.move(1))
+                                            lambda: self.move_row(1))
             buttons.addWidget(self.up_button)
             buttons.addWidget(self.down_button)
         buttons.addStretch(1)
@@ -130,7 +135,7 @@ class _TableEditor(FieldEditor):
 
     def rows(self) -> list[list[str]]:
         t = self.table
-        return [[(t.item(r, c).text() if t.item(r, c) else "") for c in range(t.columnCount())]
+        return [[_cell_text(t.item(r, c)) for c in range(t.columnCount())]
                 for r in range(t.rowCount())]
 
     def set_rows(self, rows: list[list[str]]) -> None:
@@ -150,7 +155,7 @@ class _TableEditor(FieldEditor):
         self.set_rows([*self.rows(), [""] * self.table.columnCount()])
         row = self.table.rowCount() - 1
         self.table.setCurrentCell(row, 0)
-        self.table.editItem(self.table.item(row, 0))
+        self.table.editItem(self.table.item(row, 0))  # type: ignore[arg-type]  # just set
 
     def remove_rows(self) -> None:
         gone = {i.row() for i in self.table.selectionModel().selectedRows()}
@@ -158,7 +163,7 @@ class _TableEditor(FieldEditor):
             self.set_rows([r for i, r in enumerate(self.rows()) if i not in gone])
             self._cells_changed()
 
-    def move(self, step: int) -> None:
+    def move_row(self, step: int) -> None:
         selected = self.table.selectionModel().selectedRows()
         if not selected:
             return

@@ -139,10 +139,12 @@ class InputCard(QFrame):
         return name, InputSpec.model_validate(data), ""
 
     def show_problem(self, problem: str) -> None:
+        """Say what is wrong under the card and outline the field it is about."""
         self.error.setText(problem)
         self.error.setVisible(bool(problem))
-        set_invalid(self.name, "name" in problem.lower() and not problem.startswith("Default"))
-        set_invalid(self.default, problem.startswith("Default"))
+        about_default = problem.startswith("Default")
+        set_invalid(self.name, bool(problem) and not about_default)
+        set_invalid(self.default, about_default)
 
 
 class WorkflowForm(QWidget):
@@ -193,11 +195,12 @@ class WorkflowForm(QWidget):
         doc.workflow_changed.connect(self.refresh)
         self.refresh()
 
-    def detach(self) -> None:
+    def detach(self, *, keep_edits: bool = True) -> None:
         """The page is being replaced: keep what was typed but not yet committed (a name
         without Enter), then stop following and editing the document."""
-        self._meta_edited()
-        self._inputs_edited()
+        if keep_edits:
+            self._meta_edited()
+            self._inputs_edited()
         self.doc.workflow_changed.disconnect(self.refresh)
         self._detached = True
 
@@ -247,8 +250,8 @@ class WorkflowForm(QWidget):
             if self.name.text() != wf.name:
                 self.name.setText(wf.name)
             self.description.set_text(wf.description)
-        if self._source != "inputs" and self._card_data() != {
-                k: input_data(v) for k, v in wf.inputs.items()}:
+        if self._source != "inputs" and self._card_data() != [
+                (k, input_data(v)) for k, v in wf.inputs.items()]:
             self._rebuild_cards()
         if self._source != "settings":
             s = wf.settings
@@ -265,13 +268,14 @@ class WorkflowForm(QWidget):
             for w in widgets:
                 w.blockSignals(False)
 
-    def _card_data(self) -> dict[str, Any] | None:
-        out: dict[str, Any] = {}
+    def _card_data(self) -> list[tuple[str, dict[str, Any]]] | None:
+        """What the cards hold, in order (None while one cannot be read)."""
+        out: list[tuple[str, dict[str, Any]]] = []
         for card in self.cards:
             name, spec, _ = card.read()
             if spec is None:
                 return None
-            out[name] = input_data(spec)
+            out.append((name, input_data(spec)))
         return out
 
     def _rebuild_cards(self) -> None:
@@ -345,8 +349,8 @@ class WorkflowForm(QWidget):
                 ok = False
             else:
                 specs[name] = spec
-        current = {k: input_data(v) for k, v in self.doc.workflow.inputs.items()}
-        if ok and {k: input_data(v) for k, v in specs.items()} != current:
+        current = [(k, input_data(v)) for k, v in self.doc.workflow.inputs.items()]
+        if ok and [(k, input_data(v)) for k, v in specs.items()] != current:  # order too
             self._run("inputs", SetInputsCommand(self.doc, specs))
 
     def _set(self, field: str, value: Any) -> None:

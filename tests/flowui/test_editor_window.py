@@ -387,3 +387,14 @@ def test_every_example_opens_without_problems(window):
         assert window.validate_now() == [], path
         assert len(window.scene.nodes) == len(window.doc.nodes())
     assert os.environ.get("QT_QPA_PLATFORM") == "offscreen"
+
+
+def test_a_renamed_node_stays_selected(window, tmp_path):
+    from flowui.commands import RenameNodeCommand
+
+    open_flow(window, tmp_path)
+    window.editor.select(["log"])
+    window.stack.push(RenameNodeCommand(window.doc, "log", "logger"))
+    assert window.scene.selected_node_ids() == ["logger"]
+    window.stack.undo()
+    assert window.scene.selected_node_ids() == ["log"]

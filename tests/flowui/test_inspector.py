@@ -417,7 +417,7 @@ def test_json_field_stores_json_templates_and_refuses_broken_json(make, qtbot):
     assert error_of(form, "value") == "" and h.stack.count() == 1
     editor.edit.selectAll()
     qtbot.keyClicks(editor.edit, "[1,")
-    assert "not valid JSON" in error_of(form, "value")
+    assert "Not valid JSON" in error_of(form, "value")
     assert h.config("n")["value"] == {"a": [1, 2]}, "broken JSON was pushed"
     editor.edit.selectAll()
     qtbot.keyClicks(editor.edit, "{{ inputs.items }}")
@@ -484,6 +484,45 @@ def test_a_node_of_an_unknown_type_keeps_its_config_editable_as_json(make, qtbot
     assert h.config("n") == {"size": [4]}
 
 
+def test_in_the_editor_window_a_rename_keeps_the_node_shown(window, qtbot, tmp_path):
+    """The canvas drops its selection when the renamed node's item is replaced; the
+    inspector still follows the node (and does not delete the page under Enter)."""
+    path = tmp_path / "w.flow.json"
+    workflow_file.save(workflow_file.from_data({
+        "format": "flowui-workflow", "version": 1, "nodes": [
+            one("flow.constant", {"value": 1}, node_id="c", position=[0, 0]),
+            one("debug.log", node_id="log", position=[300, 0])],
+        "connections": [{"from": "c.value", "to": "log.message"}]}), path)
+    assert window.open_path(path)
+    window.editor.select(["log"])
+    inspector = window.inspector
+    form = inspector.page
+    assert inspector.current_node == "log"
+    form.id_edit.selectAll()
+    qtbot.keyClicks(form.id_edit, "printer")
+    qtbot.keyClick(form.id_edit, Qt.Key.Key_Return)
+    QApplication.processEvents()
+    assert window.doc.has_node("printer") and inspector.current_node == "printer"
+    assert inspector.page is form
+    window.stack.undo()
+    QApplication.processEvents()
+    assert inspector.current_node == "log" and form.id_edit.text() == "log"
+    window.editor.select(["log"])
+    window.editor.delete_selection()
+    qtbot.waitUntil(lambda: isinstance(inspector.page, WorkflowForm), timeout=2000)
+
+
+def test_a_page_replaced_from_inside_its_own_widgets_signal_survives(make, qtbot):
+    """Whoever follows the stack may change the shown node while a field of the old
+    page is still handling the key that pushed; its page must outlive that."""
+    h = make([one("http.request"), one("debug.log", node_id="log")])
+    form = h.node("n")
+    h.stack.indexChanged.connect(lambda _: h.widget.show_node("log"))
+    qtbot.keyClicks(form.rows["url"].editor.edit, "h")
+    assert h.config("n") == {"url": "h"} and h.widget.current_node == "log"
+    QApplication.processEvents()
+
+
 def test_deleting_the_shown_node_shows_the_workflow(make, qtbot):
     h = make([one("debug.log")])
     h.node("n")
@@ -538,6 +577,23 @@ def test_policies_push_retry_timeout_on_error_and_disabled(make, qtbot):
     assert h.doc.node("n").disabled is True
     h.stack.undo()
     assert not p.disabled.isChecked() and h.doc.node("n").disabled is False
+
+
+def test_a_type_with_a_default_retry_policy_shows_it_and_can_turn_it_off(make, qtbot):
+    default = registry().get("llm.chat").default_retry
+    assert default is not None and default.max_attempts > 1
+    h = make([one("llm.chat")])
+    p = h.node("n").policies
+    assert p.attempts.value() == default.max_attempts and p.retry_reset.isHidden()
+    p.attempts.setValue(1)  # off: stored explicitly, or the type's default would apply
+    assert h.doc.node("n").retry is not None and h.doc.node("n").retry.max_attempts == 1
+    assert not p.retry_reset.isHidden()
+    qtbot.mouseClick(p.retry_reset, Qt.MouseButton.LeftButton)
+    assert h.doc.node("n").retry is None and p.attempts.value() == default.max_attempts
+    p.attempts.setValue(default.max_attempts + 1)
+    assert h.doc.node("n").retry.max_attempts == default.max_attempts + 1
+    p.attempts.setValue(default.max_attempts)  # the default again: nothing of its own
+    assert h.doc.node("n").retry is None and p.retry_reset.isHidden()
 
 
 # --- the workflow panel -------------------------------------------------------------------------
@@ -627,6 +683,12 @@ def test_workflow_settings_name_and_description(make, qtbot):
     qtbot.keyClicks(page.name, "Weekly")
     h.widget.show_node(None, force=True)
     assert h.doc.workflow.name == "Weekly"
+    # ...but not into a document opened meanwhile: there it would be someone else's.
+    h.page.name.selectAll()
+    qtbot.keyClicks(h.page.name, "Stale")
+    h.doc.load(workflow_file.from_data({"format": "flowui-workflow", "version": 1,
+                                        "name": "Opened"}), None)
+    assert h.doc.workflow.name == "Opened" and h.page.name.text() == "Opened"
 
 
 def test_a_field_left_after_its_node_was_deleted_pushes_nothing(make, qtbot):
@@ -797,7 +859,7 @@ def test_render_node_and_workflow_pages(make, tmp_path):
     for node_id, name in (("log", "inspector_node.png"), (None, "inspector_workflow.png")):
         h.widget.show_node(node_id)
         QApplication.processEvents()
-        assert h.page.minimumSizeHint().width() <= h.widget.scroll.viewport().width(), \
+        assert h.page.minimumSizeHint().width() <= h.widget.scroll_area.viewport().width(), \
             "the page is wider than the panel: it would be cut off"
         image = h.widget.grab().toImage()
         assert (image.width(), image.height()) == (360, 800)
