@@ -27,9 +27,9 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtCore import QPointF, QRectF, QSettings, Qt  # noqa: E402
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPen  # noqa: E402
-from PySide6.QtWidgets import (  # noqa: E402
+from PySide6.QtCore import QPointF, QRectF, QSettings, Qt
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (
     QApplication,
     QGraphicsPathItem,
     QGraphicsRectItem,
@@ -115,10 +115,11 @@ def bench_editor(app: QApplication, n: int, reps: int, tmp: Path) -> dict:
     window.stack.setClean()
     window.close()
     return {"nodes": n, "wires": len(window.doc.connections()), "open_s": open_s,
-            "fit_frame_ms": fit, "fit_cold_ms": fit_cold, "zoom100_frame_ms": zoom100, "drag_step_ms": drag}
+            "fit_frame_ms": fit, "fit_cold_ms": fit_cold, "zoom100_frame_ms": zoom100,
+            "drag_step_ms": drag}
 
 
-def drag_step_ms(app: QApplication, window) -> float:  # noqa: ANN001
+def drag_step_ms(app: QApplication, window) -> float:
     """Drag a node with 10 wires attached by real mouse events, at 100% zoom."""
     from engine.model import Connection, NodeSpec
     from flowui.commands import AddNodesCommand
@@ -136,7 +137,7 @@ def drag_step_ms(app: QApplication, window) -> float:  # noqa: ANN001
     app.processEvents()
     start = item.mapToScene(QPointF(60, 10))
 
-    def send(kind, pos, buttons):  # noqa: ANN001
+    def send(kind, pos, buttons):
         local = QPointF(view.mapFromScene(pos))
         event = QMouseEvent(kind, local, QPointF(view.viewport().mapToGlobal(local.toPoint())),
                             Qt.MouseButton.LeftButton if kind != QMouseEvent.Type.MouseMove
@@ -207,7 +208,8 @@ def main() -> None:
             rows.append({"editor": ed, "bare": bare})
     print(f"PySide6 offscreen, {FRAME[0]}x{FRAME[1]} frames, best of {reps}\n")
     print(f"{'nodes':>6}{'wires':>7}{'open s':>9}{'bare build s':>14}"
-          f"{'fit ms':>9}{'bare':>8}{'ratio':>7}{'100% ms':>9}{'bare':>8}{'ratio':>7}{'drag ms':>9}")
+          f"{'fit ms':>9}{'bare':>8}{'ratio':>7}{'100% ms':>9}{'bare':>8}{'ratio':>7}"
+          f"{'drag ms':>9}")
     ok = True
     for r in rows:
         e, b = r["editor"], r["bare"]

@@ -163,7 +163,7 @@ class SetNodeCommand(_Command):
     def id(self) -> int:
         return self._MERGE_ID
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt's name)
+    def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, SetNodeCommand) or (other.node_id, other.field) != (
                 self.node_id, self.field) or not self.field.startswith(("config.", "title")):
             return False
@@ -253,7 +253,7 @@ class SetSettingsCommand(_Command):
     def id(self) -> int:
         return self._MERGE_ID
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt's name)
+    def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, SetSettingsCommand):
             return False
         self.after = other.after

@@ -156,7 +156,7 @@ class WorkflowDocument(QObject):
             return base
         m = _ID_TAIL.match(base)
         stem, n = (m.group(1), int(m.group(2))) if m else (base, 1)
-        while f"{stem}{n}" in used or n == 1 and not m:
+        while f"{stem}{n}" in used or (n == 1 and not m):
             n += 1
         return f"{stem}{n}"
 

@@ -40,7 +40,7 @@ class Editor(QObject):
         scene.move_finished.connect(self._on_scene_move_finished)
         scene.message.connect(self.message)
 
-    # --- adding -------------------------------------------------------------------------------
+    # --- adding --------------------------------------------------------------------------
 
     def add_node(self, type_id: str, pos: QPointF, wire_from: PortRef | None = None) -> str | None:
         """Add a node of `type_id` at `pos`; with `wire_from`, also wire it to the first
@@ -78,7 +78,7 @@ class Editor(QObject):
                     return True
         return False
 
-    # --- wires ----------------------------------------------------------------------------------
+    # --- wires ---------------------------------------------------------------------------
 
     def connect_ports(self, source: str, target: str) -> bool:
         reason = self.doc.check_connection(source, target)
@@ -97,7 +97,7 @@ class Editor(QObject):
     def _on_scene_move_finished(self, moves: dict) -> None:
         self.undo_stack.push(MoveNodesCommand(self.doc, moves))
 
-    # --- selection and clipboard ---------------------------------------------------------------
+    # --- selection and clipboard ---------------------------------------------------------
 
     def select(self, node_ids: list[str]) -> None:
         self.scene.clearSelection()
@@ -155,6 +155,6 @@ class Editor(QObject):
         except clipboard.PasteError as e:
             self.message.emit(f"Cannot paste: {e}")
             return
-        self.undo_stack.push(AddNodesCommand(
-            self.doc, nodes, conns, text=f"{verb} {len(nodes)} node{'s' if len(nodes) != 1 else ''}"))
+        label = f"{verb} {len(nodes)} node{'s' if len(nodes) != 1 else ''}"
+        self.undo_stack.push(AddNodesCommand(self.doc, nodes, conns, text=label))
         self.select([n.id for n in nodes])

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import shiboken6
-
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
@@ -106,9 +105,9 @@ class MainWindow(QMainWindow):
         self._on_view_zoom_changed(1.0)
         self.inspector.show_node(None)
 
-    # --- building ----------------------------------------------------------------------------
+    # --- building ------------------------------------------------------------------------
 
-    def _dock(self, title: str, widget, area: Qt.DockWidgetArea) -> QDockWidget:  # noqa: ANN001
+    def _dock(self, title: str, widget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower()}")
         dock.setWidget(widget)
@@ -119,7 +118,7 @@ class MainWindow(QMainWindow):
         dock.setMinimumWidth(260 if area == Qt.DockWidgetArea.LeftDockWidgetArea else 340)
         return dock
 
-    def _action(self, text: str, slot, shortcut=None, icon: str | None = None,  # noqa: ANN001
+    def _action(self, text: str, slot, shortcut=None, icon: str | None = None,
                 tip: str = "") -> QAction:
         action = QAction(text, self)
         if icon:
@@ -217,7 +216,7 @@ class MainWindow(QMainWindow):
             tools.addSeparator() if name is None else tools.addAction(a[name])
         self._refresh_recent_menu()
 
-    # --- files ---------------------------------------------------------------------------------
+    # --- files ---------------------------------------------------------------------------
 
     def new_file(self) -> None:
         if self.maybe_save():
@@ -309,7 +308,7 @@ class MainWindow(QMainWindow):
             return self.save()
         return answer == QMessageBox.StandardButton.Discard
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt)
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.maybe_save():
             self.autosaver.clear()
             self.settings.setValue("window/state", self.saveState())
@@ -373,20 +372,20 @@ class MainWindow(QMainWindow):
                 .setToolTip(p)
         self.recent_menu.setEnabled(bool(self._recent()))
 
-    # --- drops of files ----------------------------------------------------------------------------
+    # --- drops of files ------------------------------------------------------------------
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt)
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if any(u.toLocalFile().endswith(".json") for u in event.mimeData().urls()):
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt)
+    def dropEvent(self, event: QDropEvent) -> None:
         for url in event.mimeData().urls():
             if url.toLocalFile().endswith(".json"):
                 event.acceptProposedAction()
                 self.open_path(Path(url.toLocalFile()))
                 return
 
-    # --- validation ---------------------------------------------------------------------------------
+    # --- validation ----------------------------------------------------------------------
 
     def _schedule_validation(self, *_: object) -> None:
         self._validate_timer.start()
@@ -409,7 +408,7 @@ class MainWindow(QMainWindow):
         self._problems_label.setToolTip("\n".join(str(p) for p in problems))
         return problems
 
-    # --- small handlers ---------------------------------------------------------------------------
+    # --- small handlers ------------------------------------------------------------------
 
     def _update_title(self, *_: object) -> None:
         if not shiboken6.isValid(self.stack):  # the window is being torn down
@@ -441,7 +440,7 @@ class MainWindow(QMainWindow):
         self._quick_search_origin = None
         self.quick_search.open_at(self.view.mapToGlobal(self.view.mapFromScene(scene_pos)))
 
-    def _on_scene_wire_dropped(self, origin, scene_pos: QPointF) -> None:  # noqa: ANN001
+    def _on_scene_wire_dropped(self, origin, scene_pos: QPointF) -> None:
         self._quick_search_at = scene_pos
         self._quick_search_origin = origin
         self.quick_search.open_at(self.view.mapToGlobal(self.view.mapFromScene(scene_pos)),

@@ -102,7 +102,7 @@ class PaletteWidget(QWidget):
 
 
 class _DragTree(QTreeWidget):
-    def startDrag(self, actions: Qt.DropAction) -> None:  # noqa: N802 (Qt)
+    def startDrag(self, actions: Qt.DropAction) -> None:
         item = self.currentItem()
         type_id = item.data(0, TYPE_ROLE) if item else None
         if not type_id:
@@ -166,7 +166,7 @@ class QuickSearch(QFrame):
         if self.list.count():
             self.list.setCurrentRow(0)
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802, ANN001 (Qt)
+    def eventFilter(self, obj, event) -> bool:
         if obj is self.input and isinstance(event, QKeyEvent) and \
                 event.type() == QKeyEvent.Type.KeyPress:
             key = event.key()

@@ -103,8 +103,9 @@ def apply(app: QApplication) -> None:
         (QPalette.ColorRole.Base, "#0d1117"), (QPalette.ColorRole.AlternateBase, "#161b22"),
         (QPalette.ColorRole.Text, "#e6edf3"), (QPalette.ColorRole.Button, "#21262d"),
         (QPalette.ColorRole.ButtonText, "#e6edf3"), (QPalette.ColorRole.Highlight, "#1f6feb"),
-        (QPalette.ColorRole.HighlightedText, "#ffffff"), (QPalette.ColorRole.ToolTipBase, "#161b22"),
-        (QPalette.ColorRole.ToolTipText, "#e6edf3"), (QPalette.ColorRole.PlaceholderText, "#6e7681"),
+        (QPalette.ColorRole.HighlightedText, "#ffffff"),
+        (QPalette.ColorRole.ToolTipBase, "#161b22"), (QPalette.ColorRole.ToolTipText, "#e6edf3"),
+        (QPalette.ColorRole.PlaceholderText, "#6e7681"),
         (QPalette.ColorRole.Link, "#58a6ff"),
     ):
         pal.setColor(role, QColor(color))

@@ -54,7 +54,7 @@ class EdgeItem(QGraphicsItem):
         self._bounds = self._path.controlPointRect().adjusted(-4, -4, 4, 4)
         self._shape = None
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt)
+    def boundingRect(self) -> QRectF:
         return self._bounds
 
     def shape(self) -> QPainterPath:
@@ -83,10 +83,10 @@ class EdgeItem(QGraphicsItem):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)
 
-    def hoverEnterEvent(self, event) -> None:  # noqa: N802, ANN001
+    def hoverEnterEvent(self, event) -> None:
         self._hover = True
         self.update()
 
-    def hoverLeaveEvent(self, event) -> None:  # noqa: N802, ANN001
+    def hoverLeaveEvent(self, event) -> None:
         self._hover = False
         self.update()

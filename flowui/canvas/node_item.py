@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from engine.sdk import ERROR_PORT, Port
@@ -103,7 +103,7 @@ class NodeItem(QGraphicsItem):
 
     # --- geometry -------------------------------------------------------------------------
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt)
+    def boundingRect(self) -> QRectF:
         return self._bounds  # asked for several times per frame: computed once per change
 
     def body_rect(self) -> QRectF:
@@ -255,7 +255,7 @@ class NodeItem(QGraphicsItem):
 
     # --- movement ---------------------------------------------------------------------------
 
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:  # noqa: N802
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             scene = self.scene()
             if scene is not None:

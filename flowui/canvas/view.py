@@ -57,7 +57,7 @@ class GraphView(QGraphicsView):
         self._space = False
         self._space_used = False
 
-    # --- zoom and framing ------------------------------------------------------------------
+    # --- zoom and framing ----------------------------------------------------------------
 
     def zoom(self) -> float:
         return self.transform().m11()
@@ -74,7 +74,7 @@ class GraphView(QGraphicsView):
             self.scale(scale, scale)
         self.zoom_changed.emit(self.zoom())
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt)
+    def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
             self.set_zoom(self.zoom() * math.pow(1.2, steps), event.position())
@@ -99,9 +99,9 @@ class GraphView(QGraphicsView):
             rect = rect.united(item.sceneBoundingRect())
         self.fit_rect(rect) if not rect.isNull() else self.fit_all()
 
-    # --- background ---------------------------------------------------------------------------
+    # --- background ----------------------------------------------------------------------
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 (Qt)
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         painter.fillRect(rect, theme.BACKGROUND)
         zoom = self.zoom()
         if zoom < 0.25:
@@ -127,9 +127,9 @@ class GraphView(QGraphicsView):
                 else:
                     painter.drawLine(QPointF(rect.left(), value), QPointF(rect.right(), value))
 
-    # --- mouse: gestures ----------------------------------------------------------------------
+    # --- mouse: gestures -----------------------------------------------------------------
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt)
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.MiddleButton or (
                 event.button() == Qt.MouseButton.LeftButton and self._space):
             self._space_used = True  # Space + drag pans; Space alone opens the search
@@ -161,7 +161,7 @@ class GraphView(QGraphicsView):
                 isinstance(i, NodeItem) for i in self.graph.selectedItems()):
             self._drag = NodeDrag(self.graph)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt)
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._pan_from is not None:
             delta = event.position() - self._pan_from
             self._pan_from = event.position()
@@ -173,7 +173,7 @@ class GraphView(QGraphicsView):
             return
         super().mouseMoveEvent(event)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt)
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._pan_from is not None:
             self._pan_from = None
             self.setCursor(Qt.CursorShape.OpenHandCursor if self._space
@@ -188,26 +188,26 @@ class GraphView(QGraphicsView):
             drag, self._drag = self._drag, None
             drag.finish()
 
-    # --- keyboard -----------------------------------------------------------------------------------
+    # --- keyboard ------------------------------------------------------------------------
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt)
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if key == Qt.Key.Key_Escape and self._wire is not None:
             self._wire.cancel()
             self._wire = None
             return
-        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
-            if event.modifiers() == Qt.KeyboardModifier.NoModifier and self._pan_from is None:
-                self._space = True
-                self.setCursor(Qt.CursorShape.OpenHandCursor)
-                self._space_used = False
-                return
+        if key == Qt.Key.Key_Space and not event.isAutoRepeat() and self._pan_from is None \
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            self._space = True
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+            self._space_used = False
+            return
         if key == Qt.Key.Key_Tab:
             self.search_requested.emit(self.mapToScene(self.mapFromGlobal(self.cursor().pos())))
             return
         super().keyPressEvent(event)
 
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt)
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and self._space:
             self._space = False
             self.setCursor(Qt.CursorShape.ArrowCursor)
@@ -217,24 +217,24 @@ class GraphView(QGraphicsView):
             return
         super().keyReleaseEvent(event)
 
-    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802, A002 (Qt)
+    def focusNextPrevChild(self, next: bool) -> bool:
         return False  # Tab belongs to the quick search, not to focus traversal
 
-    # --- drops from the palette ----------------------------------------------------------------------
+    # --- drops from the palette ----------------------------------------------------------
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802, ANN001 (Qt)
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasFormat(NODE_MIME):
             event.acceptProposedAction()
         else:
             event.ignore()  # the main window handles dropped files
 
-    def dragMoveEvent(self, event) -> None:  # noqa: N802, ANN001 (Qt)
+    def dragMoveEvent(self, event) -> None:
         if event.mimeData().hasFormat(NODE_MIME):
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dropEvent(self, event) -> None:  # noqa: N802, ANN001 (Qt)
+    def dropEvent(self, event) -> None:
         data = event.mimeData()
         if data.hasFormat(NODE_MIME):
             type_id = bytes(data.data(NODE_MIME)).decode()
