@@ -145,6 +145,7 @@ class GraphExecution:
         self.stopping = False
         self._done: asyncio.Future[None] | None = None
         self._create_task = run.loop.create_task
+        self._nodes = plan.nodes
         self._names_base: dict[str, Any] | None = None
         self.loop_names: dict[str, Any] | None = None  # `loop` in a body's templates
 
@@ -225,7 +226,7 @@ class GraphExecution:
     # --- readiness and delivery --------------------------------------------------------
 
     def _became_ready(self, i: int) -> None:
-        node = self.plan.nodes[i]
+        node = self._nodes[i]
         if self.stopping:
             return  # _skip_unstarted reports it
         if node.disabled:
@@ -271,7 +272,7 @@ class GraphExecution:
     def _deliver(self, i: int, outputs: dict[str, Any] | None, missing: Skip) -> None:
         """Hand a settled node's outputs to its successors; absent ports get `missing`."""
         slots, remaining, skips = self.slots, self.remaining, self.skips
-        for port, targets in self.plan.nodes[i].deliveries:
+        for port, targets in self._nodes[i].deliveries:
             value = outputs.get(port, missing) if outputs is not None else missing
             skipped = value.__class__ is Skip
             for dst, slot in targets:
@@ -303,7 +304,7 @@ class GraphExecution:
     # --- one node ----------------------------------------------------------------------
 
     async def _run_node(self, i: int) -> None:
-        node = self.plan.nodes[i]
+        node = self._nodes[i]
         path = self.prefix + node.id
         emit = self.run.emit
         type_id = node.cls.type
@@ -333,8 +334,7 @@ class GraphExecution:
                                      else self._with_timeout(node, coro))
                     if outputs is None:
                         outputs = {}
-                    elif outputs.__class__ is not dict \
-                            or not outputs.keys() <= node.out_ports.keys():
+                    elif outputs.__class__ is not dict or not outputs.keys() <= node.out_names:
                         raise self._bad_outputs(node, outputs)
                     break
                 except asyncio.CancelledError:

@@ -44,6 +44,7 @@ class PlannedNode:
     cls: type[Node]
     in_ports: dict[str, Port]
     out_ports: dict[str, Port]
+    out_names: frozenset[str]  # what run() may return (checked on every completion)
     raw_config: dict[str, Any]
     static_config: BaseModel | None  # validated once when nothing in it is dynamic
     template_fields: frozenset[str]  # config fields rendered per execution
@@ -317,6 +318,7 @@ class _Compiler:
             index=-1, id=spec.id, spec=spec, cls=cls,
             in_ports={p.name: p for p in in_ports},
             out_ports={p.name: p for p in out_ports},
+            out_names=frozenset(p.name for p in out_ports),
             raw_config=raw, static_config=static, template_fields=template_fields,
             config_ports=tuple(p.name for p in in_ports if p.name in fields),
             port_values=port_values,

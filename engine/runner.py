@@ -43,6 +43,7 @@ def _version() -> str:
 
 
 _now = time.time
+_new_record = tuple.__new__
 FINAL_STATUSES = ("completed", "failed", "cancelled")
 
 
@@ -124,6 +125,7 @@ class RunContext:
         self.publish = bus.publish
         self.secrets: dict[str, str] = dict(secrets or {})
         self.redactor = Redactor(self.secrets.values())
+        self.redacting = bool(self.redactor)
         self.trigger = dict(trigger) if trigger is not None else None
         self.options: dict[str, Any] = dict(options or {})
         self.response: dict[str, Any] | None = None  # what http.respond sent
@@ -132,9 +134,11 @@ class RunContext:
 
     def emit(self, cls: type[Event], *fields: Any) -> None:
         seq = self.seq = self.seq + 1
-        if self.redactor:
+        if self.redacting:  # a plain bool: Redactor.__bool__ would cost a call per event
             fields = self.redactor.scrub(fields)
-        self.publish(cls(self.run_id, seq, _now(), *fields))
+        # Every caller passes every field, so the record is built without its Python-level
+        # __new__ (a tenth of a microsecond, twice per node).
+        self.publish(_new_record(cls, (self.run_id, seq, _now(), *fields)))
 
     def template_names(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         return {"inputs": inputs, "secrets": self.secrets,
@@ -156,6 +160,7 @@ class RunContext:
         """Make secrets available to templates; their values are redacted from then on."""
         self.secrets.update(values)
         self.redactor = Redactor(self.secrets.values())
+        self.redacting = bool(self.redactor)
 
     async def aclose(self) -> None:
         if self._http is not None:

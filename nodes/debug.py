@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from engine.context import NodeContext
+from engine.porttypes import type_name
 from engine.preview import preview
 from engine.sdk import Node, NodeConfig, Port, template_text
 
@@ -67,29 +68,10 @@ class Inspect(Node):
         return {"value": value, "summary": summary}
 
 
-def kind(value: Any) -> str:
-    """The port type name of a value ('null' for None)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
 def shape(value: Any, depth: int = SHAPE_DEPTH) -> Any:
     """A type skeleton: {"id": "integer", "tags": ["string"]}; arrays list the distinct
     shapes of their items."""
-    k = kind(value)
+    k = type_name(value)
     if k == "object":
         if depth <= 0:
             return "object"
@@ -115,7 +97,7 @@ def shape(value: Any, depth: int = SHAPE_DEPTH) -> Any:
 
 
 def summarize(value: Any) -> dict[str, Any]:
-    k = kind(value)
+    k = type_name(value)
     size = len(value) if k in ("string", "array", "object") else None
     try:
         size_bytes: int | None = len(json.dumps(value, ensure_ascii=False,

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +142,7 @@ async def _run(wf: Workflow, registry: Registry, inputs: dict[str, Any], base_di
     run = Runner(registry).start(wf, inputs, subscribers=tuple(subscribers), base_dir=base_dir,
                                  max_parallel=max_parallel, timeout_s=timeout,
                                  trigger=trigger, options=options)
-    _install_cancel_handlers(run, console)
+    on_stop_signals(lambda: _cancel_run(run, console))
     if display is not None:
         with display:
             return await run.wait()
@@ -167,8 +168,9 @@ def _jsonl_writer() -> Any:
     return emit
 
 
-def _install_cancel_handlers(run: Any, console: Console) -> None:
-    """First Ctrl-C (or SIGTERM) cancels the run cleanly; a second one exits at once."""
+def on_stop_signals(first: Callable[[], None]) -> None:
+    """Ctrl-C or SIGTERM calls `first` (a clean stop); a second one exits at once (130).
+    Must be called on the running event loop."""
     loop = asyncio.get_running_loop()
     pressed = 0
 
@@ -176,9 +178,7 @@ def _install_cancel_handlers(run: Any, console: Console) -> None:
         nonlocal pressed
         pressed += 1
         if pressed == 1:
-            console.print("[yellow]cancelling… (press Ctrl-C again to quit at once)[/]",
-                          markup=True)
-            run.cancel()
+            first()
         else:
             os._exit(EXIT_CANCELLED)
 
@@ -187,6 +187,11 @@ def _install_cancel_handlers(run: Any, console: Console) -> None:
             loop.add_signal_handler(sig, on_signal)
         except (NotImplementedError, RuntimeError):  # Windows: no loop signal handlers
             signal.signal(sig, lambda *_: loop.call_soon_threadsafe(on_signal))
+
+
+def _cancel_run(run: Any, console: Console) -> None:
+    console.print("[yellow]cancelling… (press Ctrl-C again to quit at once)[/]", markup=True)
+    run.cancel()
 
 
 @cli.command(name="validate")

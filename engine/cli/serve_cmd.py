@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,6 @@ from typing import Any
 import click
 
 from engine.cli import (
-    EXIT_CANCELLED,
     EXIT_FAILED,
     EXIT_OK,
     _fail,
@@ -26,6 +23,7 @@ from engine.cli import (
     _load,
     _registry,
     _stderr,
+    on_stop_signals,
 )
 from engine.errors import FlowError, InputsError, WorkflowInvalidError
 
@@ -113,22 +111,10 @@ def serve(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None,
 
 
 async def _serve(server: Any) -> None:
-    loop = asyncio.get_running_loop()
-    pressed = 0
+    def stop() -> None:
+        server.log("stopping… (press Ctrl-C again to quit at once)")
+        server.stop()
 
-    def on_signal() -> None:
-        nonlocal pressed
-        pressed += 1
-        if pressed == 1:
-            server.log("stopping… (press Ctrl-C again to quit at once)")
-            server.stop()
-        else:
-            os._exit(EXIT_CANCELLED)
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, on_signal)
-        except (NotImplementedError, RuntimeError):  # Windows: no loop signal handlers
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(on_signal))
+    on_stop_signals(stop)
     await server.serve()
 

@@ -34,6 +34,22 @@ def seconds_box(minimum: float, maximum: float = 1e6) -> DoubleSpinBox:
     return box
 
 
+def optional_seconds(default: float, maximum: float = 1e6,
+                     ) -> tuple[QWidget, CheckBox, DoubleSpinBox]:
+    """A check box (set or not) beside a duration: optional timeouts."""
+    enabled = CheckBox()
+    seconds = seconds_box(0.01, maximum)
+    seconds.setValue(default)
+    line = QWidget()
+    box = QHBoxLayout(line)
+    box.setContentsMargins(0, 0, 0, 0)
+    box.setSpacing(8)
+    box.addWidget(enabled)
+    box.addWidget(seconds, 1)
+    line.setFocusProxy(enabled)
+    return line, enabled, seconds
+
+
 class PolicyEditor:
     """The policy rows of a NodeForm; `show` reads a NodeSpec without pushing anything."""
 
@@ -70,16 +86,7 @@ class PolicyEditor:
             form.add_row("Longest wait", self.max_delay),
             form.add_row("Jitter", self.jitter, help="Each wait is 50-100% of its value"),
         ]
-        self.timeout_on = CheckBox()
-        self.timeout = seconds_box(0.01)
-        self.timeout.setValue(30)
-        line = QWidget()
-        box = QHBoxLayout(line)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(8)
-        box.addWidget(self.timeout_on)
-        box.addWidget(self.timeout, 1)
-        line.setFocusProxy(self.timeout_on)
+        line, self.timeout_on, self.timeout = optional_seconds(30)
         form.add_row("Timeout", line, help="Limit for each attempt; unchecked: none")
         self.on_error = ComboBox()
         self.on_error_values: list[str | None] = [None, *ON_ERROR_LABELS]

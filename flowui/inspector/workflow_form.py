@@ -28,7 +28,7 @@ from engine.porttypes import PORT_TYPES, matches
 from flowui import theme
 from flowui.commands import SetInputsCommand, SetMetaCommand, SetSettingsCommand
 from flowui.document import WorkflowDocument
-from flowui.inspector.base import CheckBox, ComboBox, SpinBox, TextEdit, small_button
+from flowui.inspector.base import ComboBox, SpinBox, TextEdit, small_button
 from flowui.inspector.form import (
     FormGrid,
     chain_tab_order,
@@ -36,7 +36,7 @@ from flowui.inspector.form import (
     page_header,
     set_invalid,
 )
-from flowui.inspector.policies import ON_ERROR_LABELS, ON_ERROR_TIPS, seconds_box
+from flowui.inspector.policies import ON_ERROR_LABELS, ON_ERROR_TIPS, optional_seconds
 
 REQUIRED_CHOICES: tuple[tuple[str, bool | None], ...] = (
     ("Auto", None), ("Required", True), ("Optional", False))
@@ -225,16 +225,7 @@ class WorkflowForm(QWidget):
             spin.setRange(1, hi)
             form.add_row(label, spin, help=help, slot=False)
             spin.valueChanged.connect(lambda v, f=field: self._set(f, int(v)))
-        self.timeout_on = CheckBox()
-        self.timeout = seconds_box(0.01, 1e7)
-        self.timeout.setValue(600)
-        line = QWidget()
-        box = QHBoxLayout(line)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(8)
-        box.addWidget(self.timeout_on)
-        box.addWidget(self.timeout, 1)
-        line.setFocusProxy(self.timeout_on)
+        line, self.timeout_on, self.timeout = optional_seconds(600, 1e7)
         form.add_row("Run timeout", line, help="Limit for a whole run; unchecked: none",
                      slot=False)
         self.on_error.currentIndexChanged.connect(

@@ -452,3 +452,19 @@ def test_config_value_feeds_an_unwired_input_and_a_wire_overrides_it(toy):
     assert toy.run(wf, {"n": "abc"}).outputs["t"]["length"] == 3
     result = toy.run(wf, {"n": 5})  # a lone expression keeps its type: not a string
     assert result.error["type"] == "InputTypeError"
+
+
+def test_every_event_has_exactly_its_fields(toy):
+    """The runner builds event records without their constructor: a wrong field count
+    would only show as a malformed event, so check every kind a run can emit."""
+    from engine.events import EVENT_TYPES
+
+    wf = workflow([node("f", "flaky", config={"fail_times": 1},
+                        retry={"max_attempts": 2, "delay_s": 0, "jitter": False}),
+                   src("a", 1, disabled=True), node("s", "sleep", config={"seconds": 5},
+                                                    timeout_s=0.01)],
+                  settings={"on_error": "continue"})
+    toy.run(wf)
+    for event in toy.events:
+        assert len(event) == len(EVENT_TYPES[event.name].fields), event
+        event.to_dict()  # zips fields and values strictly
