@@ -268,7 +268,7 @@ class Run:
         except WorkflowInvalidError as e:
             problems += e.problems
         problems += check_inputs(self.workflow, self._inputs)
-        wanted = workflow_secrets(self.workflow, self._runner.registry)
+        wanted = self._runner.secret_names(self.workflow, plan if self._compiled else None)
         values, missing = self._runner.secrets.resolve(wanted)
         for name in missing:
             problems.append(Problem(
@@ -324,6 +324,19 @@ class Runner:
         self.registry = registry
         self.templates = templates
         self.secrets = secrets or SecretStore()
+        # Secret names per precompiled plan: serve mode starts a run per request from one
+        # plan, and rescanning every template for `secrets.` cost 15 µs a run.
+        self._secret_names: dict[int, tuple[Plan, set[str]]] = {}
+
+    def secret_names(self, workflow: Workflow, plan: Plan | None) -> set[str]:
+        """The secrets a run of `workflow` needs; cached when `plan` is a reused one."""
+        if plan is None:
+            return workflow_secrets(workflow, self.registry)
+        entry = self._secret_names.get(id(plan))
+        if entry is None or entry[0] is not plan:  # the plan is kept so its id stays its own
+            entry = self._secret_names[id(plan)] = (plan, workflow_secrets(workflow,
+                                                                           self.registry))
+        return entry[1]
 
     def start(self, workflow: Workflow, inputs: Mapping[str, Any] | None = None, *,
               bus: EventBus | None = None, subscribers: tuple[Callable[[Event], Any], ...] = (),
@@ -340,7 +353,8 @@ class Runner:
         bus = bus or EventBus()
         for fn in subscribers:
             bus.subscribe(fn)
-        return Run(self, workflow, inputs or {}, bus, Path(base_dir or Path.cwd()),
+        base = base_dir if isinstance(base_dir, Path) else Path(base_dir or Path.cwd())
+        return Run(self, workflow, inputs or {}, bus, base,
                    run_id or new_run_id(), max_parallel, timeout_s, trigger, options or {},
                    compiled)
 
