@@ -181,6 +181,18 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+class _Described:
+    """`connection a.x -> b.y`, formatted only when a problem message uses it."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def __format__(self, spec: str) -> str:
+        return f"connection {self.connection.from_} -> {self.connection.to}"
+
+
 @dataclass(frozen=True, slots=True)
 class _TypeInfo:
     fields: Mapping[str, Any]  # the Config's pydantic fields
@@ -365,7 +377,7 @@ class _Compiler:
             src, dst = nodes[src_i], nodes[dst_i]
             if src is None or dst is None:
                 continue  # the node itself already has a problem
-            desc = f"connection {c.from_} -> {c.to}"
+            desc = _Described(c)  # the message text is built only if a problem needs it
             out = ERROR_PORT if src_port == ERROR_PORT else src_port
             if out != ERROR_PORT and out not in src.out_ports:
                 self.problem("unknown_port", f"{desc}: {src.cls.type} has no output {src_port!r} "
