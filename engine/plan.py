@@ -368,7 +368,7 @@ class _Compiler:
         for c, (src_id, src_port), (dst_id, dst_port) in self.endpoints:
             src_i, dst_i = index.get(src_id), index.get(dst_id)
             if src_i is None or dst_i is None:
-                desc = f"connection {c.from_} -> {c.to}"
+                desc = _Described(c)
                 missing = src_id if src_i is None else dst_id
                 self.problem("unknown_node", f"{desc}: there is no node {missing!r}",
                              dst_id if dst_i is not None else src_id if src_i is not None

@@ -13,16 +13,34 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from engine.model import Connection, InputSpec, NodeSpec, Settings
+from engine.model import Connection, InputSpec, NodeSpec, Settings, Subgraph
 from flowui.document import WorkflowDocument
 
 _MISSING = object()
 
 
 class _Command(QUndoCommand):
+    """Remembers which graph (workflow or subgraph) it edits, and shows that graph
+    before redoing or undoing: undo takes the user to what it changes."""
+
     def __init__(self, doc: WorkflowDocument, text: str) -> None:
         super().__init__(text)
         self.doc = doc
+        self.graph_key = doc.graph_key
+
+    def redo(self) -> None:
+        self.doc.show_graph(self.graph_key)
+        self._redo()
+
+    def undo(self) -> None:
+        self.doc.show_graph(self.graph_key)
+        self._undo()
+
+    def _redo(self) -> None:
+        raise NotImplementedError
+
+    def _undo(self) -> None:
+        raise NotImplementedError
 
 
 class AddNodesCommand(_Command):
@@ -36,13 +54,13 @@ class AddNodesCommand(_Command):
         self.nodes = list(nodes)
         self.connections = list(connections)
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         for spec in self.nodes:
             self.doc.insert_node(spec)
         for c in self.connections:
             self.doc.insert_connection(c)
 
-    def undo(self) -> None:
+    def _undo(self) -> None:
         for c in reversed(self.connections):
             self.doc.remove_connection(c.from_, c.to)
         for spec in reversed(self.nodes):
@@ -65,13 +83,13 @@ class RemoveItemsCommand(_Command):
         self.wires = [(i, c) for i, c in enumerate(doc.connections()) if (c.from_, c.to) in wires]
         self.nodes = [(i, n) for i, n in enumerate(doc.nodes()) if n.id in ids]
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         for _, c in reversed(self.wires):
             self.doc.remove_connection(c.from_, c.to)
         for _, spec in reversed(self.nodes):
             self.doc.remove_node(spec.id)
 
-    def undo(self) -> None:
+    def _undo(self) -> None:
         for index, spec in self.nodes:
             self.doc.insert_node(spec, index)
         for index, c in self.wires:
@@ -85,11 +103,11 @@ class MoveNodesCommand(_Command):
         super().__init__(doc, f"Move {len(moves)} node{'s' if len(moves) != 1 else ''}")
         self.moves = dict(moves)
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         for node_id, (_, new) in self.moves.items():
             self.doc.set_position(node_id, new)
 
-    def undo(self) -> None:
+    def _undo(self) -> None:
         for node_id, (old, _) in self.moves.items():
             self.doc.set_position(node_id, old)
 
@@ -107,12 +125,12 @@ class ConnectCommand(_Command):
             self.replaced = [(i, c) for i, c in enumerate(doc.connections())
                              if c.to == target]
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         for _, c in reversed(self.replaced):
             self.doc.remove_connection(c.from_, c.to)
         self.doc.insert_connection(self.connection)
 
-    def undo(self) -> None:
+    def _undo(self) -> None:
         self.doc.remove_connection(self.connection.from_, self.connection.to)
         for index, c in self.replaced:
             self.doc.insert_connection(c, index)
@@ -127,12 +145,12 @@ class ReconnectCommand(_Command):
         self.index = next(i for i, c in enumerate(doc.connections())
                           if (c.from_, c.to) == old)
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         self.doc.remove_connection(*self.old)
         self.doc.insert_connection(
             Connection.model_validate({"from": self.new[0], "to": self.new[1]}), self.index)
 
-    def undo(self) -> None:
+    def _undo(self) -> None:
         self.doc.remove_connection(*self.new)
         self.doc.insert_connection(
             Connection.model_validate({"from": self.old[0], "to": self.old[1]}), self.index)
@@ -170,10 +188,10 @@ class SetNodeCommand(_Command):
         self.after = other.after
         return True
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         self.doc.replace_node(self.after)
 
-    def undo(self) -> None:
+    def _undo(self) -> None:
         self.doc.replace_node(self.before)
 
 
@@ -220,10 +238,10 @@ class RenameNodeCommand(_Command):
             self.doc.insert_connection(c, i)
         self.doc.renamed(spec_out.id, spec_in.id)
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         self._swap(self.old_wires, self.old_spec, self.new_spec, self.new_wires)
 
-    def undo(self) -> None:
+    def _undo(self) -> None:
         self._swap(self.new_wires, self.new_spec, self.old_spec, self.old_wires)
 
 
@@ -231,13 +249,13 @@ class SetInputsCommand(_Command):
     def __init__(self, doc: WorkflowDocument, inputs: Mapping[str, InputSpec],
                  text: str = "Change workflow inputs") -> None:
         super().__init__(doc, text)
-        self.before = dict(doc.workflow.inputs)
+        self.before = dict(doc.graph.inputs)
         self.after = dict(inputs)
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         self.doc.set_inputs(self.after)
 
-    def undo(self) -> None:
+    def _undo(self) -> None:
         self.doc.set_inputs(self.before)
 
 
@@ -259,21 +277,53 @@ class SetSettingsCommand(_Command):
         self.after = other.after
         return True
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         self.doc.set_settings(self.after)
 
-    def undo(self) -> None:
+    def _undo(self) -> None:
         self.doc.set_settings(self.before)
 
 
 class SetMetaCommand(_Command):
     def __init__(self, doc: WorkflowDocument, name: str, description: str) -> None:
         super().__init__(doc, "Change workflow name")
-        self.before = (doc.workflow.name, doc.workflow.description)
+        self.before = (doc.graph.name, doc.graph.description)
         self.after = (name, description)
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         self.doc.set_meta(*self.after)
 
-    def undo(self) -> None:
+    def _undo(self) -> None:
         self.doc.set_meta(*self.before)
+
+
+class AddSubgraphCommand(_Command):
+    """Create a subgraph (a body for loops and sub-workflows)."""
+
+    def __init__(self, doc: WorkflowDocument, name: str, subgraph: Subgraph | None = None,
+                 ) -> None:
+        super().__init__(doc, f"Add subgraph {name}")
+        self.name = name
+        self.subgraph = subgraph or Subgraph()
+
+    def _redo(self) -> None:
+        self.doc.add_subgraph(self.name, self.subgraph)
+
+    def _undo(self) -> None:
+        self.doc.remove_subgraph(self.name)
+
+
+class RemoveSubgraphCommand(_Command):
+    def __init__(self, doc: WorkflowDocument, name: str) -> None:
+        super().__init__(doc, f"Delete subgraph {name}")
+        if doc.graph_key == name:
+            self.graph_key = None  # it cannot stay on the canvas once deleted
+        self.name = name
+        self.index = list(doc.workflow.subgraphs).index(name)
+        self.subgraph = doc.workflow.subgraphs[name]
+
+    def _redo(self) -> None:
+        self.doc.remove_subgraph(self.name)
+
+    def _undo(self) -> None:
+        self.doc.add_subgraph(self.name, self.subgraph, self.index)

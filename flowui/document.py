@@ -4,6 +4,10 @@ Only undo commands call its mutating methods; the canvas, inspector and palette
 read it and follow its signals. Node specs are pydantic models of the engine,
 replaced (never mutated) on each change, so a snapshot taken by a command stays
 valid. Ports come from the registry, exactly as the engine computes them.
+
+The canvas shows one graph at a time: the workflow itself or one of its subgraphs
+(the bodies of loops and sub-workflows). Node and wire queries and mutations act
+on that *current graph*; `show_graph` switches it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from engine import workflow_file
-from engine.model import Connection, InputSpec, NodeSpec, Settings, Workflow
+from engine.model import Connection, Graph, InputSpec, NodeSpec, Settings, Subgraph, Workflow
 from engine.porttypes import can_connect
 from engine.registry import Registry
 from engine.sdk import ERROR_OUTPUT, Port, PortContext
@@ -34,7 +38,9 @@ class WorkflowDocument(QObject):
     connection_added = Signal(str, str)  # "node.port" endpoints
     connection_removed = Signal(str, str)
     workflow_changed = Signal()  # inputs, settings, name, description
-    reset = Signal()  # a different workflow was loaded
+    reset = Signal()  # a different workflow was loaded, or another graph shown
+    graph_shown = Signal(object)  # the subgraph name now shown, None for the workflow
+    subgraphs_changed = Signal()  # a subgraph was added or removed
 
     def __init__(self, registry: Registry, workflow: Workflow | None = None,
                  path: Path | None = None) -> None:
@@ -42,6 +48,7 @@ class WorkflowDocument(QObject):
         self.registry = registry
         self.workflow = workflow or Workflow()
         self.path = path
+        self.graph_key: str | None = None  # the subgraph shown; None: the workflow itself
         self._index: dict[str, int] | None = None  # node id -> position in the list
 
     # --- whole document -----------------------------------------------------------------
@@ -49,7 +56,27 @@ class WorkflowDocument(QObject):
     def load(self, workflow: Workflow, path: Path | None) -> None:
         self.workflow = workflow
         self.path = path
+        self.graph_key = None
         self._index = None
+        self.graph_shown.emit(None)
+        self.reset.emit()
+
+    @property
+    def graph(self) -> Graph:
+        """The graph on the canvas: the workflow, or the subgraph being edited."""
+        if self.graph_key is None:
+            return self.workflow
+        return self.workflow.subgraphs[self.graph_key]
+
+    def show_graph(self, key: str | None) -> None:
+        """Put the workflow (None) or a subgraph on the canvas."""
+        if key == self.graph_key:
+            return
+        if key is not None and key not in self.workflow.subgraphs:
+            raise KeyError(f"there is no subgraph {key!r}")
+        self.graph_key = key
+        self._index = None
+        self.graph_shown.emit(key)
         self.reset.emit()
 
     def snapshot(self) -> str:
@@ -63,10 +90,10 @@ class WorkflowDocument(QObject):
     # --- queries ---------------------------------------------------------------------------
 
     def nodes(self) -> list[NodeSpec]:
-        return self.workflow.nodes
+        return self.graph.nodes
 
     def node(self, node_id: str) -> NodeSpec:
-        return self.workflow.nodes[self.node_index(node_id)]
+        return self.graph.nodes[self.node_index(node_id)]
 
     def has_node(self, node_id: str) -> bool:
         if self._index is None:
@@ -82,17 +109,17 @@ class WorkflowDocument(QObject):
         return self._index[node_id]
 
     def _reindex(self) -> None:
-        self._index = {n.id: i for i, n in enumerate(self.workflow.nodes)}
+        self._index = {n.id: i for i, n in enumerate(self.graph.nodes)}
 
     def connections(self) -> list[Connection]:
-        return self.workflow.connections
+        return self.graph.connections
 
     def connections_of(self, node_id: str) -> list[Connection]:
-        return [c for c in self.workflow.connections
+        return [c for c in self.graph.connections
                 if c.source[0] == node_id or c.target[0] == node_id]
 
     def connections_into(self, node_id: str, port: str) -> list[Connection]:
-        return [c for c in self.workflow.connections if c.target == (node_id, port)]
+        return [c for c in self.graph.connections if c.target == (node_id, port)]
 
     def node_class(self, node_id: str) -> Any:
         return self.registry.get(self.node(node_id).type)
@@ -124,7 +151,7 @@ class WorkflowDocument(QObject):
             return "no such port"
         if not can_connect(out.type, inp.type):
             return f"type mismatch: {out.type} output cannot feed {inp.type} input"
-        if any(c.from_ == source and c.to == target for c in self.workflow.connections):
+        if any(c.from_ == source and c.to == target for c in self.graph.connections):
             return "these ports are already wired"
         if self.reaches(dst_id, src_id):
             return f"it would close a cycle ({src_id} already depends on {dst_id})"
@@ -133,7 +160,7 @@ class WorkflowDocument(QObject):
     def reaches(self, start: str, goal: str) -> bool:
         """Whether `goal` is downstream of `start` (or is it)."""
         succ: dict[str, list[str]] = {}
-        for c in self.workflow.connections:
+        for c in self.graph.connections:
             succ.setdefault(c.source[0], []).append(c.target[0])
         stack, seen = [start], {start}
         while stack:
@@ -148,7 +175,7 @@ class WorkflowDocument(QObject):
 
     def unique_id(self, base: str, taken: Iterable[str] = ()) -> str:
         """A node id not used yet: `base`, else `base2`, `base3`..."""
-        used = {n.id for n in self.workflow.nodes} | set(taken)
+        used = {n.id for n in self.graph.nodes} | set(taken)
         base = re.sub(r"[^A-Za-z0-9_-]", "_", base) or "node"
         if not re.match(r"[A-Za-z_]", base):
             base = f"n_{base}"
@@ -167,7 +194,7 @@ class WorkflowDocument(QObject):
     # --- mutations (undo commands only) ------------------------------------------------------
 
     def insert_node(self, spec: NodeSpec, index: int | None = None) -> None:
-        nodes = self.workflow.nodes
+        nodes = self.graph.nodes
         nodes.insert(len(nodes) if index is None else index, spec)
         if index is None and self._index is not None:
             self._index[spec.id] = len(nodes) - 1  # appended: the others keep their places
@@ -178,28 +205,28 @@ class WorkflowDocument(QObject):
     def remove_node(self, node_id: str) -> tuple[NodeSpec, int]:
         """Remove a node (its wires must be gone already); returns it and its index."""
         index = self.node_index(node_id)
-        spec = self.workflow.nodes.pop(index)
+        spec = self.graph.nodes.pop(index)
         self._index = None
         self.node_removed.emit(node_id)
         return spec, index
 
     def replace_node(self, spec: NodeSpec) -> None:
-        self.workflow.nodes[self.node_index(spec.id)] = spec
+        self.graph.nodes[self.node_index(spec.id)] = spec
         self.node_changed.emit(spec.id)
 
     def set_position(self, node_id: str, position: tuple[float, float]) -> None:
         index = self.node_index(node_id)
-        nodes = self.workflow.nodes
+        nodes = self.graph.nodes
         nodes[index] = nodes[index].model_copy(update={"position": position})
         self.node_moved.emit(node_id)
 
     def insert_connection(self, connection: Connection, index: int | None = None) -> None:
-        conns = self.workflow.connections
+        conns = self.graph.connections
         conns.insert(len(conns) if index is None else index, connection)
         self.connection_added.emit(connection.from_, connection.to)
 
     def remove_connection(self, source: str, target: str) -> tuple[Connection, int]:
-        conns = self.workflow.connections
+        conns = self.graph.connections
         for i, c in enumerate(conns):
             if c.from_ == source and c.to == target:
                 del conns[i]
@@ -212,7 +239,8 @@ class WorkflowDocument(QObject):
         self.node_renamed.emit(old_id, new_id)
 
     def set_inputs(self, inputs: dict[str, InputSpec]) -> None:
-        self.workflow.inputs = dict(inputs)
+        """The current graph's declared inputs (a body's are its caller's ports)."""
+        self.graph.inputs = dict(inputs)
         self.workflow_changed.emit()
 
     def set_settings(self, settings: Settings) -> None:
@@ -220,6 +248,21 @@ class WorkflowDocument(QObject):
         self.workflow_changed.emit()
 
     def set_meta(self, name: str, description: str) -> None:
-        self.workflow.name = name
-        self.workflow.description = description
+        self.graph.name = name
+        self.graph.description = description
         self.workflow_changed.emit()
+
+    def add_subgraph(self, name: str, subgraph: Subgraph, index: int | None = None) -> None:
+        items = list(self.workflow.subgraphs.items())
+        items.insert(len(items) if index is None else index, (name, subgraph))
+        self.workflow.subgraphs = dict(items)
+        self.subgraphs_changed.emit()
+
+    def remove_subgraph(self, name: str) -> tuple[Subgraph, int]:
+        """Remove a subgraph (showing the workflow first if it was on the canvas)."""
+        if self.graph_key == name:
+            self.show_graph(None)
+        index = list(self.workflow.subgraphs).index(name)
+        subgraph = self.workflow.subgraphs.pop(name)
+        self.subgraphs_changed.emit()
+        return subgraph, index

@@ -33,8 +33,10 @@ from engine.registry import Registry
 from flowui import autosave, resources
 from flowui.canvas.scene import GraphScene
 from flowui.canvas.view import GraphView
+from flowui.commands import AddSubgraphCommand, RemoveSubgraphCommand
 from flowui.document import WorkflowDocument
 from flowui.editor import Editor
+from flowui.graphs import GraphSelector, open_body, unique_subgraph_name
 from flowui.inspector import InspectorWidget
 from flowui.palette import PaletteWidget, QuickSearch
 from flowui.shortcuts import ShortcutsDialog
@@ -94,6 +96,8 @@ class MainWindow(QMainWindow):
         self.editor.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.scene.selectionChanged.connect(self._on_scene_selection_changed)
         self.doc.node_renamed.connect(lambda old, new: self.editor.select([new]))
+        self.doc.graph_shown.connect(self._on_doc_graph_shown)
+        self.view.node_double_clicked.connect(self._on_view_node_double_clicked)
         self.scene.wire_dropped.connect(self._on_scene_wire_dropped)
         self.view.add_node_requested.connect(lambda t, pos: self.editor.add_node(t, pos))
         self.view.search_requested.connect(self._on_view_search_requested)
@@ -169,6 +173,15 @@ class MainWindow(QMainWindow):
         a["zoom_reset"] = self._action("&Actual Size", lambda: self.view.set_zoom(1.0), "Ctrl+0")
         a["validate"] = self._action("&Validate", self.validate_now, "Ctrl+Shift+V", "validate",
                                      "Check the workflow now")
+        a["show_workflow"] = self._action("Show &Workflow", lambda: self.doc.show_graph(None),
+                                          "Ctrl+Up", "subworkflow",
+                                          "Back from a subgraph to the workflow")
+        a["open_body"] = self._action("Open &Body of Selected Node", self.open_selected_body,
+                                      "Ctrl+Down", None,
+                                      "Edit the subgraph a loop or sub-workflow node runs")
+        a["new_subgraph"] = self._action("&New Subgraph…", self.new_subgraph, None, None,
+                                         "Add an empty subgraph and show it")
+        a["delete_subgraph"] = self._action("&Delete This Subgraph", self.delete_subgraph)
         a["shortcuts"] = self._action("&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/",
                                       "keyboard")
         a["about"] = self._action("&About FlowUI", self.show_about)
@@ -204,6 +217,9 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         for dock in self._docks.values():
             view.addAction(dock.toggleViewAction())
+        graph_menu = bar.addMenu("&Graph")
+        for name in ("show_workflow", "open_body", None, "new_subgraph", "delete_subgraph"):
+            graph_menu.addSeparator() if name is None else graph_menu.addAction(a[name])
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(a["shortcuts"])
         help_menu.addAction(a["about"])
@@ -214,6 +230,10 @@ class MainWindow(QMainWindow):
         for name in ("new", "open", "save", None, "undo", "redo", None, "cut", "copy", "paste",
                      "delete", None, "add_node", "fit_all", "fit_selection", None, "validate"):
             tools.addSeparator() if name is None else tools.addAction(a[name])
+        tools.addSeparator()
+        self.graph_selector = GraphSelector(self.doc)
+        tools.addWidget(QLabel("  Graph "))
+        tools.addWidget(self.graph_selector)
         self._refresh_recent_menu()
 
     # --- files ---------------------------------------------------------------------------
@@ -393,13 +413,16 @@ class MainWindow(QMainWindow):
     def validate_now(self) -> list:
         problems = validate(self.doc.workflow, self.registry, base_dir=self.doc.base_dir)
         by_node: dict[str, list[str]] = {}
-        general = []
+        prefix = f"{self.doc.graph_key}/" if self.doc.graph_key else ""
         for p in problems:
-            if p.node_id and p.node_id in self.scene.nodes:
-                by_node.setdefault(p.node_id, []).append(
+            node_id = p.node_id or ""
+            if prefix and node_id.startswith(prefix):
+                node_id = node_id[len(prefix):]  # validation names body nodes `body/node`
+            elif prefix or "/" in node_id:
+                continue  # a problem in another graph: in the status bar's tooltip only
+            if node_id in self.scene.nodes:
+                by_node.setdefault(node_id, []).append(
                     f"{p.field}: {p.message}" if p.field else p.message)
-            else:
-                general.append(str(p))
         self.scene.set_problems(by_node)
         n = len(problems)
         self._problems_label.setText(f"  {n} problem{'s' if n != 1 else ''}  " if n else
@@ -414,6 +437,8 @@ class MainWindow(QMainWindow):
         if not shiboken6.isValid(self.stack):  # the window is being torn down
             return
         name = self.doc.path.name if self.doc.path else "Untitled"
+        if self.doc.graph_key is not None:
+            name += f" \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} {self.doc.graph_key}"
         self.setWindowModified(not self.stack.isClean())
         self.setWindowTitle(f"{name}[*] — FlowUI")
         self.actions_by_name["revert"].setEnabled(
@@ -455,6 +480,51 @@ class MainWindow(QMainWindow):
 
     def _on_palette_add_requested(self, type_id: str) -> None:
         self.editor.add_node(type_id, self.view.mapToScene(self.view.viewport().rect().center()))
+
+    # --- subgraphs ------------------------------------------------------------------------
+
+    def _on_doc_graph_shown(self, key: str | None) -> None:
+        self.actions_by_name["delete_subgraph"].setEnabled(key is not None)
+        self.actions_by_name["show_workflow"].setEnabled(key is not None)
+        where = "the workflow" if key is None else f"subgraph {key}"
+        self.statusBar().showMessage(f"Editing {where}", 4000)
+        self._update_title()
+        self._schedule_validation()
+        QTimer.singleShot(0, self.view.fit_all)
+
+    def _on_view_node_double_clicked(self, node_id: str) -> None:
+        if open_body(self.doc, self.stack, node_id) is None:
+            self.inspector.show_node(node_id)
+
+    def open_selected_body(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if len(ids) == 1 and open_body(self.doc, self.stack, ids[0]) is not None:
+            return
+        self.statusBar().showMessage("Select one loop, for-each or sub-workflow node first",
+                                     5000)
+
+    def new_subgraph(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        name, ok = QInputDialog.getText(self, "New subgraph", "Name (letters, digits, _ and -):",
+                                        text=unique_subgraph_name(self.doc, "body"))
+        if not ok:
+            return
+        import re
+
+        name = name.strip()
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name) or \
+                name in self.doc.workflow.subgraphs:
+            self.statusBar().showMessage(f"Cannot add subgraph {name!r}: the name must be new "
+                                         "and made of letters, digits, _ and -", 6000)
+            return
+        self.stack.push(AddSubgraphCommand(self.doc, name))
+        self.doc.show_graph(name)
+
+    def delete_subgraph(self) -> None:
+        key = self.doc.graph_key
+        if key is not None:
+            self.stack.push(RemoveSubgraphCommand(self.doc, key))
 
     def show_problems(self, title: str, problems: list[str]) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, title,

@@ -33,6 +33,7 @@ def _shift_as_ctrl(event: QMouseEvent) -> QMouseEvent:
 class GraphView(QGraphicsView):
     add_node_requested = Signal(str, QPointF)  # type id, scene position
     search_requested = Signal(QPointF)  # Tab / Space: open the quick search here
+    node_double_clicked = Signal(str)  # node id: open its body
     zoom_changed = Signal(float)
 
     def __init__(self, scene: GraphScene) -> None:

@@ -77,7 +77,7 @@ def config_problems(doc: WorkflowDocument, node_id: str) -> dict[str, str]:
     try:
         extra = {"context": PortContext(doc.workflow, doc.base_dir)} if "context" in \
             inspect.signature(cls.check).parameters else {}
-        for key, message in cls.check(raw, doc.workflow, top_level=True, **extra):
+        for key, message in cls.check(raw, doc.graph, top_level=doc.graph_key is None, **extra):
             problems.setdefault(key or "", sentence(message))
     except Exception:  # a half-typed config must not break the panel
         pass

@@ -157,9 +157,13 @@ class WorkflowForm(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(12)
+        body = doc.graph_key
         outer.addWidget(page_header(
-            "Workflow", "Nothing selected", "app", QColor(theme.TEXT_DIM),
-            "The workflow's own properties; select a node to edit it instead."))
+            "Workflow" if body is None else f"Subgraph {body}", "Nothing selected",
+            "app" if body is None else "subworkflow", QColor(theme.TEXT_DIM),
+            "The workflow's own properties; select a node to edit it instead." if body is None
+            else "A body run by loops and sub-workflow nodes: its inputs are what the "
+                 "calling node passes in (flow.input nodes read them by name)."))
         form = FormGrid()
         outer.addWidget(form)
         form.add_section("General")
@@ -186,7 +190,7 @@ class WorkflowForm(QWidget):
         add_holder.setLayout(add_line)
         add_line.setContentsMargins(0, 0, 0, 0)
         form.add_widget(add_holder)
-        form.add_section("Settings")
+        form.add_section("Settings" if body is None else "Settings (whole workflow)")
         self._build_settings(form)
         outer.addStretch(1)
         self.name.editingFinished.connect(self._meta_edited)
@@ -236,7 +240,7 @@ class WorkflowForm(QWidget):
     # --- following the document ---------------------------------------------------------------
 
     def refresh(self) -> None:
-        wf = self.doc.workflow
+        wf = self.doc.graph  # the workflow, or the subgraph on the canvas
         if self._source != "meta":
             if self.name.text() != wf.name:
                 self.name.setText(wf.name)
@@ -245,7 +249,7 @@ class WorkflowForm(QWidget):
                 (k, input_data(v)) for k, v in wf.inputs.items()]:
             self._rebuild_cards()
         if self._source != "settings":
-            s = wf.settings
+            s = self.doc.workflow.settings  # settings belong to the whole workflow
             widgets = [self.on_error, self.timeout_on, self.timeout, *self.spins.values()]
             for w in widgets:
                 w.blockSignals(True)
@@ -274,7 +278,7 @@ class WorkflowForm(QWidget):
             self.cards_box.removeWidget(card)
             card.deleteLater()
         self.cards = []
-        for name, spec in self.doc.workflow.inputs.items():
+        for name, spec in self.doc.graph.inputs.items():
             self._add_card(name, spec)
 
     def _add_card(self, name: str, spec: InputSpec) -> InputCard:
@@ -308,7 +312,7 @@ class WorkflowForm(QWidget):
             self._source = None
 
     def _meta_edited(self) -> None:
-        wf = self.doc.workflow
+        wf = self.doc.graph
         name, description = self.name.text(), self.description.toPlainText()
         if (name, description) != (wf.name, wf.description):
             self._run("meta", SetMetaCommand(self.doc, name, description))
@@ -340,7 +344,7 @@ class WorkflowForm(QWidget):
                 ok = False
             else:
                 specs[name] = spec
-        current = [(k, input_data(v)) for k, v in self.doc.workflow.inputs.items()]
+        current = [(k, input_data(v)) for k, v in self.doc.graph.inputs.items()]
         if ok and [(k, input_data(v)) for k, v in specs.items()] != current:  # order too
             self._run("inputs", SetInputsCommand(self.doc, specs))
 

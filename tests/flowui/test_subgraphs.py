@@ -1,0 +1,121 @@
+"""Editing subgraphs (the bodies of loops and sub-workflows) in the editor, and building a
+workflow with a loop body through the editor alone, then running what was saved."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QPointF
+
+from engine import Registry, run_file, workflow_file
+from flowui.commands import SetNodeCommand
+from tests.flowui.conftest import drag
+
+
+def port(window, node_id: str, name: str, output: bool) -> QPointF:
+    return window.scene.nodes[node_id].port_pos(name, output)
+
+
+def test_double_click_creates_a_wired_body_and_shows_it_in_one_undo_step(window):
+    window.editor.add_node("control.for_each", QPointF(0, 0))
+    steps = window.stack.count()
+    window._on_view_node_double_clicked("for_each")
+    assert window.doc.graph_key == "for_each_body"
+    assert window.doc.workflow.subgraphs["for_each_body"] is window.doc.graph
+    ids = {n.id: n.config for n in window.doc.nodes()}
+    assert ids == {"item": {"name": "item"}, "index": {"name": "index"},
+                   "result": {"name": "result"}}
+    assert [(c.from_, c.to) for c in window.doc.connections()] == [("item.value",
+                                                                     "result.value")]
+    assert set(window.scene.nodes) == {"item", "index", "result"}  # the canvas shows the body
+    assert "for_each_body" in window.windowTitle()
+    assert window.graph_selector.currentText().endswith("for_each_body")
+    assert window.stack.count() == steps + 1
+    window.doc.show_graph(None)
+    assert window.doc.node("for_each").config["body"] == "for_each_body"
+    window.stack.undo()
+    assert "for_each_body" not in window.doc.workflow.subgraphs
+    assert "body" not in window.doc.node("for_each").config
+
+
+def test_an_edit_made_in_a_body_is_undone_there(window):
+    window.editor.add_node("control.loop", QPointF(0, 0))
+    window._on_view_node_double_clicked("loop")
+    window.editor.add_node("time.delay", QPointF(200, 300))
+    assert window.doc.has_node("delay")
+    window.doc.show_graph(None)
+    assert not window.doc.has_node("delay")
+    window.stack.undo()  # undo takes the user to the body it changes
+    assert window.doc.graph_key == "loop_body" and not window.doc.has_node("delay")
+    window.stack.redo()
+    assert window.doc.has_node("delay")
+
+
+def test_graph_selector_and_menu_actions(window, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("helper", True)))
+    window.actions_by_name["new_subgraph"].trigger()
+    assert window.doc.graph_key == "helper" and window.doc.nodes() == []
+    window.graph_selector.setCurrentIndex(0)
+    assert window.doc.graph_key is None
+    window.graph_selector.setCurrentIndex(window.graph_selector.findText("↳ helper"))
+    assert window.doc.graph_key == "helper"
+    window.actions_by_name["delete_subgraph"].trigger()
+    assert window.doc.graph_key is None and "helper" not in window.doc.workflow.subgraphs
+    window.stack.undo()
+    assert "helper" in window.doc.workflow.subgraphs
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("bad name", True)))
+    window.actions_by_name["new_subgraph"].trigger()
+    assert "Cannot add subgraph" in window.statusBar().currentMessage()
+
+
+def test_validation_badges_inside_a_body(window, qtbot):
+    window.editor.add_node("control.for_each", QPointF(0, 0))
+    window._on_view_node_double_clicked("for_each")
+    window.editor.add_node("transform.json_parse", QPointF(200, 300))  # its input is unwired
+    window.validate_now()
+    assert window.scene.nodes["json_parse"].problems
+    assert not window.scene.nodes["item"].problems
+    window.doc.show_graph(None)
+    window.validate_now()
+    assert "json_parse" not in window.scene.nodes
+
+
+def test_a_loop_workflow_built_with_the_editor_alone_runs(window, tmp_path):
+    """Build [1, 2, 3] -> for_each(body: item * 10) -> output, save, reopen, run."""
+    ed, doc = window.editor, window.doc
+    window.view.resetTransform()
+    ed.add_node("flow.constant", QPointF(0, 0))
+    window.stack.push(SetNodeCommand(doc, "constant", field="config.value", value=[1, 2, 3]))
+    ed.add_node("control.for_each", QPointF(320, 0))
+    ed.add_node("flow.output", QPointF(640, 0))
+    window.stack.push(SetNodeCommand(doc, "output", field="config.name", value="tens"))
+    window.view.centerOn(QPointF(400, 60))
+    drag(window.view, port(window, "constant", "value", True),
+         port(window, "for_each", "items", False))
+    drag(window.view, port(window, "for_each", "results", True),
+         port(window, "output", "value", False))
+    window._on_view_node_double_clicked("for_each")  # the body, pre-wired item -> result
+    ed.add_node("transform.template", QPointF(300, 220))
+    window.stack.push(SetNodeCommand(doc, "template", field="config.template",
+                                     value="{{ ports.value * 10 }}"))
+    window.view.centerOn(QPointF(250, 60))
+    drag(window.view, port(window, "item", "value", True),
+         port(window, "template", "value", False))
+    drag(window.view, port(window, "template", "text", True),
+         port(window, "result", "value", False))  # replaces item -> result
+    assert [(c.from_, c.to) for c in doc.connections()] == [
+        ("item.value", "template.value"), ("template.text", "result.value")]
+    window.doc.show_graph(None)
+    assert window.validate_now() == []
+    path = tmp_path / "tens.flow.json"
+    window._write(path)
+    saved = json.loads(path.read_text())
+    assert saved["subgraphs"]["for_each_body"]["nodes"][-1]["type"] == "transform.template"
+    assert window.open_path(path, ask=False)
+    assert window.doc.snapshot() == path.read_text()  # reopens byte-identical
+    result = run_file(path, registry=Registry.discover(plugins=False))
+    assert result.status == "completed", result.error
+    assert result.outputs == {"tens": ["10", "20", "30"]}
+    assert workflow_file.load(path).nodes[1].config["body"] == "for_each_body"
