@@ -127,11 +127,5 @@ class NodeTimeoutError(NodeError):
     retryable = True
 
 
-class RunTimeoutError(FlowError):
-    """The whole run passed `settings.timeout_s` / `--timeout`."""
-
-    type = "timeout"
-
-
 class InputsError(FlowError):
     """Workflow inputs given on the command line or to the API are wrong."""

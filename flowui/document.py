@@ -12,11 +12,9 @@ on that *current graph*; `show_graph` switches it.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -114,15 +112,8 @@ class WorkflowDocument(QObject):
     def connections(self) -> list[Connection]:
         return self.graph.connections
 
-    def connections_of(self, node_id: str) -> list[Connection]:
-        return [c for c in self.graph.connections
-                if c.source[0] == node_id or c.target[0] == node_id]
-
     def connections_into(self, node_id: str, port: str) -> list[Connection]:
         return [c for c in self.graph.connections if c.target == (node_id, port)]
-
-    def node_class(self, node_id: str) -> Any:
-        return self.registry.get(self.node(node_id).type)
 
     def ports(self, node_id: str) -> tuple[tuple[Port, ...], tuple[Port, ...]]:
         """(inputs, outputs) of a node, the error output last; unknown types have none."""
@@ -187,9 +178,6 @@ class WorkflowDocument(QObject):
             n += 1
         return f"{stem}{n}"
 
-    def suggest_type(self, text: str) -> str | None:
-        hits = difflib.get_close_matches(text, self.registry.type_ids(), n=1)
-        return hits[0] if hits else None
 
     # --- mutations (undo commands only) ------------------------------------------------------
 

@@ -18,7 +18,6 @@ from engine.context import NodeContext
 from engine.model import Graph
 from engine.sdk import Node, NodeConfig, Port
 
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "ANY")
 TOP_LEVEL_ONLY = ("a trigger starts runs only at the top level of a workflow; "
                   "move it out of the subgraph")
 

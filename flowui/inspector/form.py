@@ -113,10 +113,6 @@ class Row:
         self.error.setVisible(bool(message))
         set_invalid(self.editor, bool(message))
 
-    def set_visible(self, visible: bool) -> None:
-        self.label.setVisible(visible)
-        self.container.setVisible(visible)
-
 
 class FormGrid(QWidget):
     def __init__(self) -> None:

@@ -14,7 +14,6 @@ from engine.sdk import Port
 STRING, EXPRESSION, TEMPLATE = "string", "expression", "template"
 INTEGER, NUMBER, BOOLEAN, ENUM = "integer", "number", "boolean", "enum"
 OBJECT, ARRAY, ANY = "object", "array", "any"
-TYPED_KINDS = (INTEGER, NUMBER, BOOLEAN, ENUM)  # these get a "use expression" toggle
 
 _ACRONYMS = {"url": "URL", "api": "API", "id": "ID", "http": "HTTP", "json": "JSON",
              "llm": "LLM", "ms": "(ms)", "s": "(s)"}
