@@ -90,7 +90,7 @@ def visible_rect(view: QGraphicsView, zoom: float, center: QPointF) -> QRectF:
 
 
 def bench_editor(app: QApplication, n: int, reps: int, tmp: Path) -> dict:
-    from engine.registry import Registry
+    from engine.core.registry import Registry
     from flowui.mainwindow import MainWindow
 
     path = tmp / f"bench{n}.flow.json"
@@ -121,7 +121,7 @@ def bench_editor(app: QApplication, n: int, reps: int, tmp: Path) -> dict:
 
 def drag_step_ms(app: QApplication, window) -> float:
     """Drag a node with 10 wires attached by real mouse events, at 100% zoom."""
-    from engine.model import Connection, NodeSpec
+    from engine.workflow.model import Connection, NodeSpec
     from flowui.commands import AddNodesCommand
 
     doc = window.doc

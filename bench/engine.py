@@ -31,12 +31,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import EventBus, Node, NodeContext, Port, Registry, Runner
-from engine.executor import GraphExecution
-from engine.model import Workflow
-from engine.plan import compile_plan
-from engine.runner import RunContext
-from engine.templates import default_engine
-from engine.workflow_file import from_data
+from engine.core.executor import GraphExecution
+from engine.core.plan import compile_plan
+from engine.core.runner import RunContext
+from engine.templates.engine import default_engine
+from engine.workflow.file import from_data
+from engine.workflow.model import Workflow
 
 
 class Noop(Node):

@@ -13,8 +13,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.bus import EventBus
-from engine.context import NodeContext
+from engine.core.bus import EventBus
+from engine.core.context import NodeContext
+from engine.core.events import Event
+from engine.core.plan import compile_plan, validate
+from engine.core.registry import Registry
+from engine.core.runner import Run, Runner, RunResult
+from engine.core.sdk import Node, NodeConfig, Port, expression, function_node, template_text
 from engine.errors import (
     FlowError,
     NodeError,
@@ -23,13 +28,8 @@ from engine.errors import (
     WorkflowFileError,
     WorkflowInvalidError,
 )
-from engine.events import Event
-from engine.model import Workflow
-from engine.plan import compile_plan, validate
-from engine.registry import Registry
-from engine.runner import Run, Runner, RunResult
-from engine.sdk import Node, NodeConfig, Port, expression, function_node, template_text
-from engine.workflow_file import dumps, load, loads, save
+from engine.workflow.file import dumps, load, loads, save
+from engine.workflow.model import Workflow
 
 __all__ = [
     "Event", "EventBus", "FlowError", "Node", "NodeConfig", "NodeContext", "NodeError", "Port",

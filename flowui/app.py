@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     import qasync
 
-    from engine.registry import Registry
+    from engine.core.registry import Registry
     from flowui import resources, theme
     from flowui.mainwindow import MainWindow
 

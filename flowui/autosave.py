@@ -20,8 +20,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QLockFile, QObject, QTimer
 
-from engine.atomic import write_text_atomic
-from engine.paths import data_dir
+from engine.support.atomic import write_text_atomic
+from engine.support.paths import data_dir
 from flowui.document import WorkflowDocument
 
 INTERVAL_MS = 5000

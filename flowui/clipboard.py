@@ -9,9 +9,9 @@ from collections.abc import Iterable
 
 from pydantic import ValidationError
 
-from engine import workflow_file
 from engine.errors import WorkflowFileError
-from engine.model import Connection, NodeSpec, Workflow
+from engine.workflow import file as workflow_file
+from engine.workflow.model import Connection, NodeSpec, Workflow
 from flowui.document import WorkflowDocument
 
 MIME = "application/x-flowui-workflow"

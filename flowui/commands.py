@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from engine.model import Connection, InputSpec, NodeSpec, Settings, Subgraph
+from engine.workflow.model import Connection, InputSpec, NodeSpec, Settings, Subgraph
 from flowui.document import WorkflowDocument
 
 _MISSING = object()

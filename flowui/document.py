@@ -18,11 +18,19 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from engine import workflow_file
-from engine.model import Connection, Graph, InputSpec, NodeSpec, Settings, Subgraph, Workflow
-from engine.porttypes import can_connect
-from engine.registry import Registry
-from engine.sdk import ERROR_OUTPUT, Port, PortContext
+from engine.core.registry import Registry
+from engine.core.sdk import ERROR_OUTPUT, Port, PortContext
+from engine.workflow import file as workflow_file
+from engine.workflow.model import (
+    Connection,
+    Graph,
+    InputSpec,
+    NodeSpec,
+    Settings,
+    Subgraph,
+    Workflow,
+)
+from engine.workflow.porttypes import can_connect
 
 _ID_TAIL = re.compile(r"^(.*?)(\d+)$")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import QMimeData, QObject, QPointF, Signal
 from PySide6.QtGui import QGuiApplication, QUndoStack
 
-from engine.model import NodeSpec
-from engine.porttypes import can_connect
+from engine.workflow.model import NodeSpec
+from engine.workflow.porttypes import can_connect
 from flowui import clipboard
 from flowui.canvas.node_item import PortRef
 from flowui.canvas.scene import GraphScene

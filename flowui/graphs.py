@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 
-from engine.model import Connection, NodeSpec, Subgraph
+from engine.workflow.model import Connection, NodeSpec, Subgraph
 from flowui.commands import AddSubgraphCommand, SetNodeCommand
 from flowui.document import WorkflowDocument
 

@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
     QUndoView,
 )
 
-from engine import workflow_file
+from engine.core.plan import validate
+from engine.core.registry import Registry
 from engine.errors import WorkflowFileError
-from engine.model import Workflow
-from engine.plan import validate
-from engine.registry import Registry
+from engine.workflow import file as workflow_file
+from engine.workflow.model import Workflow
 from flowui import autosave, resources
 from flowui.canvas.scene import GraphScene
 from flowui.canvas.view import GraphView

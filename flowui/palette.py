@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.porttypes import can_connect
-from engine.registry import Registry
-from engine.sdk import Node
+from engine.core.registry import Registry
+from engine.core.sdk import Node
+from engine.workflow.porttypes import can_connect
 from flowui import resources
 from flowui.canvas.node_item import PortRef
 from flowui.canvas.view import NODE_MIME

@@ -6,7 +6,7 @@ the `flowui.nodes` entry point, which names `catalog`.
 
 from __future__ import annotations
 
-from engine.sdk import Node
+from engine.core.sdk import Node
 
 
 def catalog() -> list[type[Node]]:

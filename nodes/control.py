@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from engine.context import NodeContext
-from engine.sdk import Node, NodeConfig, Port, expression
+from engine.core.context import NodeContext
+from engine.core.sdk import Node, NodeConfig, Port, expression
 
 
 class If(Node):

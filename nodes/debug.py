@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from engine.context import NodeContext
-from engine.porttypes import type_name
-from engine.preview import preview
-from engine.sdk import Node, NodeConfig, Port, template_text
+from engine.core.context import NodeContext
+from engine.core.preview import preview
+from engine.core.sdk import Node, NodeConfig, Port, template_text
+from engine.workflow.porttypes import type_name
 
 SHAPE_DEPTH = 4
 SHAPE_KEYS = 50

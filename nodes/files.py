@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from engine.atomic import write_text_atomic
-from engine.context import NodeContext
+from engine.core.context import NodeContext
+from engine.core.sdk import Node, NodeConfig, Port
 from engine.errors import NodeError
-from engine.sdk import Node, NodeConfig, Port
+from engine.support.atomic import write_text_atomic
 
 if TYPE_CHECKING:
-    from engine.model import Graph
+    from engine.workflow.model import Graph
 
 PATH_HELP = "Absolute, or relative to the workflow file's folder"
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import Field
 
-from engine.context import NodeContext
-from engine.model import Graph
-from engine.sdk import Node, NodeConfig, Port
+from engine.core.context import NodeContext
+from engine.core.sdk import Node, NodeConfig, Port
+from engine.workflow.model import Graph
 
 
 class Constant(Node):

@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic import Field
 
-from engine.context import NodeContext
+from engine.core.context import NodeContext
+from engine.core.sdk import Node, NodeConfig, Port
 from engine.errors import NodeError
-from engine.model import RetryPolicy
-from engine.sdk import Node, NodeConfig, Port
+from engine.workflow.model import RetryPolicy
 from nodes.http import check_url, classify, excerpt, fetch, status_error
 
 DEFAULT_SECRET = "OPENAI_API_KEY"

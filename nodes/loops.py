@@ -9,11 +9,11 @@ from typing import Any
 
 from pydantic import Field
 
-from engine.context import NodeContext
+from engine.core.context import NodeContext
+from engine.core.executor import BodyError
+from engine.core.sdk import Node, NodeConfig, Port, PortContext, expression
 from engine.errors import NodeError
-from engine.executor import BodyError
-from engine.model import Graph
-from engine.sdk import Node, NodeConfig, Port, PortContext, expression
+from engine.workflow.model import Graph
 from nodes.subworkflow import body_problems, enter_body
 
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from pydantic import Field
 
-from engine.context import NodeContext
+from engine.core.context import NodeContext
+from engine.core.sdk import ERROR_PORT, Node, NodeConfig, Port, PortContext
 from engine.errors import NodeError, WorkflowFileError
-from engine.model import IDENT_RE, Graph, Workflow
-from engine.sdk import ERROR_PORT, Node, NodeConfig, Port, PortContext
-from engine.workflow_file import load
+from engine.workflow.file import load
+from engine.workflow.model import IDENT_RE, Graph, Workflow
 
 # Bodies inside bodies: far beyond any hand-made workflow, low enough to stop a body that
 # somehow reaches itself (validation refuses those) long before memory runs out.

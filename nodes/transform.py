@@ -11,12 +11,12 @@ from jmespath.exceptions import JMESPathError
 from jmespath.functions import Functions
 from pydantic import Field
 
-from engine.context import NodeContext
+from engine.core.context import NodeContext
+from engine.core.sdk import Node, NodeConfig, Port, template_text
 from engine.errors import NodeError
-from engine.sdk import Node, NodeConfig, Port, template_text
 
 if TYPE_CHECKING:
-    from engine.model import Graph
+    from engine.workflow.model import Graph
 
 
 class JsonParse(Node):

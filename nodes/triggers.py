@@ -14,9 +14,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from engine.context import NodeContext
-from engine.model import Graph
-from engine.sdk import Node, NodeConfig, Port
+from engine.core.context import NodeContext
+from engine.core.sdk import Node, NodeConfig, Port
+from engine.workflow.model import Graph
 
 TOP_LEVEL_ONLY = ("a trigger starts runs only at the top level of a workflow; "
                   "move it out of the subgraph")

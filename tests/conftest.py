@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from engine import Registry, Runner, RunResult
-from engine.events import Event
-from engine.model import Workflow
+from engine.core.events import Event
+from engine.workflow.model import Workflow
 from tests.engine.toy import ATTEMPTS, toy_registry
 
 

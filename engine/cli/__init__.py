@@ -19,12 +19,12 @@ from typing import Any
 import click
 from rich.console import Console
 
-from engine import workflow_file
-from engine.atomic import write_text_atomic
+from engine.core.events import Event
+from engine.core.registry import Registry
 from engine.errors import FlowError, InputsError, WorkflowFileError
-from engine.events import Event
-from engine.model import Workflow
-from engine.registry import Registry
+from engine.support.atomic import write_text_atomic
+from engine.workflow import file as workflow_file
+from engine.workflow.model import Workflow
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 EXIT_FOR_STATUS = {"completed": EXIT_OK, "failed": EXIT_FAILED, "cancelled": EXIT_CANCELLED}
@@ -90,7 +90,7 @@ def run(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None, ev
         no_store: bool, trigger_payload: str | None = None, test_run: bool = False) -> None:
     """Run WORKFLOW once and print its result."""
     from engine.cli.inputs import parse_inputs
-    from engine.plan import validate
+    from engine.core.plan import validate
 
     wf = _load(workflow)
     registry = _registry()
@@ -129,7 +129,7 @@ async def _run(wf: Workflow, registry: Registry, inputs: dict[str, Any], base_di
                trigger: dict[str, Any] | None = None,
                options: dict[str, Any] | None = None) -> Any:
     from engine.cli.progress import LogPrinter, ProgressDisplay
-    from engine.runner import Runner
+    from engine.core.runner import Runner
 
     console = _stderr()
     subscribers: list[Any] = [LogPrinter(console)]
@@ -199,7 +199,7 @@ def _cancel_run(run: Any, console: Console) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
 def validate_cmd(workflow: str, as_json: bool) -> None:
     """Check WORKFLOW and print every problem (exit 2 when there are any)."""
-    from engine.plan import validate
+    from engine.core.plan import validate
 
     wf = _load(workflow)
     problems = validate(wf, _registry(), base_dir=Path(workflow).resolve().parent)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import InputsError
-from engine.model import Graph
+from engine.workflow.model import Graph
 
 
 def parse_inputs(graph: Graph, pairs: Iterable[str], inputs_file: str | None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from engine.events import Event
+from engine.core.events import Event
 
 _STYLE = {"debug": "dim", "info": "", "warning": "yellow", "error": "red"}
 _STATUS_STYLE = {"completed": "bold green", "failed": "bold red", "cancelled": "bold yellow"}

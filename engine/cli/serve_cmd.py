@@ -78,7 +78,7 @@ def serve(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None,
     """Serve WORKFLOW: each webhook request or interval tick starts one run."""
     from engine.cli.inputs import parse_inputs
     from engine.cli.progress import LogPrinter
-    from engine.serve import ServeError, ServeOptions, Server
+    from engine.server.serve_mode import ServeError, ServeOptions, Server
 
     wf = _load(workflow)
     registry = _registry()

@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
-from engine.porttypes import can_connect
+from engine.workflow.porttypes import can_connect
 from flowui import theme
 from flowui.canvas.edge_item import wire_path
 from flowui.canvas.node_item import NodeItem, PortRef

@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from engine.sdk import ERROR_PORT, Port
+from engine.core.sdk import ERROR_PORT, Port
 from flowui import resources, theme
 
 WIDTH = 200.0

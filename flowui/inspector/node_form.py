@@ -16,7 +16,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 
-from engine.model import IDENT_RE, RetryPolicy
+from engine.workflow.model import IDENT_RE, RetryPolicy
 from flowui import resources, theme
 from flowui.commands import RenameNodeCommand, SetNodeCommand
 from flowui.document import WorkflowDocument

@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from engine.model import NodeSpec, RetryPolicy, Settings
+from engine.workflow.model import NodeSpec, RetryPolicy, Settings
 from flowui import resources
 from flowui.inspector.base import CheckBox, ComboBox, DoubleSpinBox, SpinBox, small_button
 from flowui.inspector.form import FormGrid

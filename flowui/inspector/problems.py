@@ -7,9 +7,9 @@ import inspect
 
 from pydantic import ValidationError
 
-from engine.porttypes import matches, type_name
-from engine.sdk import PortContext
-from engine.templates import default_engine
+from engine.core.sdk import PortContext
+from engine.templates.engine import default_engine
+from engine.workflow.porttypes import matches, type_name
 from flowui.document import WorkflowDocument
 from flowui.inspector.form import sentence
 from flowui.inspector.schema import EXPRESSION, TEMPLATE

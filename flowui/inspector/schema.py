@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.sdk import Port
+from engine.core.sdk import Port
 
 # Kinds of editor, one per shape a config value can have.
 STRING, EXPRESSION, TEMPLATE = "string", "expression", "template"

@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
-from engine.model import NodeSpec
+from engine.workflow.model import NodeSpec
 from flowui.document import WorkflowDocument
 from flowui.inspector.node_form import NodeForm
 from flowui.inspector.workflow_form import WorkflowForm

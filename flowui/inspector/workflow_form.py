@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.model import IDENT_RE, InputSpec, Settings
-from engine.porttypes import PORT_TYPES, matches
+from engine.workflow.model import IDENT_RE, InputSpec, Settings
+from engine.workflow.porttypes import PORT_TYPES, matches
 from flowui import theme
 from flowui.commands import SetInputsCommand, SetMetaCommand, SetSettingsCommand
 from flowui.document import WorkflowDocument

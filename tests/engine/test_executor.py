@@ -8,7 +8,7 @@ import time
 import pytest
 
 from engine import Runner
-from engine.model import Workflow
+from engine.workflow.model import Workflow
 from tests.engine.toy import ATTEMPTS, workflow
 
 
@@ -251,7 +251,7 @@ def test_unclassified_errors_are_retried(toy):
 
 
 def test_exponential_backoff_waits_grow_and_cap():
-    from engine.model import RetryPolicy
+    from engine.workflow.model import RetryPolicy
 
     p = RetryPolicy(max_attempts=6, backoff="exponential", delay_s=0.5, max_delay_s=3,
                     jitter=False)
@@ -457,7 +457,7 @@ def test_config_value_feeds_an_unwired_input_and_a_wire_overrides_it(toy):
 def test_every_event_has_exactly_its_fields(toy):
     """The runner builds event records without their constructor: a wrong field count
     would only show as a malformed event, so check every kind a run can emit."""
-    from engine.events import EVENT_TYPES
+    from engine.core.events import EVENT_TYPES
 
     wf = workflow([node("f", "flaky", config={"fail_times": 1},
                         retry={"max_attempts": 2, "delay_s": 0, "jitter": False}),

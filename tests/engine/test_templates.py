@@ -1,4 +1,4 @@
-"""Behaviour of engine.templates: FORMAT.md "Expressions and templates", bounds, sandbox escapes."""
+"""The template engine: FORMAT.md "Expressions and templates", bounds, sandbox escapes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from engine.errors import TemplateError
-from engine.templates import TemplateEngine, default_engine
+from engine.templates.engine import TemplateEngine, default_engine
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from engine import validate
-from engine.plan import compile_plan
+from engine.core.plan import compile_plan
 from tests.engine.toy import toy_registry, workflow
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import workflow_file
 from engine.errors import WorkflowFileError
-from engine.migrations import Migrator
+from engine.workflow import file as workflow_file
+from engine.workflow.migrations import Migrator
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "resources" / "examples").glob("*.flow.json"))
 

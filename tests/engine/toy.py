@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import Field
 
 from engine import Node, NodeConfig, NodeContext, NodeError, Port, Registry, function_node
-from engine.model import Workflow
-from engine.workflow_file import from_data
+from engine.workflow.file import from_data
+from engine.workflow.model import Workflow
 
 
 class Source(Node):

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from engine.registry import Registry
+from engine.core.registry import Registry
 from tests.flowui.inspector_harness import make  # noqa: F401 (a fixture of the inspector tests)
 
 

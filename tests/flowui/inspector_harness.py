@@ -13,8 +13,8 @@ import pytest
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from engine import workflow_file
-from engine.registry import Registry
+from engine.core.registry import Registry
+from engine.workflow import file as workflow_file
 from flowui import theme
 from flowui.document import WorkflowDocument
 from flowui.inspector import InspectorWidget

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PySide6.QtGui import QUndoStack
 
-from engine.model import Connection, InputSpec, NodeSpec, Settings
+from engine.workflow.model import Connection, InputSpec, NodeSpec, Settings
 from flowui.commands import (
     AddNodesCommand,
     ConnectCommand,

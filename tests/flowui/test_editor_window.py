@@ -11,7 +11,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QGuiApplication, QMouseEvent
 from PySide6.QtWidgets import QMessageBox
 
-from engine import workflow_file
+from engine.workflow import file as workflow_file
 from flowui import autosave
 from flowui.canvas.view import NODE_MIME
 from tests.flowui.conftest import drag, mouse

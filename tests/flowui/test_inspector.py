@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QTextCursor
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QLineEdit
 
-from engine import workflow_file
+from engine.workflow import file as workflow_file
 from flowui.commands import RemoveItemsCommand, SetNodeCommand
 from flowui.inspector.highlighter import DELIMITER
 from flowui.inspector.workflow_form import WorkflowForm

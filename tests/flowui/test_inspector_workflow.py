@@ -16,8 +16,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication
 
-from engine import Node, NodeConfig, Port, workflow_file
-from engine.registry import Registry
+from engine import Node, NodeConfig, Port
+from engine.core.registry import Registry
+from engine.workflow import file as workflow_file
 from flowui.commands import RemoveItemsCommand
 from flowui.document import WorkflowDocument
 from flowui.inspector import InspectorWidget

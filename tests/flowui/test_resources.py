@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtSvg import QSvgRenderer
 
-from engine.registry import Registry
+from engine.core.registry import Registry
 from flowui import resources
 
 

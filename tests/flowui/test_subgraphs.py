@@ -7,7 +7,8 @@ import json
 
 from PySide6.QtCore import QPointF
 
-from engine import Registry, run_file, workflow_file
+from engine import Registry, run_file
+from engine.workflow import file as workflow_file
 from flowui.commands import SetNodeCommand
 from tests.flowui.conftest import drag
 

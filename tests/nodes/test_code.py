@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from radon.complexity import cc_visit
 
 from engine import Registry
-from engine.workflow_file import dumps, load
+from engine.workflow.file import dumps, load
 from nodes import code_analysis
 from tests.engine.toy import workflow
 
@@ -179,8 +179,9 @@ def test_complexity_of_a_sample_module(builtin):
 
 
 @pytest.mark.parametrize("path", [DATA / "inventory.py", DATA / "legacy_report.py",
-                                  DATA / "clean.py", ROOT / "engine" / "executor.py",
-                                  ROOT / "engine" / "plan.py", ROOT / "nodes" / "code_analysis.py"],
+                                  DATA / "clean.py", ROOT / "engine" / "core" / "executor.py",
+                                  ROOT / "engine" / "core" / "plan.py",
+                                  ROOT / "nodes" / "code_analysis.py"],
                          ids=lambda p: p.name)
 def test_complexity_agrees_with_radon(builtin, path):
     code = path.read_text(encoding="utf-8")

@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine import Registry, Runner, workflow_file
-from engine.secrets import MappingSecrets
+from engine import Registry, Runner
+from engine.secrets.store import MappingSecrets
+from engine.workflow import file as workflow_file
 
 EXAMPLES = Path(__file__).parents[2] / "resources" / "examples"
 FLOWCLI = Path(sys.executable).with_name("flowcli")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from engine.workflow_file import dumps, load
+from engine.workflow.file import dumps, load
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 FLOWCLI = Path(sys.executable).with_name("flowcli")

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from engine import Registry, Runner
-from engine.secrets import MappingSecrets
+from engine.secrets.store import MappingSecrets
 from tests.engine.toy import workflow
 
 FAST_RETRY = {"max_attempts": 3, "backoff": "fixed", "delay_s": 0.01, "jitter": False}

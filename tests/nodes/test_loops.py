@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from engine import Node, NodeContext, NodeError, Port, Registry, Runner
-from engine.model import RetryPolicy
-from engine.plan import validate
+from engine.core.plan import validate
+from engine.workflow.model import RetryPolicy
 from nodes import catalog
 from tests.conftest import Recorder
 from tests.engine.toy import TOY_TYPES, workflow

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from engine import Registry, Runner
-from engine.secrets import MASK, MappingSecrets
-from engine.workflow_file import from_data
+from engine.secrets.store import MASK, MappingSecrets
+from engine.workflow.file import from_data
 
 FLOWCLI = Path(sys.executable).with_name("flowcli")
 SECRET = "sk9Zq4TOPSECRETvalue7731"

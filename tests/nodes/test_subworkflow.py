@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from engine import Node, NodeContext, Port, Registry, load, run_file, workflow_file
-from engine.plan import validate
-from engine.sdk import PortContext
+from engine import Node, NodeContext, Port, Registry, load, run_file
+from engine.core.plan import validate
+from engine.core.sdk import PortContext
+from engine.workflow import file as workflow_file
 from nodes import catalog
 from tests.conftest import Recorder
 from tests.engine.toy import TOY_TYPES, workflow

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from engine import Registry, Runner
-from engine.workflow_file import dumps, load
+from engine.workflow.file import dumps, load
 from tests.engine.toy import workflow
 
 ROOT = Path(__file__).parents[2]

@@ -21,7 +21,7 @@ from jinja2.utils import missing
 from markupsafe import Markup
 
 from engine.errors import TemplateError
-from engine.sandbox import RUN, Guarded, Refused, Sandbox, tick
+from engine.templates.sandbox import RUN, Guarded, Refused, Sandbox, tick
 
 # Private-use characters: nobody types them, so `{%` and `{#` stay literal in config values.
 _VALUE_DELIMITERS = {"block_start_string": "\ue000\ue001", "block_end_string": "\ue001\ue000",

@@ -37,9 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from engine.context import NodeContext
-from engine.errors import ConfigError, InputTypeError, NodeError, NodeTimeoutError
-from engine.events import (
+from engine.core.context import NodeContext
+from engine.core.events import (
     NodeCancelled,
     NodeCompleted,
     NodeFailed,
@@ -47,13 +46,14 @@ from engine.events import (
     NodeSkipped,
     NodeStarted,
 )
-from engine.porttypes import matches, type_name
-from engine.preview import preview_outputs
-from engine.sdk import ERROR_PORT
+from engine.core.preview import preview_outputs
+from engine.core.sdk import ERROR_PORT
+from engine.errors import ConfigError, InputTypeError, NodeError, NodeTimeoutError
+from engine.workflow.porttypes import matches, type_name
 
 if TYPE_CHECKING:
-    from engine.plan import Plan, PlannedNode
-    from engine.runner import RunContext
+    from engine.core.plan import Plan, PlannedNode
+    from engine.core.runner import RunContext
 
 PENDING, RUNNING, COMPLETED, FAILED, SKIPPED, CANCELLED = range(6)
 

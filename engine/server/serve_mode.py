@@ -25,16 +25,16 @@ from typing import Any
 
 from aiohttp import web
 
-from engine.atomic import write_text_atomic
-from engine.bus import EventBus
+from engine.core.bus import EventBus
+from engine.core.events import Event
+from engine.core.plan import Plan, check_inputs, compile_workflow, resolve_inputs
+from engine.core.registry import Registry
+from engine.core.runner import Run, Runner, RunResult, workflow_secrets
 from engine.errors import FlowError, Problem, WorkflowInvalidError
-from engine.events import Event
-from engine.model import Workflow
-from engine.paths import data_dir
-from engine.plan import Plan, check_inputs, compile_workflow, resolve_inputs
-from engine.registry import Registry
-from engine.runner import Run, Runner, RunResult, workflow_secrets
-from engine.secrets import ENV_PREFIX
+from engine.secrets.store import ENV_PREFIX
+from engine.support.atomic import write_text_atomic
+from engine.support.paths import data_dir
+from engine.workflow.model import Workflow
 
 CANCEL_WAIT_S = 10.0  # after the grace period: how long cancelled runs get to wind down
 

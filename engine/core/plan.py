@@ -16,13 +16,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from engine.core.registry import Registry
+from engine.core.sdk import ERROR_PORT, Node, Port, PortContext
 from engine.errors import Problem, WorkflowInvalidError
-from engine.gcpause import gc_paused
-from engine.model import Graph, NodeSpec, RetryPolicy, Settings, Workflow
-from engine.porttypes import can_connect, matches, needs_check, type_name
-from engine.registry import Registry
-from engine.sdk import ERROR_PORT, Node, Port, PortContext
-from engine.templates import TemplateEngine, default_engine
+from engine.support.gcpause import gc_paused
+from engine.templates.engine import TemplateEngine, default_engine
+from engine.workflow.model import Graph, NodeSpec, RetryPolicy, Settings, Workflow
+from engine.workflow.porttypes import can_connect, matches, needs_check, type_name
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,16 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.bus import EventBus
+from engine.core.bus import EventBus
+from engine.core.events import Event, RunCompleted, RunRetrying, RunStarted, iso_utc
+from engine.core.executor import COMPLETED, GraphExecution
+from engine.core.plan import Plan, check_inputs, compile_workflow, resolve_inputs
+from engine.core.preview import preview
+from engine.core.registry import Registry
 from engine.errors import Problem, WorkflowInvalidError
-from engine.events import Event, RunCompleted, RunRetrying, RunStarted, iso_utc
-from engine.executor import COMPLETED, GraphExecution
-from engine.model import Workflow
-from engine.plan import Plan, check_inputs, compile_workflow, resolve_inputs
-from engine.preview import preview
-from engine.registry import Registry
-from engine.secrets import ENV_PREFIX, Redactor, SecretStore, references
-from engine.templates import TemplateEngine, default_engine
+from engine.secrets.store import ENV_PREFIX, Redactor, SecretStore, references
+from engine.templates.engine import TemplateEngine, default_engine
+from engine.workflow.model import Workflow
 
 QUEUED, VALIDATING, RUNNING = "queued", "validating", "running"
 

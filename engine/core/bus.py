@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from engine.events import Event
+from engine.core.events import Event
 
 log = logging.getLogger("flowui.bus")
 

@@ -4,7 +4,7 @@ A node type is a `Node` subclass with a stable dotted `type` id, a version,
 typed ports, a pydantic `Config` and `async def run(self, ctx, **inputs)`
 returning ``{output port: value}``. An output left out of the returned dict is
 *skipped* (that is how `control.if` takes one branch). Node code gets all I/O
-through its `ctx` (see `engine.context.NodeContext`), so tests can hand it
+through its `ctx` (see `engine.core.context.NodeContext`), so tests can hand it
 fakes.
 """
 
@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Union, get_args, get_origin, ge
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from engine.errors import NodeError, RegistryError
-from engine.model import IDENT_RE, RetryPolicy
-from engine.porttypes import PORT_TYPES
+from engine.workflow.model import IDENT_RE, RetryPolicy
+from engine.workflow.porttypes import PORT_TYPES
 
 if TYPE_CHECKING:
-    from engine.context import NodeContext
-    from engine.model import Graph
+    from engine.core.context import NodeContext
+    from engine.workflow.model import Graph
 
 TYPE_ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 ERROR_PORT = "error"
@@ -75,7 +75,7 @@ def template_text(default: Any = ..., *, description: str = "") -> Any:
 class PortContext:
     """Where a node sits, for types whose ports depend on what their config names."""
 
-    workflow: Any  # engine.model.Workflow: its subgraphs
+    workflow: Any  # engine.workflow.model.Workflow: its subgraphs
     base_dir: Path  # relative file paths resolve here
 
 

@@ -17,11 +17,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine.atomic import write_text_atomic
 from engine.errors import WorkflowFileError
-from engine.gcpause import gc_paused
-from engine.migrations import DEFAULT, MigrationError, Migrator
-from engine.model import FORMAT_NAME, Graph, InputSpec, NodeSpec, RetryPolicy, Workflow
+from engine.support.atomic import write_text_atomic
+from engine.support.gcpause import gc_paused
+from engine.workflow.migrations import DEFAULT, MigrationError, Migrator
+from engine.workflow.model import FORMAT_NAME, Graph, InputSpec, NodeSpec, RetryPolicy, Workflow
 
 _NODE_FIELDS = list(NodeSpec.model_fields)
 
@@ -134,7 +134,7 @@ def _known_fields(loc: list[Any]) -> list[str]:
     if "connections" in names:
         return ["from", "to"]
     if "settings" in names:
-        from engine.model import Settings
+        from engine.workflow.model import Settings
         return list(Settings.model_fields)
     return []
 

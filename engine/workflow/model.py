@@ -2,7 +2,7 @@
 
 These describe the document exactly as written; what a node type makes of its
 config is the registry's business, and whether the graph makes sense is the
-validator's. Reading and writing files lives in `engine.workflow_file`.
+validator's. Reading and writing files lives in `engine.workflow.file`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from engine.porttypes import PortType
+from engine.workflow.porttypes import PortType
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_-]*"
 IDENT_RE = re.compile(rf"^{IDENT}$")

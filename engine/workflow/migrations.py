@@ -11,7 +11,7 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.model import CURRENT_VERSION
+from engine.workflow.model import CURRENT_VERSION
 
 Step = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from engine.core.sdk import Node
 from engine.errors import DuplicateNodeTypeError, RegistryError
-from engine.paths import plugin_dirs
-from engine.sdk import Node
+from engine.support.paths import plugin_dirs
 
 ENTRY_POINT_GROUP = "flowui.nodes"
 

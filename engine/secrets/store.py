@@ -18,9 +18,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import write_text_atomic
 from engine.errors import FlowError
-from engine.paths import data_dir
+from engine.support.atomic import write_text_atomic
+from engine.support.paths import data_dir
 
 ENV_PREFIX = "FLOWUI_SECRET_"
 SERVICE = "flowui"

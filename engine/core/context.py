@@ -14,15 +14,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.core.events import NodeLogged, NodeProgressed
 from engine.errors import NodeError
-from engine.events import NodeLogged, NodeProgressed
 
 if TYPE_CHECKING:
     import httpx
 
-    from engine.executor import GraphExecution
-    from engine.model import Settings
-    from engine.plan import Plan
+    from engine.core.executor import GraphExecution
+    from engine.core.plan import Plan
+    from engine.workflow.model import Settings
 
 LEVELS = ("debug", "info", "warning", "error")
 
@@ -165,9 +165,9 @@ class NodeContext:
     def workflow_plan(self, path: str) -> Plan:
         """A workflow file (relative to this workflow's folder) compiled as a body;
         compiled once per run. Its own relative paths resolve against its folder."""
-        from engine import workflow_file  # here: only sub-workflow nodes need it
+        from engine.core.plan import compile_workflow
         from engine.errors import WorkflowFileError, WorkflowInvalidError
-        from engine.plan import compile_workflow
+        from engine.workflow import file as workflow_file  # here: only sub-workflow nodes need it
 
         target = self.resolve_path(path).resolve()
         key = f"file:{target}"

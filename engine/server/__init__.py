@@ -1,0 +1,2 @@
+"""Long-running shells over the core: serve mode (a workflow's triggers over HTTP and
+timers)."""
