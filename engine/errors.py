@@ -3,12 +3,29 @@
 Every message says what was wrong, where (file, node id, field) and, where it
 helps, what to do about it. Node failures carry a short machine `type` that
 lands in events and results as ``{"type", "message", "node"}``.
+
+    FlowError                   everything the engine raises on purpose
+    ├── WorkflowFileError       a file cannot be read: JSON, shape, version (all problems)
+    ├── MigrationError          an old file version cannot be brought up to date
+    ├── RegistryError           a node type cannot be defined or registered
+    │   └── DuplicateNodeTypeError
+    ├── WorkflowInvalidError    validation found problems (Problem records); nothing ran
+    ├── InputsError             workflow inputs given on the command line or the API
+    ├── SecretsError            a secret cannot be stored, read or deleted
+    ├── ServeError              serve mode cannot start (no trigger, a port in use)
+    └── NodeError               a node failed; `retryable`, `retry_after_s`
+        ├── TemplateError       a template or condition refused or failed (never retried)
+        ├── InputTypeError      a value on a port does not fit the port's type
+        ├── ConfigError         config invalid once templates and wires are applied
+        ├── NodeTimeoutError    one attempt ran past `timeout_s`
+        └── BodyError           a loop or sub-workflow body failed (inner type and node)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class FlowError(Exception):
@@ -29,6 +46,10 @@ class WorkflowFileError(FlowError):
         self.problems = list(problems)
         lines = "\n".join(f"  {p}" for p in self.problems)
         super().__init__(f"{path}: cannot load workflow:\n{lines}")
+
+
+class MigrationError(FlowError):
+    """The file's version cannot be brought to the current one (message says why)."""
 
 
 # --- the node registry ----------------------------------------------------------
@@ -56,8 +77,16 @@ class Problem:
 
     code: str  # stable short name, e.g. "unknown_type", "cycle"
     message: str
-    node_id: str | None = None
+    node_id: str | None = None  # inside a subgraph: "<subgraph>/<node id>"
     field: str | None = None
+    graph: str | None = None  # the subgraph it is in; None: the workflow itself
+
+    @property
+    def local_id(self) -> str | None:
+        """The node's id within its own graph (`node_id` without the subgraph)."""
+        if self.node_id is None or self.graph is None:
+            return self.node_id
+        return self.node_id.removeprefix(f"{self.graph}/")
 
     def __str__(self) -> str:
         where = f"node {self.node_id!r}" if self.node_id else "workflow"
@@ -67,7 +96,7 @@ class Problem:
 
     def to_dict(self) -> dict[str, str | None]:
         return {"code": self.code, "message": self.message, "node": self.node_id,
-                "field": self.field}
+                "field": self.field, "graph": self.graph}
 
 
 class WorkflowInvalidError(FlowError):
@@ -127,5 +156,28 @@ class NodeTimeoutError(NodeError):
     retryable = True
 
 
+class BodyError(NodeError):
+    """A subgraph body (loop, for_each, sub-workflow) failed. Carries the inner error's
+    type and the failing node's path, which the run reports as `failed_node`."""
+
+    retryable = False  # the inner nodes had their own retry policies
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error.get("message", "the body failed"))
+        self.type = error.get("type", "NodeError")
+        self.node = error.get("node")
+
+
+# --- the shells -----------------------------------------------------------------------
+
+
 class InputsError(FlowError):
     """Workflow inputs given on the command line or to the API are wrong."""
+
+
+class SecretsError(FlowError):
+    """A secret could not be stored, read or deleted (the message says why and what to do)."""
+
+
+class ServeError(FlowError):
+    """Serve mode cannot start (no triggers, a port in use, ...)."""

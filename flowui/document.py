@@ -130,7 +130,8 @@ class WorkflowDocument(QObject):
         if cls is None:
             return (), ()
         try:
-            inputs, outputs = cls.ports(spec.config, PortContext(self.workflow, self.base_dir))
+            context = PortContext(self.workflow, self.base_dir, self.registry)
+            inputs, outputs = cls.ports(spec.config, context)
         except Exception:  # a half-typed config must not break drawing; validation reports it
             inputs, outputs = cls.inputs, cls.outputs
         return tuple(inputs), (*outputs, ERROR_OUTPUT)

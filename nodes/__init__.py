@@ -6,7 +6,7 @@ the `flowui.nodes` entry point, which names `catalog`.
 
 from __future__ import annotations
 
-from engine.core.sdk import Node
+from engine import Node
 
 
 def catalog() -> list[type[Node]]:

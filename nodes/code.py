@@ -9,9 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import Field
 
-from engine.core.context import NodeContext
-from engine.core.sdk import Node, NodeConfig, Port
-from engine.errors import NodeError
+from engine import Node, NodeConfig, NodeContext, NodeError, Port
 from nodes import code_analysis as analysis
 
 T = TypeVar("T")

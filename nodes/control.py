@@ -6,8 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from engine.core.context import NodeContext
-from engine.core.sdk import Node, NodeConfig, Port, expression
+from engine import Node, NodeConfig, NodeContext, Port, expression
 
 
 class If(Node):

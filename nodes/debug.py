@@ -7,10 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from engine.core.context import NodeContext
-from engine.core.preview import preview
-from engine.core.sdk import Node, NodeConfig, Port, template_text
-from engine.workflow.porttypes import type_name
+from engine import Node, NodeConfig, NodeContext, Port, preview, template_text, type_name
 
 SHAPE_DEPTH = 4
 SHAPE_KEYS = 50

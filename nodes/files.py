@@ -11,13 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from engine.core.context import NodeContext
-from engine.core.sdk import Node, NodeConfig, Port
-from engine.errors import NodeError
-from engine.support.atomic import write_text_atomic
+from engine import Node, NodeConfig, NodeContext, NodeError, Port, write_text_atomic
 
 if TYPE_CHECKING:
-    from engine.workflow.model import Graph
+    from engine import Graph
 
 PATH_HELP = "Absolute, or relative to the workflow file's folder"
 

@@ -7,9 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from engine.core.context import NodeContext
-from engine.core.sdk import Node, NodeConfig, Port
-from engine.workflow.model import Graph
+from engine import Graph, Node, NodeConfig, NodeContext, Port
 
 
 class Constant(Node):

@@ -15,9 +15,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field
 
-from engine.core.context import NodeContext
-from engine.core.sdk import Node, NodeConfig, Port
-from engine.errors import NodeError, NodeTimeoutError
+from engine import Node, NodeConfig, NodeContext, NodeError, NodeTimeoutError, Port
 
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 EXCERPT_CHARS = 300

@@ -7,10 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from engine.core.context import NodeContext
-from engine.core.sdk import Node, NodeConfig, Port
-from engine.errors import NodeError
-from engine.workflow.model import RetryPolicy
+from engine import Node, NodeConfig, NodeContext, NodeError, Port, RetryPolicy
 from nodes.http import check_url, classify, excerpt, fetch, status_error
 
 DEFAULT_SECRET = "OPENAI_API_KEY"

@@ -9,11 +9,18 @@ from typing import Any
 
 from pydantic import Field
 
-from engine.core.context import NodeContext
-from engine.core.executor import BodyError
-from engine.core.sdk import Node, NodeConfig, Port, PortContext, expression
-from engine.errors import NodeError
-from engine.workflow.model import Graph
+from engine import (
+    BodyError,
+    BodySpec,
+    Graph,
+    Node,
+    NodeConfig,
+    NodeContext,
+    NodeError,
+    Port,
+    PortContext,
+    expression,
+)
 from nodes.subworkflow import body_problems, enter_body
 
 
@@ -27,6 +34,7 @@ class ForEach(Node):
                    "`result` output, in the order of the items.")
     inputs = (Port("items", "array"),)
     outputs = (Port("results", "array"),)
+    body = BodySpec("body", inputs=("item", "index"), outputs=("result",))
 
     class Config(NodeConfig):
         body: str = Field(description="The subgraph run for each item")
@@ -98,6 +106,7 @@ class Loop(Node):
                    "holds; stops with an error after max_iterations runs.")
     inputs = (Port("initial", "any", required=False),)
     outputs = (Port("final", "any"), Port("iterations", "integer"))
+    body = BodySpec("body", inputs=("state", "iteration"), outputs=("state",))
 
     class Config(NodeConfig):
         body: str = Field(description="The subgraph run each iteration")

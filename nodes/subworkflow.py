@@ -11,20 +11,25 @@ from typing import Any
 
 from pydantic import Field
 
-from engine.core.context import NodeContext
-from engine.core.sdk import ERROR_PORT, Node, NodeConfig, Port, PortContext
-from engine.errors import NodeError, WorkflowFileError
-from engine.workflow.file import load
-from engine.workflow.model import IDENT_RE, Graph, Workflow
+from engine import (
+    ERROR_PORT,
+    IDENT_RE,
+    BodySpec,
+    Graph,
+    Node,
+    NodeConfig,
+    NodeContext,
+    NodeError,
+    Port,
+    PortContext,
+    Workflow,
+    WorkflowFileError,
+    load,
+)
 
 # Bodies inside bodies: far beyond any hand-made workflow, low enough to stop a body that
 # somehow reaches itself (validation refuses those) long before memory runs out.
 MAX_NESTING = 64
-
-# Config fields of the body-running types that name a subgraph of the same workflow
-# (flow.subworkflow's `path`, naming a file, is handled on its own).
-SUBGRAPH_FIELDS = {"control.for_each": "body", "control.loop": "body",
-                   "flow.subworkflow": "subgraph"}
 
 # (file, subgraph): file None is the workflow being validated, subgraph None its top level
 GraphKey = tuple[Path | None, str | None]
@@ -103,12 +108,13 @@ class _References:
             return
         file = key[0]
         base = file.parent if file is not None else self.context.base_dir
+        registry = self.context.registry
         for n in graph.nodes:
-            field = SUBGRAPH_FIELDS.get(n.type)
-            name = n.config.get(field) if field else None
-            if isinstance(name, str) and "{{" not in name:
+            cls = registry.get(n.type) if registry is not None else None
+            name = cls.body_name(n.config) if cls is not None else None
+            if name is not None and "{{" not in name:
                 yield file, name
-            path = n.config.get("path") if n.type == "flow.subworkflow" else None
+            path = n.config.get("path") if cls is SubWorkflow else None
             if isinstance(path, str) and path and "{{" not in path:
                 yield _resolve(base, path), None
 
@@ -193,12 +199,21 @@ class SubWorkflow(Node):
     description = ("Runs a subgraph of this workflow, or another workflow file, as one node: "
                    "its declared inputs are this node's inputs, its flow.output names its "
                    "outputs.")
+    body = BodySpec("subgraph")
 
     class Config(NodeConfig):
         path: str | None = Field(None, description="A workflow file, relative to this "
                                                    "workflow's folder")
         subgraph: str | None = Field(None, description="The name of a subgraph of this "
                                                        "workflow")
+
+    @classmethod
+    def runs_own_body(cls, config: Mapping[str, Any]) -> bool:
+        return not config.get("path")  # a file's body is edited by opening that file
+
+    @classmethod
+    def body_name(cls, config: Mapping[str, Any]) -> str | None:
+        return super().body_name(config) if cls.runs_own_body(config) else None
 
     @classmethod
     def ports(cls, config: Mapping[str, Any], context: PortContext | None = None,

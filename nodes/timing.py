@@ -6,8 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from engine.core.context import NodeContext
-from engine.core.sdk import Node, NodeConfig, Port
+from engine import Node, NodeConfig, NodeContext, Port
 
 
 class Delay(Node):

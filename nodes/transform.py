@@ -11,12 +11,10 @@ from jmespath.exceptions import JMESPathError
 from jmespath.functions import Functions
 from pydantic import Field
 
-from engine.core.context import NodeContext
-from engine.core.sdk import Node, NodeConfig, Port, template_text
-from engine.errors import NodeError
+from engine import Node, NodeConfig, NodeContext, NodeError, Port, template_text
 
 if TYPE_CHECKING:
-    from engine.workflow.model import Graph
+    from engine import Graph
 
 
 class JsonParse(Node):

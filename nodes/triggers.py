@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from engine.core.context import NodeContext
-from engine.core.sdk import Node, NodeConfig, Port
-from engine.workflow.model import Graph
+from engine import Graph, Node, NodeConfig, NodeContext, Port
 
 TOP_LEVEL_ONLY = ("a trigger starts runs only at the top level of a workflow; "
                   "move it out of the subgraph")
@@ -41,8 +39,7 @@ class Webhook(Node):
                    "JSON when the request's Content-Type is JSON, else the text.")
     outputs = (Port("body", "any"), Port("headers", "object", description="lower-case names"),
                Port("query", "object"), Port("method", "string"))
-    is_trigger: ClassVar[bool] = True
-    trigger_kind: ClassVar[str] = "http"  # how serve mode drives it (engine/serve.py)
+    trigger_kind = "http"  # serve mode routes requests to it (engine/server/serve_mode.py)
 
     class Config(NodeConfig):
         path: str = Field("/", pattern=r"^/", description="URL path, e.g. /hooks/github")
@@ -105,8 +102,7 @@ class Interval(Node):
     description = ("Starts a run every every_s seconds in serve mode, the first at once; tick "
                    "counts from 0, time is the tick's UTC time.")
     outputs = (Port("tick", "integer"), Port("time", "string"))
-    is_trigger: ClassVar[bool] = True
-    trigger_kind: ClassVar[str] = "interval"
+    trigger_kind = "interval"
 
     class Config(NodeConfig):
         every_s: float = Field(60.0, gt=0, le=31_536_000, description="Seconds between ticks")

@@ -14,7 +14,8 @@ import sys
 import click
 
 from engine.cli import EXIT_FAILED, EXIT_INVALID, _fail, _stderr
-from engine.secrets.store import ENV_PREFIX, NAME_RE, SecretsError, SecretStore
+from engine.errors import SecretsError
+from engine.secrets.store import ENV_PREFIX, NAME_RE, SecretStore
 
 
 def _check_name(name: str) -> None:

@@ -78,7 +78,8 @@ def serve(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None,
     """Serve WORKFLOW: each webhook request or interval tick starts one run."""
     from engine.cli.inputs import parse_inputs
     from engine.cli.progress import LogPrinter
-    from engine.server.serve_mode import ServeError, ServeOptions, Server
+    from engine.errors import ServeError
+    from engine.server.serve_mode import ServeOptions, Server
 
     wf = _load(workflow)
     registry = _registry()

@@ -48,7 +48,7 @@ from engine.core.events import (
 )
 from engine.core.preview import preview_outputs
 from engine.core.sdk import ERROR_PORT
-from engine.errors import ConfigError, InputTypeError, NodeError, NodeTimeoutError
+from engine.errors import BodyError, ConfigError, InputTypeError, NodeError, NodeTimeoutError
 from engine.workflow.porttypes import matches, type_name
 
 if TYPE_CHECKING:
@@ -71,18 +71,6 @@ _BRANCH_NOT_TAKEN = Skip("branch_not_taken")
 _UPSTREAM_FAILED = Skip("upstream_failed")
 _UPSTREAM_SKIPPED = Skip("upstream_skipped")
 _UNSET = object()
-
-
-class BodyError(NodeError):
-    """A subgraph body (loop, for_each, sub-workflow) failed. Carries the inner error's
-    type and the failing node's path, which the run reports as `failed_node`."""
-
-    retryable = False  # the inner nodes had their own retry policies
-
-    def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(error.get("message", "the body failed"))
-        self.type = error.get("type", "NodeError")
-        self.node = error.get("node")
 
 
 def error_type(e: BaseException) -> str:

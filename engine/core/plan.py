@@ -132,8 +132,8 @@ def _retry_policy(policy: RetryPolicy | None) -> RetryPolicy | None:
 
 def _in_subgraph(name: str, p: Problem) -> Problem:
     if p.node_id:
-        return Problem(p.code, p.message, f"{name}/{p.node_id}", p.field)
-    return Problem(p.code, f"subgraph {name!r}: {p.message}", None, p.field)
+        return Problem(p.code, p.message, f"{name}/{p.node_id}", p.field, name)
+    return Problem(p.code, f"subgraph {name!r}: {p.message}", None, p.field, name)
 
 
 def validate(workflow: Workflow, registry: Registry, *, inputs: Mapping[str, Any] | None = None,
@@ -204,7 +204,7 @@ class _Compiler:
     def __init__(self, workflow: Workflow, graph: Graph, registry: Registry,
                  templates: TemplateEngine, base_dir: Path) -> None:
         self.workflow = workflow
-        self.port_context = PortContext(workflow, base_dir)
+        self.port_context = PortContext(workflow, base_dir, registry)
         self.graph = graph
         self.registry = registry
         self.templates = templates

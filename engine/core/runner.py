@@ -368,3 +368,16 @@ class Runner:
             run.cancel()
             await asyncio.gather(run.wait(), return_exceptions=True)
             raise
+
+
+def run_file(path: str | Path, inputs: Mapping[str, Any] | None = None, *,
+             registry: Registry | None = None,
+             subscribers: tuple[Callable[[Event], Any], ...] = (),
+             **options: Any) -> RunResult:
+    """Load and run a workflow file to the end (blocking), with the installed node types."""
+    from engine.workflow.file import load
+
+    workflow = load(path)
+    runner = Runner(registry or Registry.discover())
+    return asyncio.run(runner.run(workflow, inputs, subscribers=subscribers,
+                                  base_dir=Path(path).resolve().parent, **options))

@@ -77,6 +77,19 @@ class PortContext:
 
     workflow: Any  # engine.workflow.model.Workflow: its subgraphs
     base_dir: Path  # relative file paths resolve here
+    registry: Any = None  # engine.core.registry.Registry: other types' declarations
+
+
+@dataclass(frozen=True, slots=True)
+class BodySpec:
+    """How a node type runs a subgraph of its own workflow (a loop body, a sub-workflow):
+    the config field naming the subgraph, and the `flow.input` / `flow.output` names a
+    new body starts with (the editor wires the first input to the first output). The
+    editor opens and creates bodies through this, for third-party types as for ours."""
+
+    field: str
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
 
 
 class NodeConfig(BaseModel):
@@ -103,6 +116,11 @@ class Node:
     # The retry policy used when the file gives the node none (FORMAT.md's default is
     # one attempt; a type that talks to flaky services can do better by default).
     default_retry: ClassVar[RetryPolicy | None] = None
+    # Set by types that run a subgraph of their workflow (see BodySpec).
+    body: ClassVar[BodySpec | None] = None
+    # Set by trigger types: how serve mode drives them ("http": a webhook route, needs
+    # `path`, `method`, `host`, `port` in its config; "interval": `every_s`, `count`).
+    trigger_kind: ClassVar[str | None] = None
 
     def __init__(self, config: BaseModel) -> None:
         # Typed Any so that each type's run() reads its own Config's fields; a type
@@ -156,6 +174,22 @@ class Node:
         return []
 
     @classmethod
+    def body_name(cls, config: Mapping[str, Any]) -> str | None:
+        """The subgraph a node of this type with this config runs, as its config names it
+        (None when it names none, or runs something other than a subgraph of its own
+        workflow, e.g. flow.subworkflow given a file `path`)."""
+        if cls.body is None:
+            return None
+        name = config.get(cls.body.field)
+        return name if isinstance(name, str) and name else None
+
+    @classmethod
+    def runs_own_body(cls, config: Mapping[str, Any]) -> bool:
+        """Whether a node with this config runs (or would run, once named) a subgraph of
+        its own workflow; flow.subworkflow overrides it: not when it names a file."""
+        return cls.body is not None
+
+    @classmethod
     def is_retryable(cls, error: BaseException) -> bool | None:
         """Whether a retry could help with `error`; None leaves it to the engine's rule
         (NodeError.retryable, else timeouts and connection errors yes, bad input no,
@@ -172,6 +206,10 @@ class Node:
             "inputs": [p.to_dict() for p in cls.inputs],
             "outputs": [p.to_dict() for p in (*cls.outputs, ERROR_OUTPUT)],
             "config_schema": cls.Config.model_json_schema(),
+            "body": None if cls.body is None else {
+                "field": cls.body.field, "inputs": list(cls.body.inputs),
+                "outputs": list(cls.body.outputs)},
+            "trigger_kind": cls.trigger_kind,
         }
 
 

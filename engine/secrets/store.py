@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.errors import FlowError
+from engine.errors import SecretsError
 from engine.support.atomic import write_text_atomic
 from engine.support.paths import data_dir
 
@@ -29,10 +29,6 @@ NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REFERENCE_RE = re.compile(
     r"""\bsecrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\])""")
 MASK = "***"
-
-
-class SecretsError(FlowError):
-    """A secret could not be stored, read or deleted (the message says why and what to do)."""
 
 
 def references(value: Any) -> set[str]:

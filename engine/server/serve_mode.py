@@ -30,17 +30,13 @@ from engine.core.events import Event
 from engine.core.plan import Plan, check_inputs, compile_workflow, resolve_inputs
 from engine.core.registry import Registry
 from engine.core.runner import Run, Runner, RunResult, workflow_secrets
-from engine.errors import FlowError, Problem, WorkflowInvalidError
+from engine.errors import Problem, ServeError, WorkflowInvalidError
 from engine.secrets.store import ENV_PREFIX
 from engine.support.atomic import write_text_atomic
 from engine.support.paths import data_dir
 from engine.workflow.model import Workflow
 
 CANCEL_WAIT_S = 10.0  # after the grace period: how long cancelled runs get to wind down
-
-
-class ServeError(FlowError):
-    """Serve mode cannot start (no triggers, a port in use, ...)."""
 
 
 @dataclass
@@ -69,11 +65,11 @@ def find_triggers(workflow: Workflow, registry: Registry, inputs: Mapping[str, A
     names = {"inputs": resolve_inputs(workflow, inputs)}
     for spec in workflow.nodes:
         cls = registry.get(spec.type)
-        if cls is None or spec.disabled or not getattr(cls, "is_trigger", False):
+        if cls is None or spec.disabled or cls.trigger_kind is None:
             continue
         raw = runner.templates.render_value(spec.config, names, where=f"node {spec.id!r}")
         config = cls.Config.model_validate(raw).model_dump()
-        triggers.append(Trigger(spec.id, getattr(cls, "trigger_kind", ""), config))
+        triggers.append(Trigger(spec.id, cls.trigger_kind, config))
     return triggers
 
 

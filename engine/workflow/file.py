@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine.errors import WorkflowFileError
+from engine.errors import MigrationError, WorkflowFileError
 from engine.support.atomic import write_text_atomic
 from engine.support.gcpause import gc_paused
-from engine.workflow.migrations import DEFAULT, MigrationError, Migrator
+from engine.workflow.migrations import DEFAULT, Migrator
 from engine.workflow.model import FORMAT_NAME, Graph, InputSpec, NodeSpec, RetryPolicy, Workflow
 
 _NODE_FIELDS = list(NodeSpec.model_fields)

@@ -11,13 +11,10 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from engine.errors import MigrationError
 from engine.workflow.model import CURRENT_VERSION
 
 Step = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-class MigrationError(Exception):
-    """The file's version cannot be brought to the current one (message says why)."""
 
 
 class Migrator:

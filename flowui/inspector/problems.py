@@ -75,7 +75,7 @@ def config_problems(doc: WorkflowDocument, node_id: str) -> dict[str, str]:
                 and not doc.connections_into(node_id, name)):
             problems.setdefault(name, "Required: wire the input or type a value")
     try:
-        extra = {"context": PortContext(doc.workflow, doc.base_dir)} if "context" in \
+        extra = {"context": PortContext(doc.workflow, doc.base_dir, doc.registry)} if "context" in \
             inspect.signature(cls.check).parameters else {}
         for key, message in cls.check(raw, doc.graph, top_level=doc.graph_key is None, **extra):
             problems.setdefault(key or "", sentence(message))
