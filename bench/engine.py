@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine import EventBus, Node, NodeContext, Port, Registry, Runner
 from engine.core.executor import GraphExecution
 from engine.core.plan import compile_plan
-from engine.core.runner import RunContext
+from engine.core.run_context import RunContext
 from engine.templates.engine import default_engine
 from engine.workflow.file import from_data
 from engine.workflow.model import Workflow
@@ -165,7 +165,7 @@ def run_execute_only(wf: Workflow) -> float:
     async def main() -> float:
         bus = EventBus()
         bus.subscribe(lambda e: None)
-        ctx = RunContext("bench", bus, default_engine, Path.cwd(), REGISTRY)
+        ctx = RunContext("bench", bus, default_engine, REGISTRY)
         t0 = time.perf_counter()
         ex = GraphExecution(ctx, plan, {})
         await ex.execute()

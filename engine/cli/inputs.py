@@ -1,4 +1,5 @@
-"""Workflow inputs from the command line: `--input NAME=VALUE` and `--inputs-file`."""
+"""What a run is given on the command line: `--input NAME=VALUE`, `--inputs-file`,
+`--trigger-payload`."""
 
 from __future__ import annotations
 
@@ -51,3 +52,23 @@ def parse_inputs(graph: Graph, pairs: Iterable[str], inputs_file: str | None) ->
             except json.JSONDecodeError:
                 values[name] = text
     return values
+
+
+def parse_trigger_payload(text: str) -> dict[str, Any]:
+    """`--trigger-payload`: a JSON object, or `@path` of a file holding one."""
+    where = "--trigger-payload"
+    if text.startswith("@"):
+        path = Path(text[1:])
+        where = f"--trigger-payload {path}"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as e:
+            raise InputsError(f"{where}: cannot read it: {e.strerror or e}") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputsError(f"{where}: line {e.lineno}, column {e.colno}: invalid JSON: "
+                          f"{e.msg}") from None
+    if not isinstance(value, dict):
+        raise InputsError(f'{where}: must be a JSON object, e.g. {{"body": {{"name": "Ada"}}}}')
+    return value

@@ -13,14 +13,14 @@ import sys
 
 import click
 
-from engine.cli import EXIT_FAILED, EXIT_INVALID, _fail, _stderr
+from engine.cli.common import EXIT_FAILED, EXIT_INVALID, fail, say
 from engine.errors import SecretsError
 from engine.secrets.store import ENV_PREFIX, NAME_RE, SecretStore
 
 
 def _check_name(name: str) -> None:
     if not NAME_RE.match(name):
-        _fail(f"secret name {name!r} must be letters, digits and _ (and not start with a "
+        fail(f"secret name {name!r} must be letters, digits and _ (and not start with a "
               "digit), e.g. OPENAI_API_KEY")
 
 
@@ -37,7 +37,7 @@ def set_cmd(name: str) -> None:
     store = SecretStore()
     note = store.keychain_note()
     if note is not None:
-        _fail(f"{note}; set {ENV_PREFIX}{name} instead", EXIT_INVALID)
+        fail(f"{note}; set {ENV_PREFIX}{name} instead", EXIT_INVALID)
     if sys.stdin is not None and sys.stdin.isatty():
         value = click.prompt(f"Value of {name}", hide_input=True, confirmation_prompt=True,
                              default="", show_default=False, err=True)
@@ -45,15 +45,15 @@ def set_cmd(name: str) -> None:
         value = sys.stdin.read() if sys.stdin is not None else ""
         value = value.removesuffix("\n").removesuffix("\r")  # the one newline `echo` adds
     if not value:
-        _fail("a secret cannot be empty; nothing was stored", EXIT_INVALID)
+        fail("a secret cannot be empty; nothing was stored", EXIT_INVALID)
     try:
         store.set(name, value)
     except SecretsError as e:
-        _fail(str(e), EXIT_FAILED)
+        fail(str(e), EXIT_FAILED)
     if ENV_PREFIX + name in os.environ:
-        _stderr().print(f"note: {ENV_PREFIX}{name} is set in the environment and wins over "
-                        "the stored value", markup=False)
-    _stderr().print(f"stored secret {name} in the keychain", markup=False)
+        say(f"note: {ENV_PREFIX}{name} is set in the environment and wins over "
+            "the stored value")
+    say(f"stored secret {name} in the keychain")
 
 
 @secrets_group.command(name="list")
@@ -64,12 +64,12 @@ def list_cmd(as_json: bool) -> None:
     rows = [(name, store.source(name)) for name in store.names()]
     note = store.keychain_note()
     if note is not None:
-        _stderr().print(f"note: {note}", markup=False, soft_wrap=True)
+        say(f"note: {note}")
     if as_json:
         click.echo(json.dumps([{"name": n, "source": s} for n, s in rows], indent=2))
         return
     if not rows:
-        _stderr().print("no secrets are set", markup=False)
+        say("no secrets are set")
         return
     width = max(len(n) for n, _ in rows)
     for name, source in rows:
@@ -85,5 +85,5 @@ def delete_cmd(name: str) -> None:
     try:
         store.delete(name)
     except SecretsError as e:
-        _fail(str(e), EXIT_FAILED)
-    _stderr().print(f"deleted secret {name}", markup=False)
+        fail(str(e), EXIT_FAILED)
+    say(f"deleted secret {name}")

@@ -8,43 +8,24 @@ the workflow is invalid or has no trigger, 1 when the server cannot start.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from engine.cli import (
+from engine.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    _fail,
-    _jsonl_writer,
-    _load,
-    _registry,
-    _stderr,
+    fail,
+    invalid,
+    jsonl_writer,
+    load_registry,
+    load_workflow,
     on_stop_signals,
+    printer,
 )
 from engine.errors import FlowError, InputsError, WorkflowInvalidError
-
-
-def parse_trigger_payload(text: str) -> dict[str, Any]:
-    """`--trigger-payload`: a JSON object, or `@path` of a file holding one."""
-    where = "--trigger-payload"
-    if text.startswith("@"):
-        path = Path(text[1:])
-        where = f"--trigger-payload {path}"
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as e:
-            _fail(f"{where}: cannot read it: {e.strerror or e}")
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        _fail(f"{where}: line {e.lineno}, column {e.colno}: invalid JSON: {e.msg}")
-    if not isinstance(value, dict):
-        _fail(f'{where}: must be a JSON object, e.g. {{"body": {{"name": "Ada"}}}}')
-    return value
 
 
 @click.command()
@@ -81,33 +62,31 @@ def serve(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None,
     from engine.errors import ServeError
     from engine.server.serve_mode import ServeOptions, Server
 
-    wf = _load(workflow)
-    registry = _registry()
+    wf = load_workflow(workflow)
+    registry = load_registry()
     try:
         inputs = parse_inputs(wf, input_pairs, inputs_file)
     except InputsError as e:
-        _fail(str(e))
+        fail(str(e))
     options = ServeOptions(inputs=inputs, host=host, port=port,
                            max_concurrent_runs=max_concurrent_runs, queue_size=queue_size,
                            grace_s=grace, dead_letter_dir=Path(dead_letter) if dead_letter
                            else None, timeout_s=timeout)
-    subscribers: list[Any] = [LogPrinter(_stderr())]  # debug.log text, as in `flowcli run`
+    subscribers: list[Any] = [LogPrinter(printer())]  # debug.log text, as in `flowcli run`
     if events == "jsonl":
-        subscribers.insert(0, _jsonl_writer())
+        subscribers.insert(0, jsonl_writer())
     server = Server(wf, registry, base_dir=Path(workflow).resolve().parent, options=options,
                     subscribers=tuple(subscribers))
     try:
         server.check()
     except WorkflowInvalidError as e:
-        n = len(e.problems)
-        _fail(f"{workflow}: workflow is invalid ({n} problem{'s' if n != 1 else ''}):\n"
-              + "\n".join(f"  {p}" for p in e.problems))
+        invalid(workflow, e.problems)
     except FlowError as e:  # no trigger, a trigger's config, an unreadable keychain
-        _fail(f"{workflow}: {e}")
+        fail(f"{workflow}: {e}")
     try:
         asyncio.run(_serve(server))
     except ServeError as e:
-        _fail(str(e), EXIT_FAILED)
+        fail(str(e), EXIT_FAILED)
     sys.exit(EXIT_OK)
 
 

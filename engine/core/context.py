@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +28,11 @@ LEVELS = ("debug", "info", "warning", "error")
 
 
 class NodeContext:
-    __slots__ = ("_exec", "attempt", "node_id", "node_type", "ports")
+    __slots__ = ("_scope", "attempt", "node_id", "node_type", "ports")
 
     def __init__(self, execution: GraphExecution, node_id: str, node_type: str,
                  ports: dict[str, Any]) -> None:
-        self._exec = execution
+        self._scope = execution
         self.node_id = node_id  # the path, e.g. "loop1/inc" inside a body
         self.node_type = node_type
         self.ports = ports
@@ -42,24 +42,24 @@ class NodeContext:
 
     @property
     def run_id(self) -> str:
-        return self._exec.run.run_id
+        return self._scope.run.run_id
 
     @property
     def inputs(self) -> dict[str, Any]:
         """The workflow's inputs (inside a sub-workflow: its own inputs)."""
-        return self._exec.inputs
+        return self._scope.inputs
 
     @property
     def base_dir(self) -> Path:
         """The folder of the workflow file holding this node (a sub-workflow file's own
         folder inside it): relative paths in config resolve here."""
-        return self._exec.plan.base_dir
+        return self._scope.plan.base_dir
 
     @property
     def settings(self) -> Settings:
         """The settings in force where this node runs: its workflow's, or its subgraph's
         own when the subgraph has some (e.g. `max_iterations` for control.loop)."""
-        return self._exec.plan.settings
+        return self._scope.plan.settings
 
     def resolve_path(self, path: str) -> Path:
         p = Path(path).expanduser()
@@ -70,9 +70,10 @@ class NodeContext:
     def log(self, message: Any, level: str = "info") -> None:
         if level not in LEVELS:
             raise ValueError(f"log level must be one of {', '.join(LEVELS)}, not {level!r}")
-        ex = self._exec
+        ex = self._scope
         self._publish(lambda: ex.run.emit(
-            NodeLogged, self.node_id, level, str(message), ex.iteration, ex.index))
+            NodeLogged, node_id=self.node_id, level=level, message=str(message),
+            iteration=ex.iteration, index=ex.index))
 
     def debug(self, message: Any) -> None:
         self.log(message, "debug")
@@ -90,13 +91,14 @@ class NodeContext:
         """Report progress: `fraction` in [0, 1], or None when unknown."""
         if fraction is not None:
             fraction = min(1.0, max(0.0, float(fraction)))
-        ex = self._exec
+        ex = self._scope
         self._publish(lambda: ex.run.emit(
-            NodeProgressed, self.node_id, fraction, message, ex.iteration, ex.index))
+            NodeProgressed, node_id=self.node_id, fraction=fraction, message=message,
+            iteration=ex.iteration, index=ex.index))
 
-    def _publish(self, emit: Any) -> None:
-        loop = self._exec.run.loop
-        if threading.get_ident() == self._exec.run.thread_id:
+    def _publish(self, emit: Callable[[], None]) -> None:
+        loop = self._scope.run.loop
+        if threading.get_ident() == self._scope.run.thread_id:
             emit()
         else:  # from a sync node's worker thread: events stay ordered on the loop
             loop.call_soon_threadsafe(emit)
@@ -105,16 +107,16 @@ class NodeContext:
 
     def names(self, **extra: Any) -> dict[str, Any]:
         """The template names FORMAT.md defines, plus `extra`."""
-        return self._exec.template_names(self.ports) | extra
+        return self._scope.template_names(self.ports) | extra
 
     def render(self, source: str, **extra: Any) -> str:
         """Render a full template (statements allowed), e.g. transform.template's."""
-        return self._exec.run.templates.render_text(source, self.names(**extra),
+        return self._scope.run.templates.render_text(source, self.names(**extra),
                                                     where=f"node {self.node_id!r}")
 
     def evaluate(self, expression: str, **extra: Any) -> Any:
         """Evaluate a bare condition expression; `extra` names are available bare."""
-        return self._exec.run.templates.evaluate(expression, self.names(**extra),
+        return self._scope.run.templates.evaluate(expression, self.names(**extra),
                                                  where=f"node {self.node_id!r}")
 
     async def sleep(self, seconds: float) -> None:
@@ -126,38 +128,38 @@ class NodeContext:
     @property
     def http(self) -> httpx.AsyncClient:
         """The run's pooled HTTP client (one per run, closed when the run ends)."""
-        client: httpx.AsyncClient = self._exec.run.http
+        client: httpx.AsyncClient = self._scope.run.http
         return client
 
     @property
     def secrets(self) -> Mapping[str, str]:
         """The secrets the workflow refers to, resolved before the run started."""
-        return self._exec.run.secrets
+        return self._scope.run.secrets
 
     def redact(self, text: str) -> str:
         """`text` with every secret value masked: for messages built from data."""
-        return self._exec.run.redactor.text(text) if self._exec.run.redactor else text
+        return self._scope.run.redactor.text(text) if self._scope.run.redactor else text
 
     @property
     def trigger(self) -> dict[str, Any] | None:
         """The payload that started this run (a webhook request, a tick), or None."""
-        return self._exec.run.trigger
+        return self._scope.run.trigger
 
     @property
     def options(self) -> Mapping[str, Any]:
         """Run options, e.g. `test_run`."""
-        return self._exec.run.options
+        return self._scope.run.options
 
     def respond(self, status: int, headers: Mapping[str, str], body: Any) -> None:
         """Set the answer to the request that started the run (serve mode)."""
-        self._exec.run.response = {"status": status, "headers": dict(headers), "body": body}
+        self._scope.run.respond(status, headers, body)
 
     # --- bodies and results -------------------------------------------------------------------
 
     def body_plan(self, name: str) -> Plan:
         """The compiled subgraph `name` of the workflow holding this node (inside a
         sub-workflow file: of that file)."""
-        plans = self._exec.plan.bodies
+        plans = self._scope.plan.bodies
         if name not in plans:
             raise NodeError(f"there is no subgraph {name!r} in this workflow", retryable=False)
         return plans[name]
@@ -165,23 +167,12 @@ class NodeContext:
     def workflow_plan(self, path: str) -> Plan:
         """A workflow file (relative to this workflow's folder) compiled as a body;
         compiled once per run. Its own relative paths resolve against its folder."""
-        from engine.core.plan import compile_workflow
         from engine.errors import WorkflowFileError, WorkflowInvalidError
-        from engine.workflow import file as workflow_file  # here: only sub-workflow nodes need it
 
-        target = self.resolve_path(path).resolve()
-        key = f"file:{target}"
-        plans = self._exec.run.plans
-        if key not in plans:
-            try:
-                wf = workflow_file.load(target)
-                # With its subgraphs: its for_each/loop nodes find their bodies in the file.
-                plans[key], _ = compile_workflow(wf, self._exec.run.registry,
-                                                 base_dir=target.parent,
-                                                 templates=self._exec.run.templates)
-            except (WorkflowFileError, WorkflowInvalidError) as e:
-                raise NodeError(f"sub-workflow {path}: {e}", retryable=False) from None
-        return plans[key]
+        try:
+            return self._scope.run.file_plan(self.resolve_path(path).resolve())
+        except (WorkflowFileError, WorkflowInvalidError) as e:
+            raise NodeError(f"sub-workflow {path}: {e}", retryable=False) from None
 
     async def run_body(self, plan: Plan, inputs: Mapping[str, Any], *,
                        loop: dict[str, Any] | None = None, iteration: int | None = None,
@@ -189,10 +180,10 @@ class NodeContext:
                        ) -> dict[str, Any]:
         """Run a body with `inputs` (read by its flow.input nodes); returns its
         flow.output values by name. Its events name nodes `<this node>/<id>`."""
-        return await self._exec.run_body(plan, dict(inputs), path=self.node_id, loop=loop,
+        return await self._scope.run_body(plan, dict(inputs), path=self.node_id, loop=loop,
                                          iteration=iteration, index=index,
                                          max_parallel=max_parallel)
 
     def set_result(self, name: str, value: Any) -> None:
         """Publish a named result of the (sub)workflow; `flow.output` uses this."""
-        self._exec.results[name] = value
+        self._scope.set_result(name, value)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
+from collections.abc import Mapping
 from functools import partial
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,7 @@ from engine.core.events import (
     NodeSkipped,
     NodeStarted,
 )
+from engine.core.execution import Failure, NodeOutputs, Outcome
 from engine.core.preview import preview_outputs
 from engine.core.sdk import ERROR_PORT
 from engine.errors import BodyError, ConfigError, InputTypeError, NodeError, NodeTimeoutError
@@ -53,7 +55,7 @@ from engine.workflow.porttypes import matches, type_name
 
 if TYPE_CHECKING:
     from engine.core.plan import Plan, PlannedNode
-    from engine.core.runner import RunContext
+    from engine.core.run_context import RunContext
 
 PENDING, RUNNING, COMPLETED, FAILED, SKIPPED, CANCELLED = range(6)
 
@@ -94,17 +96,10 @@ def is_retryable(node: PlannedNode, e: BaseException) -> bool:
     return True  # FORMAT.md: what a node does not classify is worth another try
 
 
-class Failure:
-    """Why an execution stopped early: the error object and the failing node's path."""
-
-    __slots__ = ("error", "node", "policy")
-
-    def __init__(self, error: dict[str, Any], node: str | None, policy: str) -> None:
-        self.error, self.node, self.policy = error, node, policy
-
-
 class GraphExecution:
-    """One execution of one plan (the whole workflow, or one run of a body)."""
+    """One execution of one plan (the whole workflow, or one run of a body), on the
+    running asyncio loop. Implements `engine.core.execution.Execution` for the runner
+    and `engine.core.context.NodeScope` for its nodes."""
 
     def __init__(self, run: RunContext, plan: Plan, inputs: dict[str, Any], *,
                  path: str = "", iteration: int | None = None, index: int | None = None,
@@ -136,6 +131,19 @@ class GraphExecution:
         self._nodes = plan.nodes
         self._names_base: dict[str, Any] | None = None
         self.loop_names: dict[str, Any] | None = None  # `loop` in a body's templates
+
+    # --- what the runner and the nodes read --------------------------------------------
+
+    def outcome(self) -> Outcome:
+        if self.plan.collects_results:
+            outputs = dict(self.results)
+        else:
+            outputs = {self._nodes[i].id: self.outputs[i] for i in self.plan.sinks
+                       if self.state[i] == COMPLETED}
+        return Outcome(self.failure, outputs, self.node_errors)
+
+    def set_result(self, name: str, value: Any) -> None:
+        self.results[name] = value
 
     # --- driving -----------------------------------------------------------------------
 
@@ -280,12 +288,17 @@ class GraphExecution:
                       else _UPSTREAM_FAILED if passed == "upstream_failed" else _UPSTREAM_SKIPPED)
         self._settled()
 
-    def _complete_pinned(self, i: int, pinned: dict[str, Any]) -> None:
+    def _complete_pinned(self, i: int, frozen: Mapping[str, Any]) -> None:
         node = self.plan.nodes[i]
+        pinned = dict(frozen)  # the plan's copy is read-only; this run's is its own
         self.state[i] = COMPLETED
         self.outputs[i] = pinned
-        self.run.emit(NodeCompleted, self.prefix + node.id, node.cls.type, 0.0,
+        path = self.prefix + node.id
+        self.run.emit(NodeCompleted, path, node.cls.type, 0.0,
                       preview_outputs(pinned), True, self.iteration, self.index)
+        if self.run.on_outputs is not None:
+            self.run.hand_over(NodeOutputs(self.run.run_id, path, node.cls.type, dict(pinned),
+                                           True, self.iteration, self.index))
         self._deliver(i, pinned, _BRANCH_NOT_TAKEN)
         self._settled()
 
@@ -347,6 +360,9 @@ class GraphExecution:
             # ms with µs resolution; integer arithmetic, as round() costs a third of a µs
             emit(NodeCompleted, path, type_id, (perf_counter_ns() - started) // 1000 / 1000,
                  preview_outputs(outputs), False, iteration, index)
+            if self.run.on_outputs is not None:
+                self.run.hand_over(NodeOutputs(self.run.run_id, path, type_id, outputs, False,
+                                               iteration, index))
             self._deliver(i, outputs, _BRANCH_NOT_TAKEN)
             self.unsettled -= 1
             if self.unsettled == 0:

@@ -6,7 +6,7 @@ keychain; there the environment is the only source, and `flowcli secrets` says s
 The names of stored secrets (never their values) are kept in `<data dir>/secrets.json`
 because keychains cannot list entries. Workflows refer to secrets in templates as
 `{{ secrets.NAME }}`; a run resolves the ones it refers to before any node runs,
-and the `Redactor` replaces their values in every event, log line and result.
+and `engine.secrets.redactor.Redactor` replaces their values in every event, log line and result.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # `secrets.NAME` or `secrets['NAME']` / `secrets["NAME"]` inside a template
 _REFERENCE_RE = re.compile(
     r"""\bsecrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\])""")
-MASK = "***"
 
 
 def references(value: Any) -> set[str]:
@@ -171,32 +170,3 @@ class MappingSecrets(SecretStore):
 
     def __init__(self, values: Mapping[str, str]) -> None:
         super().__init__(environ={ENV_PREFIX + k: v for k, v in values.items()})
-
-
-class Redactor:
-    """Replaces secret values in strings, at any depth of dicts, lists and tuples."""
-
-    def __init__(self, values: Iterable[str]) -> None:
-        # Longest first, so a secret containing another is masked whole.
-        self.values = sorted({v for v in values if v}, key=len, reverse=True)
-
-    def __bool__(self) -> bool:
-        return bool(self.values)
-
-    def text(self, text: str) -> str:
-        for v in self.values:
-            if v in text:
-                text = text.replace(v, MASK)
-        return text
-
-    def scrub(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {self.scrub(k) if isinstance(k, str) else k: self.scrub(v)
-                    for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.scrub(v) for v in value]
-        if isinstance(value, tuple):
-            return tuple(self.scrub(v) for v in value)
-        return value

@@ -27,11 +27,11 @@ from aiohttp import web
 
 from engine.core.bus import EventBus
 from engine.core.events import Event
-from engine.core.plan import Plan, check_inputs, compile_workflow, resolve_inputs
+from engine.core.preflight import Checked
 from engine.core.registry import Registry
-from engine.core.runner import Run, Runner, RunResult, workflow_secrets
-from engine.errors import Problem, ServeError, WorkflowInvalidError
-from engine.secrets.store import ENV_PREFIX
+from engine.core.runner import Run, Runner, RunResult
+from engine.core.validation import resolve_inputs
+from engine.errors import ServeError
 from engine.support.atomic import write_text_atomic
 from engine.support.paths import data_dir
 from engine.workflow.model import Workflow
@@ -104,7 +104,7 @@ class Server:
             data_dir() / "dead-letter" / _slug(workflow.name or "workflow"))
         self.addresses: list[tuple[str, int]] = []  # where it listens, once started
         self.triggers: list[Trigger] = []
-        self._compiled: tuple[Plan, dict[str, Plan]] | None = None
+        self._checked: Checked | None = None  # once, before serving: every run reuses it
         self._running = 0  # runs holding a slot
         self._waiters: deque[asyncio.Future[bool]] = deque()
         self._runs: set[Run] = set()
@@ -122,21 +122,8 @@ class Server:
     def check(self) -> None:
         """Validate once before serving: the workflow, its inputs, its secrets and triggers.
         Raises WorkflowInvalidError or ServeError."""
-        problems: list[Problem] = []
-        try:  # once: every run reuses the plan
-            self._compiled = compile_workflow(self.workflow, self.registry,
-                                              base_dir=self.base_dir,
-                                              templates=self.runner.templates)
-        except WorkflowInvalidError as e:
-            problems += e.problems
-        problems += check_inputs(self.workflow, self.options.inputs)
-        wanted = workflow_secrets(self.workflow, self.registry)
-        _, missing = self.runner.secrets.resolve(wanted)
-        problems += [Problem("missing_secret", f"secret {name!r} is not set: run `flowcli "
-                             f"secrets set {name}` or set {ENV_PREFIX}{name}",
-                             field=f"secrets.{name}") for name in missing]
-        if problems:
-            raise WorkflowInvalidError(problems)
+        self._checked = self.runner.preflight(self.workflow, self.options.inputs,
+                                              base_dir=self.base_dir)
         try:
             self.triggers = find_triggers(self.workflow, self.registry, self.options.inputs,
                                           self.runner)
@@ -279,10 +266,10 @@ class Server:
         run: Run | None = None
         try:
             try:
-                run = self.runner.start(
-                    self.workflow, self.options.inputs, trigger=payload,
-                    bus=self.bus, base_dir=self.base_dir,
-                    timeout_s=self.options.timeout_s, compiled=self._compiled)
+                assert self._checked is not None
+                run = self.runner.start(self._checked, trigger=payload, bus=self.bus,
+                                        base_dir=self.base_dir,
+                                        timeout_s=self.options.timeout_s)
                 self._runs.add(run)
                 result = await run.wait()
             except Exception as e:  # an engine fault must not lose the payload
@@ -302,9 +289,8 @@ class Server:
 
     async def _dead_letter(self, run: Run | None, result: RunResult,
                            payload: dict[str, Any]) -> None:
-        ctx = run.context if run is not None else None
-        if ctx is not None and ctx.redactor:  # a stored record: secrets never leave a run
-            payload = ctx.redactor.scrub(payload)
+        if run is not None and run.redactor:  # a stored record: secrets never leave a run
+            payload = run.redactor.scrub(payload)
         record = {"run_id": result.run_id, "time": _now_iso(), "workflow": self.workflow.name,
                   "trigger": payload.get("node"), "status": result.status,
                   "payload": payload, "error": result.error, "failed_node": result.failed_node}

@@ -21,6 +21,7 @@ from jinja2.utils import missing
 from markupsafe import Markup
 
 from engine.errors import TemplateError
+from engine.templates.detect import contains_template
 from engine.templates.sandbox import RUN, Guarded, Refused, Sandbox, tick
 
 # Private-use characters: nobody types them, so `{%` and `{#` stay literal in config values.
@@ -120,13 +121,7 @@ class TemplateEngine:
 
     @staticmethod
     def contains_template(value: Any) -> bool:
-        if isinstance(value, str):
-            return "{{" in value
-        if isinstance(value, Mapping):
-            return any(TemplateEngine.contains_template(v) for v in value.values())
-        if isinstance(value, list | tuple):
-            return any(TemplateEngine.contains_template(v) for v in value)
-        return False
+        return contains_template(value)
 
     def render_value(self, value: Any, names: Mapping[str, Any], *, where: str = "") -> Any:
         return self._render_value(value, names, where, ())

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from engine import Registry, Runner
-from engine.secrets.store import MASK, MappingSecrets
+from engine.secrets.redactor import MASK
+from engine.secrets.store import MappingSecrets
 from engine.workflow.file import from_data
 
 FLOWCLI = Path(sys.executable).with_name("flowcli")

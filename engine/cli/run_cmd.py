@@ -1,0 +1,110 @@
+"""`flowcli run WORKFLOW`: run once, live progress on stderr, the result on stdout."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from engine.cli.common import (
+    EXIT_FOR_STATUS,
+    fail,
+    invalid,
+    jsonl_writer,
+    load_registry,
+    load_workflow,
+    on_stop_signals,
+    printer,
+)
+from engine.errors import InputsError
+
+if TYPE_CHECKING:
+    from engine.core.runner import Run, Runner, RunResult
+    from engine.workflow.model import Workflow
+
+
+@click.command()
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@click.option("--input", "input_pairs", multiple=True, metavar="NAME=VALUE",
+              help="A workflow input (repeatable); JSON for non-string inputs.")
+@click.option("--inputs-file", type=click.Path(dir_okay=False),
+              help="A JSON object of input values.")
+@click.option("--events", type=click.Choice(["jsonl", "pretty", "none"]), default="pretty",
+              show_default=True, help="jsonl: every event on stdout; pretty: live progress on "
+              "stderr; none: only logs and errors.")
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="Write the result object to this file instead of stdout.")
+@click.option("--max-parallel", type=click.IntRange(min=1), help="Overrides settings.max_parallel.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Overrides settings.timeout_s: fail the run after this long.")
+@click.option("--no-store", is_flag=True,
+              help="Do not record the run in the run store (runs are not stored yet in this "
+              "version, so this changes nothing; accepted for scripts written to FORMAT.md).")
+@click.option("--trigger-payload", metavar="JSON|@FILE",
+              help="What trigger nodes fire with, e.g. '{\"body\": {\"x\": 1}}' or @req.json.")
+@click.option("--test-run", is_flag=True,
+              help="A test run: nodes may limit costs (llm.chat caps max_tokens).")
+def run(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None, events: str,
+        output: str | None, max_parallel: int | None, timeout: float | None,
+        no_store: bool, trigger_payload: str | None = None, test_run: bool = False) -> None:
+    """Run WORKFLOW once and print its result."""
+    from engine.cli.inputs import parse_inputs, parse_trigger_payload
+    from engine.core.runner import Runner
+
+    wf = load_workflow(workflow)
+    runner = Runner(load_registry())
+    try:
+        inputs = parse_inputs(wf, input_pairs, inputs_file)
+        trigger = parse_trigger_payload(trigger_payload) if trigger_payload is not None \
+            else None
+    except InputsError as e:
+        fail(str(e))
+    # The run's preflight checks the plan, the inputs and the secrets, every problem at
+    # once, before any node runs; an invalid run emits only run_completed (--events jsonl).
+    result = asyncio.run(_run(runner, wf, inputs, Path(workflow).resolve().parent, events,
+                              max_parallel, timeout, trigger=trigger,
+                              options={"test_run": True} if test_run else None))
+    if result.problems:
+        invalid(workflow, result.problems)
+    payload = json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+    if output:
+        from engine.support.atomic import write_text_atomic
+
+        write_text_atomic(output, payload)
+    elif events != "jsonl":
+        sys.stdout.write(payload)
+    sys.stdout.flush()
+    sys.exit(EXIT_FOR_STATUS[result.status])
+
+
+async def _run(runner: Runner, wf: Workflow, inputs: dict[str, Any], base_dir: Path,
+               events: str, max_parallel: int | None, timeout: float | None, *,
+               trigger: dict[str, Any] | None = None,
+               options: dict[str, Any] | None = None) -> RunResult:
+    from engine.cli.progress import LogPrinter, ProgressDisplay
+
+    out = printer()
+    subscribers: list[Any] = [LogPrinter(out)]
+    display = None
+    if events == "jsonl":
+        subscribers.insert(0, jsonl_writer())
+    elif events == "pretty":
+        display = ProgressDisplay(out, len(wf.nodes), wf.name)
+        subscribers.append(display)
+    run = runner.start(wf, inputs, subscribers=tuple(subscribers), base_dir=base_dir,
+                       max_parallel=max_parallel, timeout_s=timeout, trigger=trigger,
+                       options=options)
+    on_stop_signals(lambda: _cancel(run))
+    if display is not None:
+        with display:
+            return await run.wait()
+    return await run.wait()
+
+
+def _cancel(run: Run) -> None:
+    printer().line(("cancelling… (press Ctrl-C again to quit at once)", "yellow"))
+    run.cancel()

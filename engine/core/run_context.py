@@ -1,0 +1,148 @@
+"""What every node of one run shares: the run's identity and event numbering, its
+services (the pooled HTTP client, secrets and their redaction, the trigger payload
+and the response sent back, run options), sub-workflow files compiled for it, and
+the optional hook that receives every node's full outputs.
+
+The executor, the node context and the runner all depend on this module; it depends
+on none of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec
+
+from engine.core.events import Event, iso_utc
+from engine.secrets.redactor import Redactor
+
+if TYPE_CHECKING:
+    from engine.core.bus import EventBus
+    from engine.core.execution import NodeOutputs, OutputsHook
+    from engine.core.plan import Plan
+    from engine.core.registry import Registry
+    from engine.templates.engine import TemplateEngine
+
+P = ParamSpec("P")
+_now = time.time
+_new_record = tuple.__new__
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("flowui")
+    except Exception:
+        return "dev"
+
+
+class RunContext:
+    def __init__(self, run_id: str, bus: EventBus, templates: TemplateEngine,
+                 registry: Registry, *, secrets: Mapping[str, str] | None = None,
+                 trigger: Mapping[str, Any] | None = None,
+                 options: Mapping[str, Any] | None = None,
+                 on_outputs: OutputsHook | None = None) -> None:
+        self.run_id = run_id
+        self.bus = bus
+        self.templates = templates
+        self.registry = registry
+        self.loop = asyncio.get_running_loop()
+        self.thread_id = threading.get_ident()
+        self.started_at = time.time()
+        self.seq = 0
+        self.publish = bus.publish
+        self.secrets: dict[str, str] = {}
+        self.redactor = Redactor(())
+        self.redacting = False
+        self.add_secrets(secrets or {})
+        self.trigger = dict(trigger) if trigger is not None else None
+        self.options: dict[str, Any] = dict(options or {})
+        # Read by the executor on every completion: None costs one comparison per node.
+        self.on_outputs = on_outputs
+        self._response: dict[str, Any] | None = None
+        self._file_plans: dict[Path, Plan] = {}
+        self._http: Any = None
+
+    # --- events ----------------------------------------------------------------------
+
+    def emit(self, cls: Callable[P, Event], /, *fields: P.args, **named: P.kwargs) -> None:
+        """Publish an event of `cls`, given its own fields by name or in order (type
+        checkers check them against the class); the run-wide ones are filled in here."""
+        seq = self.seq = self.seq + 1
+        if self.redacting:  # a plain bool: Redactor.__bool__ would cost a call per event
+            fields = self.redactor.scrub(fields)
+            named = self.redactor.scrub(named)
+        event_type: Any = cls  # an Event class; typed as its constructor for the checks
+        if not named and len(fields) == event_type.width:
+            # Every field given in order (the executor's hot path): the record is built
+            # without its Python-level __new__, a tenth of a microsecond twice per node.
+            self.publish(_new_record(event_type, (self.run_id, seq, _now(), *fields)))
+        else:
+            self.publish(event_type(*fields, **named, run_id=self.run_id, seq=seq,
+                                    timestamp=_now()))
+
+    def hand_over(self, record: NodeOutputs) -> None:
+        """Give a node's full outputs to the run's hook, secrets masked."""
+        hook = self.on_outputs
+        if hook is None:
+            return
+        if self.redacting:
+            record = record._replace(outputs=self.redactor.scrub(record.outputs))
+        hook(record)
+
+    # --- what templates see ------------------------------------------------------------
+
+    def template_names(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return {"inputs": inputs, "secrets": self.secrets,
+                "run": {"id": self.run_id, "started_at": iso_utc(self.started_at)}}
+
+    # --- services ----------------------------------------------------------------------
+
+    @property
+    def http(self) -> Any:
+        """One pooled httpx.AsyncClient per run, made on first use, closed at the end."""
+        if self._http is None:
+            import httpx  # here: runs without HTTP nodes do not pay for the import
+
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(30.0), follow_redirects=False,
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                headers={"User-Agent": f"FlowUI/{_version()}"})
+        return self._http
+
+    def add_secrets(self, values: Mapping[str, str]) -> None:
+        """Make secrets available to templates; their values are redacted from then on."""
+        self.secrets.update(values)
+        self.redactor = Redactor(self.secrets.values())
+        self.redacting = bool(self.redactor)
+
+    def respond(self, status: int, headers: Mapping[str, str], body: Any) -> None:
+        """Set the answer to the request that started the run (serve mode)."""
+        self._response = {"status": status, "headers": dict(headers), "body": body}
+
+    @property
+    def response(self) -> dict[str, Any] | None:
+        """What an `http.respond` node sent, or None."""
+        return self._response
+
+    def file_plan(self, path: Path) -> Plan:
+        """A sub-workflow file compiled as a body, once per run (with its own subgraphs;
+        its relative paths resolve against its folder). Raises WorkflowFileError or
+        WorkflowInvalidError."""
+        plan = self._file_plans.get(path)
+        if plan is None:
+            from engine.core.plan import compile_workflow  # only sub-workflow files need it
+            from engine.workflow.file import load
+
+            plan = self._file_plans[path] = compile_workflow(
+                load(path), self.registry, base_dir=path.parent, templates=self.templates)
+        return plan
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
