@@ -75,7 +75,9 @@ class RunContext:
         seq = self.seq = self.seq + 1
         if self.redacting:  # a plain bool: Redactor.__bool__ would cost a call per event
             fields = self.redactor.scrub(fields)
-            named = self.redactor.scrub(named)
+            if named:  # the values; the keys are field names
+                scrub = self.redactor.scrub
+                named = {k: scrub(v) for k, v in named.items()}  # type: ignore[assignment]
         event_type: Any = cls  # an Event class; typed as its constructor for the checks
         if not named and len(fields) == event_type.width:
             # Every field given in order (the executor's hot path): the record is built

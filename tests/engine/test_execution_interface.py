@@ -1,0 +1,147 @@
+"""The seams between a run and what executes it: the execution factory, the public
+outcome, the hook that hands over every node's full outputs, read-only plans shared
+by many runs, and the one preflight."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from engine import Runner, WorkflowInvalidError
+from engine.core.execution import NodeOutputs, Outcome
+from engine.core.executor import GraphExecution
+from engine.core.plan import compile_workflow
+from engine.secrets.store import MappingSecrets
+from tests.engine.toy import ATTEMPTS, toy_registry, workflow
+
+LONG = "x" * 5000  # far over the events' preview limit
+
+
+def looped() -> Any:
+    return workflow(
+        [{"id": "src", "type": "toy.source", "config": {"value": LONG}},
+         {"id": "pin", "type": "toy.source", "pinned": {"value": [1, 2]}},
+         {"id": "t", "type": "toy.text"},
+         {"id": "sub", "type": "toy.source", "config": {"value": "{{ secrets.TOKEN }}!"}}],
+        [("src.value", "t.text")])
+
+
+def test_every_nodes_full_outputs_reach_the_hook_pinned_ones_marked_cached():
+    got: list[NodeOutputs] = []
+    runner = Runner(toy_registry(), secrets=MappingSecrets({"TOKEN": "hunter2"}))
+    events: list[Any] = []
+    result = asyncio.run(runner.run(looped(), on_outputs=got.append,
+                                    subscribers=(events.append,)))
+    assert result.status == "completed"
+    by_node = {r.node_id: r for r in got}
+    assert set(by_node) == {"src", "pin", "t", "sub"}
+    assert by_node["src"].outputs == {"value": LONG}  # whole, where events cut it
+    preview = next(e for e in events if e.name == "node_completed" and e.node_id == "src")
+    assert len(preview.outputs["value"]) < len(LONG)
+    assert by_node["t"].outputs == {"text": LONG, "length": 5000}
+    assert by_node["pin"].cached and by_node["pin"].outputs == {"value": [1, 2]}
+    assert not by_node["src"].cached and by_node["src"].node_type == "toy.source"
+    assert by_node["sub"].outputs == {"value": "***!"}  # secrets masked here too
+    assert {r.run_id for r in got} == {result.run_id}
+
+
+def test_without_a_hook_nothing_is_handed_over():
+    runner = Runner(toy_registry(), secrets=MappingSecrets({"TOKEN": "t"}))
+    assert asyncio.run(runner.run(looped())).status == "completed"
+
+
+def test_a_failing_run_hands_over_what_completed():
+    got: list[NodeOutputs] = []
+    wf = workflow([{"id": "a", "type": "toy.source", "config": {"value": 1}},
+                   {"id": "boom", "type": "toy.crash"}], [("a.value", "boom.value")])
+    result = asyncio.run(Runner(toy_registry()).run(wf, on_outputs=got.append))
+    assert result.status == "failed" and [r.node_id for r in got] == ["a"]
+
+
+def test_the_runner_executes_through_its_factory_and_reads_the_outcome():
+    made: list[GraphExecution] = []
+    outcomes: list[Outcome] = []
+
+    class Recording(GraphExecution):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+        def outcome(self) -> Outcome:
+            found = super().outcome()
+            outcomes.append(found)
+            return found
+
+    ATTEMPTS.clear()
+    wf = workflow([{"id": "f", "type": "toy.flaky", "on_error": "retry_workflow",
+                    "config": {"fail_times": 2}}], settings={"max_workflow_attempts": 3})
+    result = asyncio.run(Runner(toy_registry(), execution=Recording).run(wf))
+    assert result.status == "completed" and len(made) == 3  # one execution per attempt
+    assert outcomes[0].failure is not None and outcomes[0].failure.policy == "retry_workflow"
+    assert outcomes[-1].failure is None and outcomes[-1].outputs == {"f": {"value": None}}
+
+
+def test_a_compiled_plan_is_read_only_and_serves_many_runs_at_once():
+    wf = workflow([{"id": "a", "type": "toy.source", "config": {"value": 2}},
+                   {"id": "s", "type": "toy.sleep", "config": {"seconds": 0.02}},
+                   {"id": "b", "type": "toy.add"}],
+                  [("a.value", "s.value"), ("s.value", "b.a")],
+                  subgraphs={"body": {"nodes": [{"id": "x", "type": "toy.source"}]}})
+    runner = Runner(toy_registry())
+    prepared = runner.prepare(wf)
+    plan = prepared.plan
+    with pytest.raises(AttributeError, match="read-only"):
+        plan.nodes[0].disabled = True  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        plan.bodies["other"] = plan  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        plan.nodes = ()  # type: ignore[misc]
+    assert list(plan.bodies) == ["body"] and isinstance(plan.nodes, tuple)
+
+    async def many() -> list[Any]:
+        return await asyncio.gather(*(runner.run(prepared, base_dir=prepared.base_dir)
+                                      for _ in range(20)))
+
+    results = asyncio.run(many())
+    assert {r.status for r in results} == {"completed"}
+    assert all(r.outputs == {"b": {"sum": 2.0}} for r in results)
+    assert len({r.run_id for r in results}) == 20
+
+
+def test_sub_workflow_files_are_compiled_per_run_not_into_the_plan(tmp_path):
+    from engine import Registry, save
+
+    inner = workflow([{"id": "in", "type": "flow.input", "config": {"name": "x"}},
+                      {"id": "out", "type": "flow.output", "config": {"name": "y"}}],
+                     [("in.value", "out.value")], inputs={"x": {"type": "any"}})
+    save(inner, tmp_path / "inner.flow.json")
+    outer = workflow([{"id": "c", "type": "flow.constant", "config": {"value": 7}},
+                      {"id": "call", "type": "flow.subworkflow",
+                       "config": {"path": "inner.flow.json"}}], [("c.value", "call.x")])
+    registry = Registry.discover(plugins=False)
+    plan = compile_workflow(outer, registry, base_dir=tmp_path)
+    before = dict(plan.bodies)
+    runner = Runner(registry)
+    prepared = runner.prepare(outer, base_dir=tmp_path)
+    for _ in range(2):
+        result = asyncio.run(runner.run(prepared))
+        assert result.status == "completed" and result.outputs == {"call": {"y": 7}}
+    assert dict(prepared.plan.bodies) == before == {}
+
+
+def test_the_preflight_reports_plan_inputs_and_secrets_at_once():
+    wf = workflow([{"id": "a", "type": "toy.nope"},
+                   {"id": "b", "type": "toy.source", "config": {"value": "{{ secrets.KEY }}"}}],
+                  inputs={"n": {"type": "number"}})
+    runner = Runner(toy_registry(), secrets=MappingSecrets({}))
+    with pytest.raises(WorkflowInvalidError) as e:
+        runner.preflight(wf, {})
+    assert [p.code for p in e.value.problems] == ["unknown_type", "missing_input",
+                                                  "missing_secret"]
+    fixed = workflow([{"id": "b", "type": "toy.source",
+                       "config": {"value": "{{ secrets.KEY }}"}}],
+                     inputs={"n": {"type": "number", "default": 1}})
+    checked = Runner(toy_registry(), secrets=MappingSecrets({"KEY": "k"})).preflight(fixed)
+    assert dict(checked.inputs) == {"n": 1} and dict(checked.secrets) == {"KEY": "k"}
