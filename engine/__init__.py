@@ -52,7 +52,8 @@ _EXPORTS: dict[str, str] = {
     "load": "engine.workflow.file", "loads": "engine.workflow.file",
     "dumps": "engine.workflow.file", "save": "engine.workflow.file",
     # validating and running
-    "Registry": "engine.core.registry", "validate": "engine.core.plan",
+    "Registry": "engine.core.registry", "NodePack": "engine.core.registry",
+    "validate": "engine.core.plan",
     "compile_plan": "engine.core.plan", "Runner": "engine.core.runner",
     "Run": "engine.core.runner", "RunResult": "engine.core.runner",
     "run_file": "engine.core.runner", "EventBus": "engine.core.bus",
@@ -82,7 +83,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time names load 
     from engine.core.locate import locate
     from engine.core.plan import compile_plan, validate
     from engine.core.preview import preview
-    from engine.core.registry import Registry
+    from engine.core.registry import NodePack, Registry
     from engine.core.runner import Run, Runner, RunResult, run_file
     from engine.core.sdk import (
         ERROR_PORT,

@@ -159,6 +159,3 @@ def _complexity_figures(complexity: dict[str, Any]) -> tuple[float, float]:
     maximum = (number(complexity["max"], "max") if "max" in complexity
                else max(values, default=0.0))
     return average, maximum
-
-
-NODES = [ExtractFunctions, Complexity, DetectIssues, SuggestImprovements, QualityScore]

@@ -45,6 +45,3 @@ class Merge(Node):
 
     async def run(self, ctx: NodeContext, values: list[Any]) -> dict[str, Any]:
         return {"value": values[0] if self.config.mode == "first" else list(values)}
-
-
-NODES = [If, Merge]

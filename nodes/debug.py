@@ -116,6 +116,3 @@ def describe(summary: dict[str, Any]) -> str:
     if summary["bytes"] is not None:
         text += f", {summary['bytes']} bytes as JSON"
     return text
-
-
-NODES = [Log, Inspect]

@@ -138,6 +138,3 @@ class Write(Node):
         except OSError as e:
             raise os_error(e, "write", file) from None
         return {"path": str(file.resolve())}
-
-
-NODES = [Read, Write]

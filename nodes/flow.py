@@ -67,6 +67,3 @@ class Output(Node):
     async def run(self, ctx: NodeContext, value: Any) -> dict[str, Any]:
         ctx.set_result(self.config.name, value)
         return {}
-
-
-NODES = [Constant, Input, Output]

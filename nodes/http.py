@@ -271,6 +271,3 @@ class Request(Node):
             raise status_error(ctx, method, url, answer)
         return {"status": answer.status, "headers": answer.headers, "body": answer.text,
                 "json": answer.json}
-
-
-NODES = [Request]

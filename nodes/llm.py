@@ -125,6 +125,3 @@ class Chat(Node):
                             f"FLOWUI_SECRET_{DEFAULT_SECRET}), or set api_key",
                             retryable=False)
         return key
-
-
-NODES = [Chat]

@@ -143,6 +143,3 @@ class Loop(Node):
         raise NodeError(f"the loop ran {limit} times (max_iterations) and its condition "
                         f"`{condition}` is still true; raise max_iterations or change the "
                         "condition so that it ends", retryable=False)
-
-
-NODES = [ForEach, Loop]

@@ -304,6 +304,3 @@ def _file_problems(path: str, graph: Graph, context: PortContext | None,
         return [("path", f"cannot load sub-workflow {path}: " + "; ".join(e.problems))]
     cycle = reference_cycle(context, graph, (target, None))
     return [("path", cycle)] if cycle else []
-
-
-NODES = [SubWorkflow]

@@ -24,6 +24,3 @@ class Delay(Node):
     async def run(self, ctx: NodeContext, value: Any = None) -> dict[str, Any]:
         await ctx.sleep(self.config.seconds)
         return {"value": value}
-
-
-NODES = [Delay]

@@ -132,6 +132,3 @@ def _function_names(tree: dict[str, Any]) -> set[str]:
 
 def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
-
-
-NODES = [JsonParse, JsonStringify, Template, Select]

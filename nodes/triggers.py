@@ -119,6 +119,3 @@ class Interval(Node):
         trigger = ctx.trigger or {}
         when = trigger.get("time") or datetime.now(UTC).isoformat(timespec="milliseconds")
         return {"tick": int(trigger.get("tick", 0)), "time": str(when).replace("+00:00", "Z")}
-
-
-NODES = [Webhook, Respond, Interval]

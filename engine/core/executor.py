@@ -448,7 +448,7 @@ class GraphExecution:
                          f"outputs are {sorted(node.out_ports)}", retryable=False)
 
     def _config_for(self, node: PlannedNode, kwargs: dict[str, Any]) -> Any:
-        raw = node.raw_config
+        raw = node.raw
         if node.template_fields:
             names = self.template_names(kwargs)
             render = self.run.templates.render_value

@@ -15,23 +15,22 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pydantic import BaseModel
-
 from engine.core.registry import Registry
 from engine.core.sdk import ERROR_PORT, Node, Port
 from engine.core.validation import (
     NodeCheck,
     NodeChecker,
+    PortSet,
     check_inputs,
+    check_wire,
     cycle_problems,
     duplicate_id_problem,
     input_taken_problem,
     missing_inputs,
-    wire_problem,
 )
 from engine.errors import Problem, WorkflowInvalidError
 from engine.support.gcpause import gc_paused
-from engine.workflow.model import Graph, NodeSpec, RetryPolicy, Settings, Workflow
+from engine.workflow.model import Graph, RetryPolicy, Settings, Workflow
 from engine.workflow.porttypes import needs_check
 
 if TYPE_CHECKING:
@@ -48,28 +47,22 @@ class InEdge(NamedTuple):
     source: str  # "node.port", for messages
 
 
-class PlannedNode:
-    """One node as the executor runs it. Read-only once compiled."""
+class _NodeFields(NodeCheck):
+    """A node whose checks passed, with what the executor's hot loop needs."""
 
-    __slots__ = ("cls", "config_ports", "deliveries", "disabled", "error_routed", "id",
-                 "in_edges", "in_groups", "in_ports", "index", "is_sink", "on_error",
-                 "out_names", "out_ports", "pinned", "port_values", "raw_config", "retry",
-                 "spec", "static_config", "template_fields", "timeout_s",
-                 "wired_config_fields")
+    __slots__ = ("config_ports", "deliveries", "disabled", "error_routed", "id", "in_edges",
+                 "in_groups", "in_ports", "index", "is_sink", "on_error", "out_names",
+                 "out_ports", "pinned", "retry", "timeout_s", "wired_config_fields")
 
+    cls: type[Node]
+    ports: PortSet
     index: int
     id: str
-    spec: NodeSpec
-    cls: type[Node]
     in_ports: Mapping[str, Port]
     out_ports: Mapping[str, Port]
     out_names: frozenset[str]  # what run() may return (checked on every completion)
-    raw_config: Mapping[str, Any]
-    static_config: BaseModel | None  # validated once when nothing in it is dynamic
-    template_fields: frozenset[str]  # config fields rendered per execution
     config_ports: tuple[str, ...]  # input ports that are also config fields
-    port_values: Mapping[str, Any]  # input values typed into the config (used when unwired)
-    wired_config_fields: frozenset[str]  # those of them with a wire (override the config)
+    wired_config_fields: frozenset[str]  # config fields with a wire (override the config)
     in_edges: tuple[InEdge, ...]
     # in_edges grouped by port for gathering: (port, multiple, slots, check or None)
     in_groups: tuple[tuple[str, bool, tuple[int, ...], str | None], ...]
@@ -83,16 +76,23 @@ class PlannedNode:
     is_sink: bool  # no outgoing wires: its outputs make the default result
     pinned: Mapping[str, Any] | None  # outputs used instead of running
 
+
+class PlannedNode(_NodeFields):
+    """One node as the executor runs it: its check (type, ports, config as validated)
+    and its wiring. Read-only once compiled."""
+
+    __slots__ = ()
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"a compiled plan is read-only (tried to set {name!r})")
 
 
-class _Building(PlannedNode):
-    """A PlannedNode while the compiler fills it in; its class becomes PlannedNode once
-    done (a plain slot write per field: a frozen dataclass costs ten times as much)."""
+class _Building(_NodeFields):
+    """A planned node while the compiler fills it in, with plain slot writes (a frozen
+    dataclass costs ten times as much per field); its class then becomes PlannedNode,
+    whose layout is the same."""
 
     __slots__ = ()
-    __setattr__ = object.__setattr__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +111,7 @@ class Plan:
 
 
 _NO_BODIES: Mapping[str, Plan] = MappingProxyType({})
+_NOTHING_WIRED: frozenset[str] = frozenset()
 
 
 def compile_plan(workflow: Workflow, registry: Registry, *, base_dir: Path | None = None,
@@ -181,14 +182,17 @@ def _compile(checker: NodeChecker, graph: Graph, bodies: Mapping[str, Plan],
              ) -> tuple[Plan | None, list[Problem]]:
     """Check every node and wire of one graph; build its plan when nothing is wrong."""
     problems: list[Problem] = []
-    checks: list[NodeCheck] = []
+    checks: list[_Building] = []  # become the plan's nodes when nothing is wrong
     index: dict[str, int] = {}
-    check = checker.check
+    fill = checker.fill
+    new = _Building.__new__
     for spec in graph.nodes:
         if spec.id in index:
             problems.append(duplicate_id_problem(spec.id))
             continue
-        found = check(spec, graph)
+        found = new(_Building)
+        found.spec = spec
+        fill(found, graph)
         index[spec.id] = len(checks)
         checks.append(found)
         if found.problems:
@@ -196,105 +200,111 @@ def _compile(checker: NodeChecker, graph: Graph, bodies: Mapping[str, Plan],
     n = len(checks)
     in_edges: list[list[InEdge]] = [[] for _ in range(n)]
     out_edges: list[dict[str, list[tuple[int, int]]]] = [{} for _ in range(n)]
+    successors: list[list[int]] = [[] for _ in range(n)]  # for the cycle check
     wired: dict[tuple[int, str], list[str]] = {}
-    edges: list[tuple[str, str]] = []
+    new_edge = tuple.__new__
     for c in graph.connections:
         source, target = c.from_, c.to
         src_id, src_port = source.split(".", 1)
         dst_id, dst_port = target.split(".", 1)
-        edges.append((src_id, dst_id))
         si, di = index.get(src_id), index.get(dst_id)
-        src = checks[si] if si is not None else None
-        dst = checks[di] if di is not None else None
-        problem = wire_problem(source, target, src_id, src_port, dst_id, dst_port, src, dst)
-        if problem is not None:
-            problems.append(problem)
+        src = dst = None
+        if si is not None:
+            src = checks[si]
+            if di is not None:
+                dst = checks[di]
+                successors[si].append(di)
+        elif di is not None:
+            dst = checks[di]
+        judged = check_wire(source, target, src_id, src_port, dst_id, dst_port, src, dst)
+        if judged.__class__ is not tuple:
+            if judged is not None:  # None: an end node has its own problem
+                problems.append(judged)  # type: ignore[arg-type]
             continue
-        assert src is not None and dst is not None and si is not None and di is not None
-        if src.ports is None or dst.ports is None:
-            continue  # the node itself already has a problem
-        in_port = dst.ports.by_name[dst_port]
-        prior = wired.get((di, dst_port))
-        if prior is None:
-            prior = wired[(di, dst_port)] = [source]
-        else:
-            prior.append(source)
-            if not in_port.multiple:
+        src_type, in_port = judged  # type: ignore[misc]
+        assert si is not None and di is not None
+        if not in_port.multiple:  # a single input takes one wire
+            key = (di, dst_port)
+            prior = wired.get(key)
+            if prior is None:
+                wired[key] = [source]
+            else:
+                prior.append(source)
                 if len(prior) == 2:
                     problems.append(input_taken_problem(dst_id, dst_port, prior))
                 continue
-        src_type = "object" if src_port == ERROR_PORT else \
-            src.ports.outputs_by_name[src_port].type
         slots = in_edges[di]
-        out_edges[si].setdefault(src_port, []).append((di, len(slots)))
-        slots.append(InEdge(dst_port, in_port.multiple, in_port.required,
-                            in_port.type if needs_check(src_type, in_port.type) else None,
-                            source))
+        targets = out_edges[si].get(src_port)
+        if targets is None:
+            out_edges[si][src_port] = [(di, len(slots))]
+        else:
+            targets.append((di, len(slots)))
+        slots.append(new_edge(InEdge, (
+            dst_port, in_port.multiple, in_port.required,
+            in_port.type if needs_check(src_type, in_port.type) else None, source)))
     for i, found in enumerate(checks):
-        if found.ports is not None:
+        if found.ports is not None and found.ports.required:
             missing = missing_inputs(found, {e.port for e in in_edges[i]})
             if missing:
                 problems += missing
-    problems += cycle_problems(index, edges)
+    problems += cycle_problems(list(index), successors)
     if problems:
         return None, problems
     return _build(graph, checker.workflow, checks, in_edges, out_edges, bodies,
                   checker.context.base_dir), []
 
 
-def _build(graph: Graph, workflow: Workflow, checks: list[NodeCheck],
+def _build(graph: Graph, workflow: Workflow, checks: list[_Building],
            in_edges: list[list[InEdge]], out_edges: list[dict[str, list[tuple[int, int]]]],
            bodies: Mapping[str, Plan], base_dir: Path) -> Plan:
     settings = getattr(graph, "settings", None) or workflow.settings
-    nodes: list[PlannedNode] = []
+    default_on_error = settings.on_error
     collects = False
-    for i, found in enumerate(checks):
-        spec, cls, ports, info = found.spec, found.cls, found.ports, found.info
+    for i, node in enumerate(checks):
+        spec, cls, ports, info = node.spec, node.cls, node.ports, node.info
         assert cls is not None and ports is not None and info is not None
-        fields = info.fields
-        edges = tuple(in_edges[i])
-        node = _Building.__new__(_Building)
         node.index = i
         node.id = spec.id
-        node.spec = spec
-        node.cls = cls
         node.in_ports = ports.by_name
         node.out_ports = ports.outputs_by_name
-        node.out_names = frozenset(ports.outputs_by_name)
-        node.raw_config = found.raw
-        node.template_fields = found.template_fields
-        node.config_ports = tuple(p.name for p in ports.inputs if p.name in fields)
-        node.port_values = found.port_values
-        node.in_edges = edges
-        if edges:
+        node.out_names = ports.out_names
+        node.config_ports = info.config_ports if info.static_ports is ports else \
+            tuple(p.name for p in ports.inputs if p.name in info.fields)
+        edges = node.in_edges = tuple(in_edges[i])
+        if not edges:
+            node.in_groups = ()
+            node.wired_config_fields = _NOTHING_WIRED
+        elif len(edges) == 1:  # the common case, without the grouping below
+            e = edges[0]
+            node.in_groups = ((e.port, e.multiple, (0,), e.check),)
+            node.wired_config_fields = frozenset((e.port,)) if e.port in info.fields \
+                else _NOTHING_WIRED
+        else:
             groups: dict[str, list[int]] = {}
             for slot, e in enumerate(edges):
                 groups.setdefault(e.port, []).append(slot)
-            node.in_groups = tuple(
+            node.in_groups = tuple([
                 (port, edges[ks[0]].multiple, tuple(ks),
                  next((edges[k].check for k in ks if edges[k].check), None))
-                for port, ks in groups.items())
-            wired_fields = frozenset(groups).intersection(fields)
-        else:
-            node.in_groups = ()
-            wired_fields = frozenset()
-        node.wired_config_fields = wired_fields
-        node.static_config = None if wired_fields else found.static_config
+                for port, ks in groups.items()])
+            node.wired_config_fields = frozenset(groups).intersection(info.fields)
+        if node.wired_config_fields:
+            node.static_config = None  # a wired value overrides the config per execution
         outs = out_edges[i]
-        node.deliveries = tuple((port, tuple(targets)) for port, targets in outs.items())
+        node.deliveries = tuple([(port, tuple(targets)) for port, targets in outs.items()])
         node.error_routed = ERROR_PORT in outs
         node.is_sink = not outs
         node.retry = _retry_policy(spec.retry or cls.default_retry)
         node.timeout_s = spec.timeout_s
-        node.on_error = spec.on_error or settings.on_error
+        node.on_error = spec.on_error or default_on_error
         node.disabled = spec.disabled
         node.pinned = MappingProxyType(dict(spec.pinned)) if spec.pinned is not None else None
-        node.__class__ = PlannedNode  # type: ignore[assignment]  # now read-only
-        nodes.append(node)
+        node.__class__ = PlannedNode  # type: ignore[assignment]  # read-only from here on
         collects = collects or cls.collects_result
+    nodes: tuple[PlannedNode, ...] = tuple(checks)  # type: ignore[arg-type]
     return Plan(
-        name=graph.name, nodes=tuple(nodes),
-        roots=tuple(n.index for n in nodes if not n.in_edges),
+        name=graph.name, nodes=nodes,
+        roots=tuple([n.index for n in nodes if not n.in_edges]),
         settings=settings, inputs=MappingProxyType(dict(graph.inputs)),
-        collects_results=collects, sinks=tuple(n.index for n in nodes if n.is_sink),
+        collects_results=collects, sinks=tuple([n.index for n in nodes if n.is_sink]),
         base_dir=base_dir, bodies=bodies)

@@ -40,8 +40,8 @@ _NO_FIELDS: frozenset[str] = frozenset()
 class TypeInfo:
     """What checking needs to know about a node type, worked out once per type."""
 
-    __slots__ = ("cls", "context_check", "custom_check", "custom_ports", "empty_config",
-                 "fields", "optional_fields", "raw_formats", "static_ports")
+    __slots__ = ("cls", "config_ports", "context_check", "custom_check", "custom_ports",
+                 "empty_config", "fields", "optional_fields", "raw_formats", "static_ports")
 
     def __init__(self, cls: type[Node]) -> None:
         self.cls = cls
@@ -61,7 +61,9 @@ class TypeInfo:
         self.context_check = self.custom_check and \
             "context" in inspect.signature(cls.check).parameters
         self.custom_ports = cls.ports.__func__ is not Node.ports.__func__  # type: ignore[attr-defined]
-        self.static_ports = None if self.custom_ports else _Ports(cls.inputs, cls.outputs)
+        self.static_ports = None if self.custom_ports else PortSet(cls.inputs, cls.outputs)
+        # input ports that are also config fields (for types with fixed ports)
+        self.config_ports = tuple(p.name for p in cls.inputs if p.name in self.fields)
         self.empty_config: BaseModel | ValidationError | None = None  # `{}` validated, once
 
     @property
@@ -81,8 +83,11 @@ def type_info(cls: type[Node]) -> TypeInfo:
     return info
 
 
-class _Ports:
-    __slots__ = ("by_name", "inputs", "outputs", "outputs_by_name")
+class PortSet:
+    """A node's ports, indexed once (shared by every node of a type with fixed ports)."""
+
+    __slots__ = ("by_name", "inputs", "out_names", "out_types", "outputs", "outputs_by_name",
+                 "required")
 
     def __init__(self, inputs: Iterable[Port], outputs: Iterable[Port]) -> None:
         self.inputs = tuple(inputs)
@@ -90,34 +95,31 @@ class _Ports:
         self.by_name: Mapping[str, Port] = MappingProxyType({p.name: p for p in self.inputs})
         self.outputs_by_name: Mapping[str, Port] = MappingProxyType(
             {p.name: p for p in self.outputs})
+        self.out_names = frozenset(self.outputs_by_name)
+        # output name -> type, the error port included (it carries {type, message, node})
+        self.out_types = {p.name: p.type for p in self.outputs} | {ERROR_PORT: "object"}
+        self.required = tuple(p for p in self.inputs if p.required)
 
 
 class NodeCheck:
     """What checking one node found: its problems, and, for a known type, its ports and
-    the parts of its config the compiler builds the planned node from."""
+    the parts of its config a planned node (engine.core.plan) is made of."""
 
-    __slots__ = (
-        "cls",
-        "info",
-        "port_values",
-        "ports",
-        "problems",
-        "raw",
-        "spec",
-        "static_config",
-        "template_fields",
-    )
+    __slots__ = ("cls", "info", "port_values", "ports", "problems", "raw", "spec",
+                 "static_config", "template_fields")
+
+    spec: NodeSpec
+    cls: type[Node] | None
+    info: TypeInfo | None
+    ports: PortSet | None  # None: unknown type, or ports could not be had
+    problems: list[Problem]
+    raw: Mapping[str, Any]  # the config without input-port values
+    port_values: Mapping[str, Any]  # values typed into input ports
+    template_fields: frozenset[str]  # config fields rendered per execution
+    static_config: BaseModel | None  # validated once when nothing in it is dynamic
 
     def __init__(self, spec: NodeSpec) -> None:
         self.spec = spec
-        self.cls: type[Node] | None = None
-        self.info: TypeInfo | None = None
-        self.ports: _Ports | None = None  # None: unknown type, or ports could not be had
-        self.problems: list[Problem] = []
-        self.raw: Mapping[str, Any] = _EMPTY  # the config without input-port values
-        self.port_values: Mapping[str, Any] = _EMPTY  # values typed into input ports
-        self.template_fields: frozenset[str] = _NO_FIELDS  # rendered per execution
-        self.static_config: BaseModel | None = None  # validated once when nothing is dynamic
 
     def problem(self, code: str, message: str, field: str | None) -> None:
         self.problems.append(Problem(code, message, self.spec.id, field))
@@ -144,28 +146,48 @@ class NodeChecker:
 
     def check(self, spec: NodeSpec, graph: Graph) -> NodeCheck:
         result = NodeCheck(spec)
-        cls = self.registry.get(spec.type)
+        self.fill(result, graph)
+        return result
+
+    def fill(self, result: NodeCheck, graph: Graph) -> None:
+        """Check `result.spec` (a node of `graph`) and fill in the rest of `result`."""
+        result.problems = []
+        result.raw = result.port_values = _EMPTY
+        result.template_fields = _NO_FIELDS
+        result.static_config = result.ports = result.info = None
+        cls = result.cls = self.registry.get(result.spec.type)
         if cls is None:
             self._unknown_type(result)
-            return result
-        info = type_info(cls)
-        result.cls, result.info = cls, info
-        config = spec.config
+            return
+        info = result.info = _TYPE_INFO.get(cls) or type_info(cls)
+        config = result.spec.config
         ports = info.static_ports
         if ports is None:
             try:
-                ports = _Ports(*cls.ports(config, self.context))
+                ports = PortSet(*cls.ports(config, self.context))
             except Exception as e:  # a half-typed config must not break validation
                 result.problem("bad_config", f"cannot determine ports: {e}", "config")
-                return result
+                return
         result.ports = ports
         if config:
             self._check_config(result, info, ports, config)
         else:  # most nodes of big generated graphs, and every new node in the editor
-            self._check_empty_config(result, info, ports)
+            validated = info.empty_config
+            if validated is None:
+                validated = info.empty_config = self._validate_empty(info)
+            if isinstance(validated, ValidationError):
+                self._config_errors(result, validated, info, ports, _NO_FIELDS)
+            else:
+                result.static_config = validated
         if info.custom_check:
             self._check_type_rules(result, info, config, graph)
-        return result
+
+    @staticmethod
+    def _validate_empty(info: TypeInfo) -> BaseModel | ValidationError:
+        try:
+            return info.cls.Config.model_validate({})
+        except ValidationError as e:
+            return e
 
     def _unknown_type(self, result: NodeCheck) -> None:
         type_id = result.spec.type
@@ -177,20 +199,7 @@ class NodeChecker:
             msg += f"; note: {len(self.registry.load_errors)} plugin(s) failed to load"
         result.problem("unknown_type", msg, "type")
 
-    def _check_empty_config(self, result: NodeCheck, info: TypeInfo, ports: _Ports) -> None:
-        validated = info.empty_config
-        if validated is None:
-            try:
-                validated = info.cls.Config.model_validate({})
-            except ValidationError as e:
-                validated = e
-            info.empty_config = validated
-        if isinstance(validated, ValidationError):
-            self._config_errors(result, validated, info, ports, _NO_FIELDS)
-        else:
-            result.static_config = validated
-
-    def _check_config(self, result: NodeCheck, info: TypeInfo, ports: _Ports,
+    def _check_config(self, result: NodeCheck, info: TypeInfo, ports: PortSet,
                       config: Mapping[str, Any]) -> None:
         fields, raw_formats, by_name = info.fields, info.raw_formats, ports.by_name
         # A config key naming an input port that the Config does not declare is that
@@ -233,7 +242,7 @@ class NodeChecker:
 
     @staticmethod
     def _config_errors(result: NodeCheck, error: ValidationError, info: TypeInfo,
-                       ports: _Ports, template_fields: frozenset[str]) -> None:
+                       ports: PortSet, template_fields: frozenset[str]) -> None:
         fields, by_name = info.fields, ports.by_name
         for err in error.errors():
             loc = err["loc"]
@@ -283,12 +292,13 @@ class _Described:
         return f"connection {self.source} -> {self.target}"
 
 
-def wire_problem(source: str, target: str, src_id: str, src_port: str, dst_id: str,
-                 dst_port: str, src: NodeCheck | None, dst: NodeCheck | None,
-                 ) -> Problem | None:
-    """What is wrong with the wire `source` -> `target` between two checked nodes (None
-    for a node id the graph does not have), or None when it is sound. A wire touching a
-    node whose type or ports are unknown is not judged (the node has its own problem)."""
+def check_wire(source: str, target: str, src_id: str, src_port: str, dst_id: str,
+               dst_port: str, src: NodeCheck | None, dst: NodeCheck | None,
+               ) -> Problem | tuple[str, Port] | None:
+    """Judge the wire `source` -> `target` between two checked nodes (None for a node id
+    the graph does not have): what is wrong with it, or, when it is sound, the source
+    port's type and the input port it feeds. None: not judged, because an end node's
+    type or ports are unknown (that node has its own problem)."""
     if src is None or dst is None:
         missing = src_id if src is None else dst_id
         owner = dst_id if dst is not None else src_id if src is not None else None
@@ -297,15 +307,11 @@ def wire_problem(source: str, target: str, src_id: str, src_port: str, dst_id: s
     sp, dp = src.ports, dst.ports
     if sp is None or dp is None:
         return None
-    if src_port == ERROR_PORT:
-        src_type = "object"
-    else:
-        out = sp.outputs_by_name.get(src_port)
-        if out is None:
-            names = ", ".join([*sp.outputs_by_name, ERROR_PORT])
-            return Problem("unknown_port", f"{_Described(source, target)}: {src.spec.type} has "
-                           f"no output {src_port!r} (outputs: {names})", src_id, "connections")
-        src_type = out.type
+    src_type = sp.out_types.get(src_port)
+    if src_type is None:
+        names = ", ".join([*sp.outputs_by_name, ERROR_PORT])
+        return Problem("unknown_port", f"{_Described(source, target)}: {src.spec.type} has "
+                       f"no output {src_port!r} (outputs: {names})", src_id, "connections")
     in_port = dp.by_name.get(dst_port)
     if in_port is None:
         return Problem("unknown_port", f"{_Described(source, target)}: {dst.spec.type} has no "
@@ -315,7 +321,7 @@ def wire_problem(source: str, target: str, src_id: str, src_port: str, dst_id: s
         return Problem("type_mismatch", f"{_Described(source, target)}: output {src_port!r} is "
                        f"{src_type} but input {dst_port!r} takes {in_port.type}", dst_id,
                        "connections")
-    return None
+    return src_type, in_port
 
 
 def input_taken_problem(node_id: str, port: str, sources: list[str]) -> Problem:
@@ -329,10 +335,9 @@ def missing_inputs(check: NodeCheck, wired: Iterable[str]) -> list[Problem]:
         return []
     found = []
     config, optional = check.spec.config, check.info.optional_fields
-    for port in check.ports.inputs:
+    for port in check.ports.required:
         name = port.name
-        if port.required and name not in wired and name not in config \
-                and name not in optional:
+        if name not in wired and name not in config and name not in optional:
             found.append(Problem("missing_input", f"required input {name!r} ({port.type}) is "
                                  "not connected and not set in the config", check.spec.id,
                                  f"inputs.{name}"))
@@ -343,35 +348,34 @@ def duplicate_id_problem(node_id: str) -> Problem:
     return Problem("duplicate_id", "two nodes have this id; ids must be unique", node_id)
 
 
-def cycle_problems(node_ids: Iterable[str], edges: Iterable[tuple[str, str]]) -> list[Problem]:
-    """One problem per cycle among the wires `edges` (node id pairs)."""
+def cycle_problems(node_ids: list[str], successors: list[list[int]]) -> list[Problem]:
+    """One problem per cycle in a graph given as node ids and, per node, the indices of
+    the nodes its wires lead to (repeats allowed)."""
     # Kahn's algorithm is linear; networkx's find_cycle is only asked about the nodes
     # Kahn could not remove (on a large acyclic graph it is pathologically slow).
-    succ: dict[str, set[str]] = {k: set() for k in node_ids}
-    indeg = dict.fromkeys(succ, 0)
-    for a, b in edges:
-        out = succ.get(a)
-        if out is not None and b in succ and b not in out:
-            out.add(b)
-            indeg[b] += 1
-    queue = [k for k, d in indeg.items() if d == 0]
+    indeg = [0] * len(node_ids)
+    for targets in successors:
+        for m in targets:
+            indeg[m] += 1
+    queue = [k for k, d in enumerate(indeg) if d == 0]
     removed = 0
     while queue:
         k = queue.pop()
         removed += 1
-        for m in succ[k]:
+        for m in successors[k]:
             indeg[m] -= 1
             if indeg[m] == 0:
                 queue.append(m)
-    if removed == len(succ):
+    if removed == len(node_ids):
         return []
     import networkx as nx  # here: only a graph with a cycle needs it (saves 40 ms at start)
 
-    left = {k for k, d in indeg.items() if d > 0}
-    g = nx.DiGraph((a, b) for a in left for b in succ[a] if b in left)
+    left = {k for k, d in enumerate(indeg) if d > 0}
+    g = nx.DiGraph((node_ids[a], node_ids[b]) for a in left for b in successors[a] if b in left)
+    left_ids = sorted(node_ids[k] for k in left)
     seen: set[str] = set()
     problems = []
-    for start in sorted(left):
+    for start in left_ids:
         if start in seen:
             continue
         try:

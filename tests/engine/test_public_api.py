@@ -25,7 +25,7 @@ EXPORTED = sorted([
     "Workflow", "Graph", "Subgraph", "NodeSpec", "Connection", "InputSpec", "RetryPolicy",
     "Settings", "IDENT_RE", "load", "loads", "dumps", "save",
     # validating and running
-    "Registry", "validate", "compile_plan", "Runner", "Run", "RunResult", "run_file",
+    "Registry", "NodePack", "validate", "compile_plan", "Runner", "Run", "RunResult", "run_file",
     "EventBus", "Event", "locate",
 ])
 
