@@ -35,8 +35,9 @@ def test_the_list_and_the_classes_agree():
 
 
 def test_discovery_knows_every_id_without_importing_a_node_module():
-    code = ("import sys, json\nfrom engine import Registry\nr = Registry.discover(plugins=False)\n"
-            "ids = r.type_ids()\nbefore = sorted(m for m in sys.modules if m.startswith('nodes.'))\n"
+    code = ("import sys, json\nfrom engine import Registry\n"
+            "r = Registry.discover(plugins=False)\nids = r.type_ids()\n"
+            "before = sorted(m for m in sys.modules if m.startswith('nodes.'))\n"
             "r.get('flow.constant')\n"
             "after = sorted(m for m in sys.modules if m.startswith('nodes.'))\n"
             "print(json.dumps([ids, before, after, 'httpx' in sys.modules]))")
@@ -75,7 +76,7 @@ def test_a_listed_id_defined_again_is_a_duplicate():
     class Mine(Node):
         type = "http.request"
 
-    with pytest.raises(DuplicateNodeTypeError, match="http.request"):
+    with pytest.raises(DuplicateNodeTypeError, match=r"http\.request"):
         registry.register(Mine)
     with pytest.raises(DuplicateNodeTypeError):
         registry.register_pack(NodePack("other", {"flow.constant": "x:Y"}))
