@@ -51,6 +51,7 @@ from engine.core.execution import Failure, NodeOutputs, Outcome
 from engine.core.preview import preview_outputs
 from engine.core.sdk import ERROR_PORT
 from engine.errors import BodyError, ConfigError, InputTypeError, NodeError, NodeTimeoutError
+from engine.templates.detect import contains_template
 from engine.workflow.porttypes import matches, type_name
 
 if TYPE_CHECKING:
@@ -411,7 +412,7 @@ class GraphExecution:
         for name, value in node.port_values.items():
             if name in kwargs:
                 continue
-            if self.run.templates.contains_template(value):
+            if contains_template(value):
                 value = self.run.templates.render_value(
                     value, self.template_names(kwargs), where=f"config.{name}")
                 port_type = node.in_ports[name].type

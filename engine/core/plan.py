@@ -25,6 +25,7 @@ from engine.core.validation import (
     check_wire,
     cycle_problems,
     duplicate_id_problem,
+    in_subgraph,
     input_taken_problem,
     missing_inputs,
 )
@@ -145,7 +146,7 @@ def compile_workflow(workflow: Workflow, registry: Registry, *, base_dir: Path |
             sub_plan, found = _compile(checker, sg, bodies)
             if sub_plan is not None:
                 plans[name] = sub_plan
-            problems += [_in_subgraph(name, p) for p in found]
+            problems += [in_subgraph(name, p) for p in found]
     if problems:
         raise WorkflowInvalidError(problems)
     assert plan is not None
@@ -165,12 +166,6 @@ def validate(workflow: Workflow, registry: Registry, *, inputs: Mapping[str, Any
     if inputs is not None:
         problems += check_inputs(workflow, inputs)
     return problems
-
-
-def _in_subgraph(name: str, p: Problem) -> Problem:
-    if p.node_id:
-        return Problem(p.code, p.message, f"{name}/{p.node_id}", p.field, name)
-    return Problem(p.code, f"subgraph {name!r}: {p.message}", None, p.field, name)
 
 
 def _retry_policy(policy: RetryPolicy | None) -> RetryPolicy | None:

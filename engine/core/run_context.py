@@ -41,14 +41,14 @@ def _version() -> str:
 
 
 class RunContext:
-    def __init__(self, run_id: str, bus: EventBus, templates: TemplateEngine,
+    def __init__(self, run_id: str, bus: EventBus, templates: TemplateEngine | None,
                  registry: Registry, *, secrets: Mapping[str, str] | None = None,
                  trigger: Mapping[str, Any] | None = None,
                  options: Mapping[str, Any] | None = None,
                  on_outputs: OutputsHook | None = None) -> None:
         self.run_id = run_id
         self.bus = bus
-        self.templates = templates
+        self._templates = templates
         self.registry = registry
         self.loop = asyncio.get_running_loop()
         self.thread_id = threading.get_ident()
@@ -96,7 +96,16 @@ class RunContext:
             record = record._replace(outputs=self.redactor.scrub(record.outputs))
         hook(record)
 
-    # --- what templates see ------------------------------------------------------------
+    # --- templates ---------------------------------------------------------------------
+
+    @property
+    def templates(self) -> TemplateEngine:
+        """The run's template engine (Jinja2 is imported when a run first renders)."""
+        if self._templates is None:
+            from engine.templates.engine import default_engine
+
+            self._templates = default_engine
+        return self._templates
 
     def template_names(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         return {"inputs": inputs, "secrets": self.secrets,
@@ -141,7 +150,7 @@ class RunContext:
             from engine.workflow.file import load
 
             plan = self._file_plans[path] = compile_workflow(
-                load(path), self.registry, base_dir=path.parent, templates=self.templates)
+                load(path), self.registry, base_dir=path.parent, templates=self._templates)
         return plan
 
     async def aclose(self) -> None:

@@ -249,7 +249,7 @@ class Runner:
         bus = bus or EventBus()
         for fn in subscribers:
             bus.subscribe(fn)
-        context = RunContext(run_id or new_run_id(), bus, self.templates, self.registry,
+        context = RunContext(run_id or new_run_id(), bus, self._templates, self.registry,
                              trigger=trigger, options=options, on_outputs=on_outputs)
         return Run(self, source, inputs or {}, context, _folder(base_dir), max_parallel,
                    timeout_s)

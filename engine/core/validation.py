@@ -344,6 +344,13 @@ def missing_inputs(check: NodeCheck, wired: Iterable[str]) -> list[Problem]:
     return found
 
 
+def in_subgraph(name: str, p: Problem) -> Problem:
+    """A problem of subgraph `name`'s node as the workflow reports it: `name/node`."""
+    if p.node_id:
+        return Problem(p.code, p.message, f"{name}/{p.node_id}", p.field, name)
+    return Problem(p.code, f"subgraph {name!r}: {p.message}", None, p.field, name)
+
+
 def duplicate_id_problem(node_id: str) -> Problem:
     return Problem("duplicate_id", "two nodes have this id; ids must be unique", node_id)
 
