@@ -51,6 +51,7 @@ from engine.core.execution import Failure, NodeOutputs, Outcome
 from engine.core.preview import preview_outputs
 from engine.core.sdk import ERROR_PORT
 from engine.errors import BodyError, ConfigError, InputTypeError, NodeError, NodeTimeoutError
+from engine.support.tasks import task_starter
 from engine.templates.detect import contains_template
 from engine.workflow.porttypes import matches, type_name
 
@@ -124,11 +125,16 @@ class GraphExecution:
         self.node_errors: list[dict[str, Any]] = []  # a body shares its caller's list
         self.failure: Failure | None = None
         self.unsettled = n
-        self.ready: deque[int] = deque()
+        self.ready: deque[int] = deque()  # ready, waiting for a free max_parallel slot
         self.running: dict[int, asyncio.Task[None]] = {}
         self.stopping = False
         self._done: asyncio.Future[None] | None = None
-        self._create_task = run.loop.create_task
+        self._create_task = task_starter(run.loop)
+        # Nodes whose last input just settled, and whether a loop is handling them: see
+        # _became_ready. Without it, settling a chain of skipped or eagerly finished
+        # nodes would recurse once per node and overflow the stack on long chains.
+        self._pending: deque[int] = deque()
+        self._draining = False
         self._nodes = plan.nodes
         self._names_base: dict[str, Any] | None = None
         self.loop_names: dict[str, Any] | None = None  # `loop` in a body's templates
@@ -154,8 +160,8 @@ class GraphExecution:
         self._done = loop.create_future()
         if self.unsettled == 0:
             return
-        for i in self.plan.roots:
-            self._became_ready(i)
+        self._pending.extend(self.plan.roots)
+        self._drain()
         try:
             if not self._done.done():
                 await self._done
@@ -223,6 +229,27 @@ class GraphExecution:
     # --- readiness and delivery --------------------------------------------------------
 
     def _became_ready(self, i: int) -> None:
+        self._pending.append(i)
+        if not self._draining:
+            self._drain()
+
+    def _drain(self) -> None:
+        """Settle ready nodes, and start waiting ones while slots are free, in a loop (not
+        by recursion): a node that finishes at once hands its successors back here."""
+        self._draining = True
+        pending, ready, running = self._pending, self.ready, self.running
+        try:
+            while True:
+                if pending:
+                    self._make_ready(pending.popleft())
+                elif ready and len(running) < self.max_parallel and not self.stopping:
+                    self._launch(ready.popleft())
+                else:
+                    return
+        finally:
+            self._draining = False
+
+    def _make_ready(self, i: int) -> None:
         node = self._nodes[i]
         if self.stopping:
             return  # _skip_unstarted reports it
@@ -235,8 +262,7 @@ class GraphExecution:
         if node.pinned is not None:
             return self._complete_pinned(i, node.pinned)
         if len(self.running) < self.max_parallel:
-            self.state[i] = RUNNING
-            self.running[i] = self._create_task(self._run_node(i))
+            self._launch(i)
         else:
             self.ready.append(i)
 
@@ -264,7 +290,9 @@ class GraphExecution:
 
     def _launch(self, i: int) -> None:
         self.state[i] = RUNNING
-        self.running[i] = self._create_task(self._run_node(i))
+        task = self._create_task(self._run_node(i))
+        if not task.done():  # an eager task may have finished (and settled) already
+            self.running[i] = task
 
     def _deliver(self, i: int, outputs: dict[str, Any] | None, missing: Skip) -> None:
         """Hand a settled node's outputs to its successors; absent ports get `missing`."""
@@ -375,11 +403,9 @@ class GraphExecution:
             # Swallowed on purpose: the execution itself ends through _check_drained or
             # its own cancellation; re-raising here would only add noise.
         finally:
-            running = self.running
-            running.pop(i, None)
-            ready = self.ready
-            while ready and len(running) < self.max_parallel and not self.stopping:
-                self._launch(ready.popleft())
+            self.running.pop(i, None)
+            if self.ready and not self._draining:
+                self._drain()  # a slot is free for a waiting node
             if self.stopping:
                 self._check_drained()
 

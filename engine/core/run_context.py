@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 _now = time.time
+_NO_SECRETS = Redactor(())
 _new_record = tuple.__new__
 
 
@@ -56,9 +57,10 @@ class RunContext:
         self.seq = 0
         self.publish = bus.publish
         self.secrets: dict[str, str] = {}
-        self.redactor = Redactor(())
+        self.redactor = _NO_SECRETS
         self.redacting = False
-        self.add_secrets(secrets or {})
+        if secrets:
+            self.add_secrets(secrets)
         self.trigger = dict(trigger) if trigger is not None else None
         self.options: dict[str, Any] = dict(options or {})
         # Read by the executor on every completion: None costs one comparison per node.
@@ -127,6 +129,8 @@ class RunContext:
 
     def add_secrets(self, values: Mapping[str, str]) -> None:
         """Make secrets available to templates; their values are redacted from then on."""
+        if not values:
+            return
         self.secrets.update(values)
         self.redactor = Redactor(self.secrets.values())
         self.redacting = bool(self.redactor)

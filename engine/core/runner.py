@@ -24,6 +24,7 @@ from engine.core.bus import EventBus
 from engine.core.events import Event, RunCompleted, RunRetrying, RunStarted
 from engine.core.execution import Execution, ExecutionFactory, Outcome, OutputsHook
 from engine.core.executor import GraphExecution
+from engine.core.plan import Plan
 from engine.core.preflight import Checked, PreparedWorkflow, preflight, prepare
 from engine.core.preview import preview
 from engine.core.registry import Registry
@@ -31,6 +32,7 @@ from engine.core.run_context import RunContext
 from engine.errors import Problem, WorkflowInvalidError
 from engine.secrets.redactor import Redactor
 from engine.secrets.store import SecretStore
+from engine.support.tasks import task_starter
 from engine.workflow.model import Workflow
 
 if TYPE_CHECKING:
@@ -66,16 +68,23 @@ class RunResult:
         return data
 
 
+_stamp: tuple[int, str] = (0, "")  # (second, its text): a run id per run, one strftime a second
+
+
 def new_run_id() -> str:
     """Sortable and readable: UTC start time plus 6 random hex digits."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + _secrets.token_hex(3)
+    global _stamp
+    second = int(time.time())
+    if _stamp[0] != second:
+        _stamp = (second, datetime.fromtimestamp(second, UTC).strftime("%Y%m%dT%H%M%S"))
+    return f"{_stamp[1]}-{_secrets.token_hex(3)}"
 
 
 class Run:
     """A started run. Await `wait()` for its result; `cancel()` ends it as cancelled."""
 
     def __init__(self, runner: Runner, source: RunSource, inputs: Mapping[str, Any],
-                 context: RunContext, base_dir: Path, max_parallel: int | None,
+                 context: RunContext, base_dir: Path | None, max_parallel: int | None,
                  timeout_s: float | None) -> None:
         self.run_id = context.run_id
         self.context = context
@@ -92,7 +101,8 @@ class Run:
         self._max_parallel = max_parallel
         self._timeout_s = timeout_s
         self._cancelled = False
-        self._task = context.loop.create_task(self._main())
+        self._execution: Execution | None = None  # the current attempt's
+        self._task = task_starter(context.loop)(self._main())
 
     def cancel(self) -> None:
         if self.status not in FINAL_STATUSES and not self._cancelled:
@@ -133,46 +143,53 @@ class Run:
         inputs = dict(checked.inputs)
         plan = checked.prepared.plan
         ctx.emit(RunStarted, workflow=self.workflow.name, inputs=preview(inputs))
-        max_attempts = plan.settings.max_workflow_attempts
         timeout_s = self._timeout_s or plan.settings.timeout_s
-        make: ExecutionFactory = self._runner.execution
-        attempt = 1
-        execution: Execution | None = None
         try:
-            async with asyncio.timeout(timeout_s):
-                while True:
-                    execution = make(ctx, plan, inputs, max_parallel=self._max_parallel)
-                    await execution.execute()
-                    failure = execution.outcome().failure
-                    if failure is None or failure.policy != "retry_workflow" \
-                            or attempt >= max_attempts:
-                        break
-                    attempt += 1
-                    ctx.emit(RunRetrying, attempt=attempt, error=failure.error)
+            if timeout_s is None:  # asyncio.timeout costs microseconds: only when one is set
+                outcome = await self._attempts(plan, inputs)
+            else:
+                async with asyncio.timeout(timeout_s):
+                    outcome = await self._attempts(plan, inputs)
         except TimeoutError:
-            result = self._result(execution, "failed")
+            result = self._result("failed")
             result.error = {"type": "timeout", "node": None,
                             "message": f"the run took longer than its timeout of {timeout_s:g} s"}
             return await self._finish(started, result)
         except asyncio.CancelledError:
             if not self._cancelled:
                 raise
-            return await self._finish(started, self._result(execution, "cancelled"))
-        assert execution is not None
-        outcome = execution.outcome()
+            return await self._finish(started, self._result("cancelled"))
         if outcome.failure is not None:
-            result = self._result(execution, "failed", outcome)
+            result = self._result("failed", outcome)
             result.error = outcome.failure.error
             result.failed_node = outcome.failure.node
         else:
-            result = self._result(execution, "completed", outcome)
+            result = self._result("completed", outcome)
         return await self._finish(started, result)
 
-    def _result(self, execution: Execution | None, status: str,
-                outcome: Outcome | None = None) -> RunResult:
-        if execution is None:
-            return RunResult(self.run_id, status, {})
-        outcome = outcome or execution.outcome()
+    async def _attempts(self, plan: Plan, inputs: dict[str, Any]) -> Outcome:
+        """Execute the plan; again from the start while a node's `on_error` is
+        `retry_workflow` and attempts are left (settings.max_workflow_attempts)."""
+        make: ExecutionFactory = self._runner.execution
+        attempt = 1
+        while True:
+            execution = self._execution = make(self.context, plan, inputs,
+                                               max_parallel=self._max_parallel)
+            await execution.execute()
+            outcome = execution.outcome()
+            failure = outcome.failure
+            if failure is None or failure.policy != "retry_workflow" \
+                    or attempt >= plan.settings.max_workflow_attempts:
+                return outcome
+            attempt += 1
+            self.context.emit(RunRetrying, attempt=attempt, error=failure.error)
+
+    def _result(self, status: str, outcome: Outcome | None = None) -> RunResult:
+        """A result from the outcome, or from what the last execution did so far."""
+        if outcome is None:
+            if self._execution is None:
+                return RunResult(self.run_id, status, {})
+            outcome = self._execution.outcome()
         return RunResult(self.run_id, status, outcome.outputs, node_errors=outcome.node_errors)
 
     async def _finish(self, started: float, result: RunResult) -> RunResult:
@@ -251,8 +268,8 @@ class Runner:
             bus.subscribe(fn)
         context = RunContext(run_id or new_run_id(), bus, self._templates, self.registry,
                              trigger=trigger, options=options, on_outputs=on_outputs)
-        return Run(self, source, inputs or {}, context, _folder(base_dir), max_parallel,
-                   timeout_s)
+        base = None if isinstance(source, Checked) else _folder(base_dir)  # preflight's only
+        return Run(self, source, inputs or {}, context, base, max_parallel, timeout_s)
 
     async def run(self, source: RunSource, inputs: Mapping[str, Any] | None = None,
                   **options: Any) -> RunResult:
