@@ -145,3 +145,23 @@ def test_the_preflight_reports_plan_inputs_and_secrets_at_once():
                      inputs={"n": {"type": "number", "default": 1}})
     checked = Runner(toy_registry(), secrets=MappingSecrets({"KEY": "k"})).preflight(fixed)
     assert dict(checked.inputs) == {"n": 1} and dict(checked.secrets) == {"KEY": "k"}
+
+
+def test_long_chains_settle_without_recursion():
+    """A disabled head skips 5,000 nodes after it, one after another, and a chain of
+    nodes that finish at once runs to the end: neither may grow the stack per node."""
+    n = 5000
+    nodes = [{"id": "n0", "type": "toy.source", "config": {"value": 1}}] + [
+        {"id": f"n{i}", "type": "toy.add"} for i in range(1, n)]
+    wires = [("n0.value", "n1.a")] + [(f"n{i}.sum", f"n{i + 1}.a") for i in range(1, n - 1)]
+    events: list[Any] = []
+    runner = Runner(toy_registry())
+    done = asyncio.run(runner.run(workflow(nodes, wires), subscribers=(events.append,)))
+    assert done.status == "completed" and done.outputs == {f"n{n - 1}": {"sum": 1.0}}
+    nodes[0]["disabled"] = True
+    events.clear()
+    skipped = asyncio.run(runner.run(workflow(nodes, wires), subscribers=(events.append,)))
+    assert skipped.status == "completed"
+    reasons = [e.reason for e in events if e.name == "node_skipped"]
+    assert len(reasons) == n and reasons[0] == "disabled"
+    assert set(reasons[1:]) == {"upstream_skipped"}
