@@ -85,7 +85,7 @@ class Run:
 
     def __init__(self, runner: Runner, source: RunSource, inputs: Mapping[str, Any],
                  context: RunContext, base_dir: Path | None, max_parallel: int | None,
-                 timeout_s: float | None) -> None:
+                 timeout_s: float | None, *, eager: bool = False) -> None:
         self.run_id = context.run_id
         self.context = context
         self.trigger = context.trigger
@@ -102,7 +102,10 @@ class Run:
         self._timeout_s = timeout_s
         self._cancelled = False
         self._execution: Execution | None = None  # the current attempt's
-        self._task = task_starter(context.loop)(self._main())
+        # A started run is `queued` until the loop's next turn; only `Runner.run`, whose
+        # caller waits at once and never sees the handle, lets it begin at once.
+        start = task_starter(context.loop) if eager else context.loop.create_task
+        self._task = start(self._main())
 
     def cancel(self) -> None:
         if self.status not in FINAL_STATUSES and not self._cancelled:
@@ -253,7 +256,7 @@ class Runner:
               max_parallel: int | None = None, timeout_s: float | None = None,
               trigger: Mapping[str, Any] | None = None,
               options: Mapping[str, Any] | None = None,
-              on_outputs: OutputsHook | None = None) -> Run:
+              on_outputs: OutputsHook | None = None, _eager: bool = False) -> Run:
         """Start a run on the running event loop and return its handle.
 
         `source` is a workflow, a workflow prepared once with `prepare` (serve mode, the
@@ -269,12 +272,13 @@ class Runner:
         context = RunContext(run_id or new_run_id(), bus, self._templates, self.registry,
                              trigger=trigger, options=options, on_outputs=on_outputs)
         base = None if isinstance(source, Checked) else _folder(base_dir)  # preflight's only
-        return Run(self, source, inputs or {}, context, base, max_parallel, timeout_s)
+        return Run(self, source, inputs or {}, context, base, max_parallel, timeout_s,
+                   eager=_eager)
 
     async def run(self, source: RunSource, inputs: Mapping[str, Any] | None = None,
                   **options: Any) -> RunResult:
         """Run to the end. Cancelling the caller cancels the run (and waits for it)."""
-        run = self.start(source, inputs, **options)
+        run = self.start(source, inputs, _eager=True, **options)
         try:
             return await run.wait()
         except asyncio.CancelledError:
