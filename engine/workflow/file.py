@@ -85,6 +85,8 @@ def describe_errors(error: ValidationError, data: dict[str, Any]) -> list[str]:
             msg = f"unknown field {field!r}" + (f" in {owner!r}" if owner else "")
             msg += f" (did you mean {hint[0]!r}?)" if hint else (
                 f"; known fields: {', '.join(known)}" if known else "")
+        elif err["type"] == "string_pattern_mismatch" and rest in (["from"], ["to"]):
+            msg = f"field {rest[0]!r}: {err['input']!r} is not '<node id>.<port name>'"
         else:
             field = ".".join(str(x) for x in rest)
             msg = (f"field {field!r}: " if field else "") + err["msg"]
