@@ -197,6 +197,7 @@ def _compile(checker: NodeChecker, graph: Graph, bodies: Mapping[str, Plan],
     out_edges: list[dict[str, list[tuple[int, int]]]] = [{} for _ in range(n)]
     successors: list[list[int]] = [[] for _ in range(n)]  # for the cycle check
     wired: dict[tuple[int, str], list[str]] = {}
+    verdicts: dict[tuple[Any, str, Any, str], tuple[str, Port]] = {}
     new_edge = tuple.__new__
     for c in graph.connections:
         source, target = c.from_, c.to
@@ -211,12 +212,22 @@ def _compile(checker: NodeChecker, graph: Graph, bodies: Mapping[str, Plan],
                 successors[si].append(di)
         elif di is not None:
             dst = checks[di]
-        judged = check_wire(source, target, src_id, src_port, dst_id, dst_port, src, dst)
-        if judged.__class__ is not tuple:
+        # A sound wire's verdict depends on its ports only: big graphs repeat a few
+        # (type, port) pairs thousands of times, so each pair is judged once.
+        judged: Problem | tuple[str, Port] | None = None
+        pair = None
+        if src is not None and dst is not None:
+            pair = (src.ports, src_port, dst.ports, dst_port)
+            judged = verdicts.get(pair)
+        if judged is None:
+            judged = check_wire(source, target, src_id, src_port, dst_id, dst_port, src, dst)
+            if pair is not None and isinstance(judged, tuple):
+                verdicts[pair] = judged
+        if not isinstance(judged, tuple):
             if judged is not None:  # None: an end node has its own problem
-                problems.append(judged)  # type: ignore[arg-type]
+                problems.append(judged)
             continue
-        src_type, in_port = judged  # type: ignore[misc]
+        src_type, in_port = judged
         assert si is not None and di is not None
         if not in_port.multiple:  # a single input takes one wire
             key = (di, dst_port)
