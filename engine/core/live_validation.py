@@ -65,6 +65,7 @@ class _GraphState:
         self.incident: dict[str, list[_Wire]] = {}  # node id -> its wires, in order
         self.verdicts: dict[_Wire, tuple[NodeCheck | None, NodeCheck | None, Any]] = {}
         self.wire_problems: dict[_Wire, Problem] = {}
+        self.wire_counts: dict[_Wire, int] = {}  # a wire may be in the file twice
         self.node_wiring: dict[str, list[Problem]] = {}  # required inputs, input taken
         self.flagged: set[str] = set()  # nodes with any problem of their own
         self.cycles: list[Problem] = []
@@ -185,7 +186,8 @@ class LiveValidation:
         for node_id in sorted(state.flagged, key=state.index.__getitem__):
             found += state.checks[node_id].problems
             found += state.node_wiring.get(node_id, ())
-        found += state.wire_problems.values()
+        for wire, problem in state.wire_problems.items():
+            found += [problem] * state.wire_counts[wire]
         found += state.cycles
         return found
 
@@ -234,8 +236,11 @@ class LiveValidation:
             if target != source:
                 incident.setdefault(target, []).append(wire)
         state.incident = incident
-        current = set(wires)
-        state.verdicts = {w: v for w, v in state.verdicts.items() if w in current}
+        counts: dict[_Wire, int] = {}
+        for wire in wires:
+            counts[wire] = counts.get(wire, 0) + 1
+        state.wire_counts = counts
+        state.verdicts = {w: v for w, v in state.verdicts.items() if w in counts}
         state.wire_problems = {}
         for wire in wires:
             self._judge(state, wire)

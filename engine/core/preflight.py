@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from engine.core.plan import Plan, compile_workflow
 from engine.core.registry import Registry
-from engine.core.validation import check_inputs, resolve_inputs
+from engine.core.validation import check_inputs, resolve_inputs, secret_names, type_info
 from engine.errors import Problem, WorkflowInvalidError
-from engine.secrets.store import ENV_PREFIX, SecretStore, references
+from engine.secrets.store import ENV_PREFIX, SecretStore
 from engine.workflow.model import Workflow
 
 if TYPE_CHECKING:
@@ -49,8 +49,7 @@ def prepare(workflow: Workflow, registry: Registry, *, base_dir: Path,
             templates: TemplateEngine | None = None) -> PreparedWorkflow:
     """Compile `workflow` and its subgraphs. Raises WorkflowInvalidError."""
     plan = compile_workflow(workflow, registry, base_dir=base_dir, templates=templates)
-    return PreparedWorkflow(workflow, plan, base_dir,
-                            frozenset(workflow_secrets(workflow, registry)))
+    return PreparedWorkflow(workflow, plan, base_dir, plan_secrets(plan))
 
 
 def preflight(source: Workflow | PreparedWorkflow, inputs: Mapping[str, Any], *,
@@ -83,30 +82,19 @@ def missing_secret_problem(name: str) -> Problem:
                    field=f"secrets.{name}")
 
 
-def workflow_secrets(workflow: Workflow, registry: Registry | None = None) -> set[str]:
-    """Names of the secrets the workflow's templates (subgraphs included) refer to; with
-    `registry`, also those a node type's config default refers to where the file leaves
-    the field out (llm.chat's api_key defaults to `{{ secrets.OPENAI_API_KEY }}`)."""
-    graphs = [workflow, *workflow.subgraphs.values()]
-    names = {name for g in graphs for n in g.nodes for name in references(n.config)}
-    if registry is not None:
-        for g in graphs:
-            for n in g.nodes:
-                cls = registry.get(n.type)
-                if cls is not None:
-                    names.update(k for field, k in _default_secrets(cls) if field not in n.config)
+def workflow_secrets(workflow: Workflow, registry: Registry) -> set[str]:
+    """Names of the secrets a workflow (subgraphs included) uses, found without
+    compiling it (for a workflow with problems; a plan knows its nodes' already)."""
+    names: set[str] = set()
+    for graph in (workflow, *workflow.subgraphs.values()):
+        for spec in graph.nodes:
+            cls = registry.get(spec.type)
+            if cls is not None:
+                names |= secret_names(spec.config, type_info(cls))
     return names
 
 
-_DEFAULT_SECRETS: dict[type, list[tuple[str, str]]] = {}
-
-
-def _default_secrets(cls: type) -> list[tuple[str, str]]:
-    """(config field, secret name) for each secret a type's config defaults refer to."""
-    found = _DEFAULT_SECRETS.get(cls)
-    if found is None:
-        fields = getattr(getattr(cls, "Config", None), "model_fields", {})
-        found = _DEFAULT_SECRETS[cls] = [
-            (field, name) for field, info in fields.items() if isinstance(info.default, str)
-            for name in sorted(references(info.default))]
-    return found
+def plan_secrets(plan: Plan) -> frozenset[str]:
+    """Names of the secrets the nodes of a plan and its bodies use."""
+    return frozenset(name for p in (plan, *plan.bodies.values()) for node in p.nodes
+                     for name in node.secrets)

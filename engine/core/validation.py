@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from engine.core.registry import Registry
 from engine.core.sdk import ERROR_PORT, Node, Port, PortContext
 from engine.errors import Problem
+from engine.secrets.store import references
 from engine.templates.detect import contains_template
 from engine.workflow.model import Graph, NodeSpec, Workflow
 from engine.workflow.porttypes import can_connect, matches, type_name
@@ -41,7 +42,8 @@ class TypeInfo:
     """What checking needs to know about a node type, worked out once per type."""
 
     __slots__ = ("cls", "config_ports", "context_check", "custom_check", "custom_ports",
-                 "empty_config", "fields", "optional_fields", "raw_formats", "static_ports")
+                 "default_secrets", "empty_config", "fields", "optional_fields", "raw_formats",
+                 "static_ports")
 
     def __init__(self, cls: type[Node]) -> None:
         self.cls = cls
@@ -65,6 +67,11 @@ class TypeInfo:
         # input ports that are also config fields (for types with fixed ports)
         self.config_ports = tuple(p.name for p in cls.inputs if p.name in self.fields)
         self.empty_config: BaseModel | ValidationError | None = None  # `{}` validated, once
+        # (field, secret) for each secret a field's default refers to (llm.chat's api_key
+        # defaults to `{{ secrets.OPENAI_API_KEY }}`): used where the config leaves it out
+        self.default_secrets = tuple(
+            (name, secret) for name, f in self.fields.items() if isinstance(f.default, str)
+            for secret in sorted(references(f.default)))
 
     @property
     def depends_on_workflow(self) -> bool:
@@ -105,7 +112,7 @@ class NodeCheck:
     """What checking one node found: its problems, and, for a known type, its ports and
     the parts of its config a planned node (engine.core.plan) is made of."""
 
-    __slots__ = ("cls", "info", "port_values", "ports", "problems", "raw", "spec",
+    __slots__ = ("cls", "info", "port_values", "ports", "problems", "raw", "secrets", "spec",
                  "static_config", "template_fields")
 
     spec: NodeSpec
@@ -117,6 +124,7 @@ class NodeCheck:
     port_values: Mapping[str, Any]  # values typed into input ports
     template_fields: frozenset[str]  # config fields rendered per execution
     static_config: BaseModel | None  # validated once when nothing in it is dynamic
+    secrets: frozenset[str]  # names of the secrets its templates and expressions use
 
     def __init__(self, spec: NodeSpec) -> None:
         self.spec = spec
@@ -153,7 +161,7 @@ class NodeChecker:
         """Check `result.spec` (a node of `graph`) and fill in the rest of `result`."""
         result.problems = []
         result.raw = result.port_values = _EMPTY
-        result.template_fields = _NO_FIELDS
+        result.template_fields = result.secrets = _NO_FIELDS
         result.static_config = result.ports = result.info = None
         cls = result.cls = self.registry.get(result.spec.type)
         if cls is None:
@@ -172,6 +180,8 @@ class NodeChecker:
         if config:
             self._check_config(result, info, ports, config)
         else:  # most nodes of big generated graphs, and every new node in the editor
+            if info.default_secrets:
+                result.secrets = frozenset(name for _, name in info.default_secrets)
             validated = info.empty_config
             if validated is None:
                 validated = info.empty_config = self._validate_empty(info)
@@ -210,6 +220,8 @@ class NodeChecker:
             else config
         templated = [k for k, v in config.items() if contains_template(v)]
         template_fields = frozenset(k for k in templated if k in raw and k not in raw_formats)
+        if templated or info.raw_formats or info.default_secrets:
+            result.secrets = secret_names(config, info, templated)
         for key, fmt in raw_formats.items():
             value = config.get(key)
             if isinstance(value, str):  # anything else: the schema check reports the type
@@ -275,6 +287,24 @@ class NodeChecker:
             return
         for key, message in found:
             result.problem("bad_config", message, f"config.{key}" if key else "config")
+
+
+def secret_names(config: Mapping[str, Any], info: TypeInfo,
+                 templated: Iterable[str] | None = None) -> frozenset[str]:
+    """The secrets a node's config uses: in its templates, in the expressions and
+    templates it evaluates itself, and in the defaults of the fields it leaves out.
+    (A plain string is never rendered: `secrets.x` in it is text, not a reference.)"""
+    if templated is None:
+        templated = [k for k, v in config.items() if contains_template(v)]
+    names: set[str] = set()
+    for key in templated:
+        names |= references(config[key])
+    for key in info.raw_formats:
+        value = config.get(key)
+        if isinstance(value, str):
+            names |= references(value)
+    names.update(name for field, name in info.default_secrets if field not in config)
+    return frozenset(names)
 
 
 # --- wires ----------------------------------------------------------------------------

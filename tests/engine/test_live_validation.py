@@ -120,7 +120,7 @@ OPS = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(OPS, min_size=1, max_size=40))
 def test_live_problems_equal_a_full_validation_after_every_edit(ops):
     editing = Editing()
