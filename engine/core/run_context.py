@@ -46,7 +46,8 @@ class RunContext:
                  registry: Registry, *, secrets: Mapping[str, str] | None = None,
                  trigger: Mapping[str, Any] | None = None,
                  options: Mapping[str, Any] | None = None,
-                 on_outputs: OutputsHook | None = None) -> None:
+                 on_outputs: OutputsHook | None = None,
+                 file_plans: FilePlans | None = None) -> None:
         self.run_id = run_id
         self.bus = bus
         self._templates = templates
@@ -66,7 +67,7 @@ class RunContext:
         # Read by the executor on every completion: None costs one comparison per node.
         self.on_outputs = on_outputs
         self._response: dict[str, Any] | None = None
-        self._file_plans: dict[Path, Plan] = {}
+        self._file_plans = file_plans if file_plans is not None else FilePlans()
         self._http: Any = None
 
     # --- events ----------------------------------------------------------------------
@@ -145,19 +146,42 @@ class RunContext:
         return self._response
 
     def file_plan(self, path: Path) -> Plan:
-        """A sub-workflow file compiled as a body, once per run (with its own subgraphs;
-        its relative paths resolve against its folder). Raises WorkflowFileError or
+        """A sub-workflow file compiled as a body (with its own subgraphs; its relative
+        paths resolve against its folder). Raises WorkflowFileError or
         WorkflowInvalidError."""
-        plan = self._file_plans.get(path)
-        if plan is None:
-            from engine.core.plan import compile_workflow  # only sub-workflow files need it
-            from engine.workflow.file import load
-
-            plan = self._file_plans[path] = compile_workflow(
-                load(path), self.registry, base_dir=path.parent, templates=self._templates)
-        return plan
+        return self._file_plans.get(path, self.registry, self._templates)
 
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+
+
+class FilePlans:
+    """Sub-workflow files compiled as bodies, kept while the file is unchanged (same
+    modification time and size): a runner's runs share them, so serve mode does not
+    compile a sub-workflow file per request. At most `limit` files are kept."""
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit = limit
+        self._plans: dict[Path, tuple[tuple[int, int], Plan]] = {}
+
+    def get(self, path: Path, registry: Registry, templates: TemplateEngine | None) -> Plan:
+        try:
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = (-1, -1)  # let loading say what is wrong
+        known = self._plans.get(path)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        from engine.core.plan import compile_workflow  # only sub-workflow files need it
+        from engine.workflow.file import load
+
+        plan = compile_workflow(load(path), registry, base_dir=path.parent,
+                                templates=templates)
+        self._plans.pop(path, None)
+        while len(self._plans) >= self.limit:
+            del self._plans[next(iter(self._plans))]  # the oldest
+        self._plans[path] = (stamp, plan)
+        return plan

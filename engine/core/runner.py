@@ -28,7 +28,7 @@ from engine.core.plan import Plan
 from engine.core.preflight import Checked, PreparedWorkflow, preflight, prepare
 from engine.core.preview import preview
 from engine.core.registry import Registry
-from engine.core.run_context import RunContext
+from engine.core.run_context import FilePlans, RunContext
 from engine.errors import Problem, WorkflowInvalidError
 from engine.secrets.redactor import Redactor
 from engine.secrets.store import SecretStore
@@ -226,6 +226,7 @@ class Runner:
         self._templates = templates
         self.secrets = secrets or SecretStore()
         self.execution = execution
+        self.file_plans = FilePlans()  # sub-workflow files, shared by this runner's runs
 
     @property
     def templates(self) -> TemplateEngine:
@@ -270,7 +271,8 @@ class Runner:
         for fn in subscribers:
             bus.subscribe(fn)
         context = RunContext(run_id or new_run_id(), bus, self._templates, self.registry,
-                             trigger=trigger, options=options, on_outputs=on_outputs)
+                             trigger=trigger, options=options, on_outputs=on_outputs,
+                             file_plans=self.file_plans)
         base = None if isinstance(source, Checked) else _folder(base_dir)  # preflight's only
         return Run(self, source, inputs or {}, context, base, max_parallel, timeout_s,
                    eager=_eager)

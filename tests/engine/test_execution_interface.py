@@ -165,3 +165,41 @@ def test_long_chains_settle_without_recursion():
     reasons = [e.reason for e in events if e.name == "node_skipped"]
     assert len(reasons) == n and reasons[0] == "disabled"
     assert set(reasons[1:]) == {"upstream_skipped"}
+
+
+def test_a_sub_workflow_file_is_compiled_once_while_unchanged(tmp_path):
+    import os
+
+    from engine import Registry, save
+    from engine.core import run_context
+
+    def inner(factor: int) -> Any:
+        return workflow([{"id": "in", "type": "flow.input", "config": {"name": "x"}},
+                         {"id": "k", "type": "flow.constant", "config": {"value": factor}},
+                         {"id": "out", "type": "flow.output", "config": {"name": "y"}}],
+                        [("k.value", "out.value")], inputs={"x": {"type": "any"}})
+
+    path = tmp_path / "inner.flow.json"
+    save(inner(1), path)
+    outer = workflow([{"id": "call", "type": "flow.subworkflow",
+                       "config": {"path": "inner.flow.json"}}])
+    compiled: list[Any] = []
+    real = run_context.FilePlans.get
+
+    def counting(self: Any, *args: Any) -> Any:
+        plan = real(self, *args)
+        compiled.append(plan)
+        return plan
+
+    runner = Runner(Registry.discover(plugins=False))
+    prepared = runner.prepare(outer, base_dir=tmp_path)
+    run_context.FilePlans.get = counting  # type: ignore[method-assign]
+    try:
+        first = [asyncio.run(runner.run(prepared)).outputs for _ in range(3)]
+        save(inner(2), path)
+        os.utime(path, ns=(1, 1))  # a different modification time whatever the clock
+        second = asyncio.run(runner.run(prepared)).outputs
+    finally:
+        run_context.FilePlans.get = real  # type: ignore[method-assign]
+    assert first == [{"call": {"y": 1}}] * 3 and second == {"call": {"y": 2}}
+    assert compiled[0] is compiled[1] is compiled[2] and compiled[3] is not compiled[0]
