@@ -182,7 +182,7 @@ def test_a_sub_workflow_file_is_compiled_once_while_unchanged(tmp_path):
     path = tmp_path / "inner.flow.json"
     save(inner(1), path)
     outer = workflow([{"id": "call", "type": "flow.subworkflow",
-                       "config": {"path": "inner.flow.json"}}])
+                       "config": {"path": "inner.flow.json", "x": 0}}])
     compiled: list[Any] = []
     real = run_context.FilePlans.get
 
