@@ -33,8 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         window.statusBar().showMessage(f"Plugin problem: {problem}", 15000)
     target = Path(argv[1]) if len(argv) > 1 else None
     if target is not None:
-        QTimer.singleShot(0, lambda: window.open_path(target, ask=False))
-    QTimer.singleShot(0, window.offer_recovery)
+        QTimer.singleShot(0, lambda: window.files.open_path(target, ask=False))
+    QTimer.singleShot(0, window.files.offer_recovery)
     with loop:
         app_close = asyncio.Event()
         app.aboutToQuit.connect(app_close.set)

@@ -67,6 +67,7 @@ class NodeItem(QGraphicsItem):
         self._size = (WIDTH, TITLE_H + FOOTER_H)
         self._bounds = QRectF(-PORT_R - 1, -1, WIDTH + 2 * PORT_R + 2, TITLE_H + FOOTER_H + 2)
         self._title_color = QColor(theme.DEFAULT_CATEGORY_COLOR)
+        self._tip = ""
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -98,8 +99,21 @@ class NodeItem(QGraphicsItem):
         tip = f"<b>{self.title}</b> <span style='color:#8b949e'>{spec.id} · {spec.type}</span>"
         if cls and cls.description:
             tip += f"<br>{cls.description}"
-        self.setToolTip(tip)
+        self._tip = tip
+        self._show_tip()
         self.update()
+
+    def set_problems(self, problems: list[str]) -> None:
+        """Validation's messages about this node: a badge, and the end of its tooltip."""
+        if problems != self.problems:
+            self.problems = problems
+            self._show_tip()
+            self.update()
+
+    def _show_tip(self) -> None:
+        found = self.problems
+        self.setToolTip(self._tip + ("<hr><span style='color:#f85149'>" + "<br>".join(found)
+                                     + "</span>" if found else ""))
 
     # --- geometry -------------------------------------------------------------------------
 
