@@ -1,7 +1,6 @@
-"""The editor: the one owner of edits. It holds the undo stack and turns the canvas's
-intents, the inspector's edits and the menus' actions into undo commands on the
-document, through methods named for what the user meant. It also decides which
-graph (the workflow or a subgraph) is on the canvas. It knows nothing of windows."""
+"""The editor, the one owner of edits: it holds the undo stack, turns intents from the
+canvas, inspector and menus into undo commands through methods named for what the user
+meant, and decides which graph is on the canvas. It knows nothing of windows."""
 
 from __future__ import annotations
 

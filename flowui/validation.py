@@ -1,7 +1,6 @@
-"""Validation while editing: every change to the document (undo and redo included) is
-noted as the graph and node it touched, and once changes pause the workflow is checked;
-problems become badges on their nodes, in whichever graph is shown, and a count in the
-status bar whose tooltip lists them all."""
+"""Validation while editing: each change to the document (undo and redo too) is noted as
+the graph and node it touched; once changes pause, problems become badges on their nodes
+in whichever graph is shown, and a count in the status bar listing them all."""
 
 from __future__ import annotations
 

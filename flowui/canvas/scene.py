@@ -1,7 +1,6 @@
-"""The scene mirrors one graph of the document: one NodeItem per node, one EdgeItem per
-wire, kept in step through the document's signals (those about other graphs are not
-its business). Gestures end as intents (signals) that the editor turns into undo
-commands; the scene itself never edits the document."""
+"""The scene mirrors one graph of the document (NodeItem per node, EdgeItem per wire)
+through its signals, ignoring those about other graphs. Gestures end as intents that
+the editor turns into undo commands: the scene never edits the document."""
 
 from __future__ import annotations
 

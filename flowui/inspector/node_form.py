@@ -105,7 +105,7 @@ class NodeForm(QWidget):
         self.ports_form = FormGrid()
         form.add_widget(self.ports_form)
         form.add_section("On failure")
-        self.policies = PolicyEditor(form, self._push_policy,
+        self.policies = PolicyEditor(form, self._set_policy,
                                      getattr(self.cls, "default_retry", None))
         self.policies.retry_reset.clicked.connect(self._reset_retry)
         outer.addStretch(1)
@@ -114,7 +114,7 @@ class NodeForm(QWidget):
         self.id_edit.editingFinished.connect(self._id_finished)
         self.id_edit.escaped.connect(lambda: self.retarget(self.node_id))
         self.title_edit.textEdited.connect(
-            lambda text: self._push("title", text or None))
+            lambda text: self._set_field("title", text or None))
         # Any graph's inputs or the settings may change what is shown: a sub-workflow
         # node's ports are its body's inputs; a policy's default is the settings'.
         self._connections: list[tuple[Any, Any]] = [
@@ -267,7 +267,7 @@ class NodeForm(QWidget):
 
     # --- edits -----------------------------------------------------------------------------
 
-    def _push(self, field: str, value: Any) -> None:
+    def _set_field(self, field: str, value: Any) -> None:
         """Set a spec field, or a config value (`config.<key>`; UNSET removes the key)."""
         if not self.live():
             return
@@ -281,7 +281,7 @@ class NodeForm(QWidget):
         finally:
             self._source = None
 
-    def _push_policy(self, field: str, value: Any) -> None:
+    def _set_policy(self, field: str, value: Any) -> None:
         if not self.live():
             return
         current = getattr(self.doc.node(self.graph, self.node_id), field)
@@ -291,14 +291,14 @@ class NodeForm(QWidget):
         else:
             compared = value
         if not same_value(current, compared):
-            self._push(field, value)
+            self._set_field(field, value)
 
     def _edit(self, key: str, value: Any) -> None:
         if not self.live():
             return
         if same_value(self.doc.node(self.graph, self.node_id).config.get(key, UNSET), value):
             return  # e.g. a table re-read with nothing changed
-        self._push(f"config.{key}", value)
+        self._set_field(f"config.{key}", value)
 
     def _reset(self, key: str) -> None:
         if not self.live():

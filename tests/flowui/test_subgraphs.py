@@ -120,3 +120,109 @@ def test_a_loop_workflow_built_with_the_editor_alone_runs(window, tmp_path):
     assert result.status == "completed", result.error
     assert result.outputs == {"tens": ["10", "20", "30"]}
     assert workflow_file.load(path).nodes[1].config["body"] == "for_each_body"
+
+
+def open_example(window, name: str = "for_each"):
+    from flowui import resources
+
+    assert window.files.open_path(resources.examples_dir() / f"{name}.flow.json", ask=False)
+
+
+def test_undoing_an_edit_of_the_shown_graph_rebuilds_neither_canvas_nor_inspector(window):
+    """Settings, the workflow's inputs, a node's config, a move: undo and redo follow them
+    in place, in the workflow and in a body alike."""
+    from engine.workflow.model import InputSpec
+
+    open_example(window)
+    rebuilt = []
+    window.scene.rebuilt.connect(lambda: rebuilt.append(window.editor.current_graph))
+    for graph, node in ((None, "each"), ("square", "log")):
+        window.editor.show_graph(graph)
+        rebuilt.clear()
+        items = dict(window.scene.nodes)
+        page = window.inspector.page
+        settings = window.doc.workflow.settings
+        window.editor.set_settings(settings.model_copy(
+            update={"max_parallel": settings.max_parallel + 1}))
+        window.editor.set_inputs(None, {"n": InputSpec(type="number")})
+        window.editor.set_node_field(graph, node, "title", "Renamed title")
+        window.editor.move_nodes({node: (window.doc.node(graph, node).position, (40, 400))})
+        for _ in range(4):
+            window.stack.undo()
+        assert window.doc.workflow.settings.max_parallel == settings.max_parallel
+        for _ in range(4):
+            window.stack.redo()
+        assert window.scene.nodes[node].title == "Renamed title"
+        assert window.editor.current_graph == graph
+        assert rebuilt == [], "the canvas was rebuilt"
+        assert window.scene.nodes == items and all(
+            window.scene.nodes[k] is v for k, v in items.items())
+        assert window.inspector.page is page, "the inspector was rebuilt"
+        assert window.inspector.page.spins["max_parallel"].value() == settings.max_parallel + 1
+    # Undoing an edit of another graph shows that graph, rebuilding the canvas once.
+    window.editor.show_graph(None)
+    rebuilt.clear()
+    window.stack.undo()
+    assert window.editor.current_graph == "square" and rebuilt == ["square"]
+    assert window.scene.nodes["log"].pos() != QPointF(40, 400)
+
+
+PLUGIN = '''
+from pydantic import Field
+
+from engine import BodySpec, Node, NodeConfig, Port
+
+
+class Repeat(Node):
+    """A third party's loop: runs the subgraph `steps` names, n times."""
+
+    type = "acme.repeat"
+    title = "Repeat"
+    category = "Acme"
+    inputs = (Port("n", "integer", required=False),)
+    outputs = (Port("out", "any"),)
+    body = BodySpec("steps", inputs=("n",), outputs=("out",))
+
+    class Config(NodeConfig):
+        steps: str | None = Field(None, description="The subgraph to repeat")
+
+    async def run(self, ctx, n=None):
+        return {"out": n}
+'''
+
+
+def test_a_plugin_folder_loop_type_gets_its_body_by_double_click(make_window, tmp_path):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QMouseEvent
+
+    from tests.flowui.conftest import mouse
+
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "acme_repeat.py").write_text(PLUGIN)
+    registry = Registry.discover(plugins=False)
+    registry.load_plugin_dir(plugins)
+    assert registry.get("acme.repeat") is not None, registry.load_errors
+    window = make_window(registry)
+    window.editor.add_node("acme.repeat", QPointF(0, 0))
+    steps = window.stack.count()
+    window.view.resetTransform()
+    window.view.centerOn(QPointF(100, 40))
+    title = window.scene.nodes["repeat"].mapToScene(QPointF(60, 10))
+    for kind, buttons in ((QMouseEvent.Type.MouseButtonPress, Qt.MouseButton.LeftButton),
+                          (QMouseEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton),
+                          (QMouseEvent.Type.MouseButtonDblClick, Qt.MouseButton.LeftButton),
+                          (QMouseEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton)):
+        mouse(window.view, kind, title, buttons=buttons)
+    assert window.editor.current_graph == "repeat_body"
+    body = window.doc.graph("repeat_body")
+    assert [(n.id, n.type, n.config) for n in body.nodes] == [
+        ("n", "flow.input", {"name": "n"}), ("out", "flow.output", {"name": "out"})]
+    assert [(c.from_, c.to) for c in body.connections] == [("n.value", "out.value")]
+    assert set(window.scene.nodes) == {"n", "out"}
+    assert window.doc.node(None, "repeat").config == {"steps": "repeat_body"}
+    assert window.stack.count() == steps + 1
+    window.stack.undo()  # one step takes both back
+    assert "repeat_body" not in window.doc.workflow.subgraphs
+    assert window.doc.node(None, "repeat").config == {}
+    assert window.editor.current_graph is None and set(window.scene.nodes) == {"repeat"}
