@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     from flowui import resources, theme
     from flowui.mainwindow import MainWindow
 
-    app = QApplication.instance() or QApplication(argv)
+    running = QApplication.instance()
+    app = running if isinstance(running, QApplication) else QApplication(argv)
     app.setApplicationName("FlowUI")
     app.setOrganizationName("FlowUI")
     app.setWindowIcon(resources.icon("app"))

@@ -55,7 +55,7 @@ class Editor(QObject):
         self._paste_count = 0
         scene.connect_requested.connect(self.connect_ports)
         scene.reconnect_requested.connect(self.reconnect)
-        scene.disconnect_requested.connect(self.disconnect)
+        scene.disconnect_requested.connect(self.disconnect_wires)
         scene.move_finished.connect(self.move_nodes)
         scene.message.connect(self.message)
         doc.graph_about_to_change.connect(self._on_doc_graph_about_to_change)
@@ -140,7 +140,7 @@ class Editor(QObject):
     def reconnect(self, old: tuple[str, str], new: tuple[str, str]) -> None:
         self._push(ReconnectCommand(self.doc, self.current_graph, old, new))
 
-    def disconnect(self, wires: Sequence[tuple[str, str]]) -> None:
+    def disconnect_wires(self, wires: Sequence[tuple[str, str]]) -> None:
         self._push(RemoveItemsCommand(self.doc, self.current_graph, [], wires))
 
     def move_nodes(self, moves: Moves) -> None:

@@ -4,6 +4,7 @@ title, autosave and the recovery offered after a crash."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import shiboken6
@@ -42,7 +43,7 @@ class FileController(QObject):
         self.examples_menu = QMenu("Open &Example", window)
         for path in sorted(resources.examples_dir().glob("*.flow.json")):
             self.examples_menu.addAction(path.name.removesuffix(".flow.json").replace("_", " "),
-                                         lambda p=path: self.open_path(p))
+                                         self._opener(path))
         window.setAcceptDrops(True)
         window.installEventFilter(self)
         self.stack.cleanChanged.connect(self.update_title)
@@ -78,6 +79,9 @@ class FileController(QObject):
         self._load(wf, Path(path).resolve())
         self._add_recent(Path(path).resolve())
         return True
+
+    def _opener(self, path: Path) -> Callable[[], object]:
+        return lambda: self.open_path(path)
 
     def _load(self, workflow: Workflow, path: Path | None) -> None:
         self.doc.load(workflow, path)
@@ -216,8 +220,7 @@ class FileController(QObject):
     def _refresh_recent_menu(self) -> None:
         self.recent_menu.clear()
         for p in self._recent():
-            action = self.recent_menu.addAction(Path(p).name, lambda p=p: self.open_path(Path(p)))
-            action.setToolTip(p)
+            self.recent_menu.addAction(Path(p).name, self._opener(Path(p))).setToolTip(p)
         self.recent_menu.setEnabled(bool(self._recent()))
 
     def update_title(self, *_: object) -> None:

@@ -55,12 +55,12 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(resources.icon("app"))
         self.resize(1400, 860)
 
-        self.palette = PaletteWidget(registry)
+        self.node_palette = PaletteWidget(registry)
         self.inspector = InspectorWidget(self.editor)
         self.history = QUndoView(self.stack)
         self.history.setEmptyLabel("Opened file")
         self._docks = {
-            "palette": self._dock("Nodes", self.palette, LEFT),
+            "palette": self._dock("Nodes", self.node_palette, LEFT),
             "inspector": self._dock("Inspector", self.inspector, RIGHT),
             "history": self._dock("History", self.history, RIGHT),
         }
@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         self.scene.selectionChanged.connect(self._on_scene_selection_changed)
         self.view.node_double_clicked.connect(self._on_view_node_double_clicked)
         self.view.zoom_changed.connect(self._on_view_zoom_changed)
-        self.palette.add_requested.connect(self.placement.add_at_centre)
+        self.node_palette.add_requested.connect(self.placement.add_at_centre)
         self._on_view_zoom_changed(1.0)
 
     # --- building ------------------------------------------------------------------------

@@ -74,6 +74,7 @@ class GraphScene(QGraphicsScene):
 
     def _add_node_item(self, node_id: str) -> NodeItem:
         item = NodeItem(node_id)
+        item.on_moved = self.node_item_moved
         self._refresh_node(item)
         spec = self.doc.node(self.graph_key, node_id)
         self._syncing = True

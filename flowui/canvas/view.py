@@ -6,8 +6,17 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QGraphicsView
 
 from flowui import theme
@@ -98,14 +107,16 @@ class GraphView(QGraphicsView):
 
     # --- background ----------------------------------------------------------------------
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, exposed: QRectF | QRect) -> None:
+        rect = QRectF(exposed)
         painter.fillRect(rect, theme.BACKGROUND)
         zoom = self.zoom()
         if zoom < 0.25:
             return  # a grid finer than a few pixels is noise
         left = math.floor(rect.left() / GRID) * GRID
         top = math.floor(rect.top() / GRID) * GRID
-        minor, major = [], []
+        minor: list[tuple[float, bool]] = []  # (x or y, vertical)
+        major: list[tuple[float, bool]] = []
         x = left
         while x < rect.right():
             (major if x % (GRID * 5) == 0 else minor).append((x, True))
@@ -220,22 +231,22 @@ class GraphView(QGraphicsView):
 
     # --- drops from the palette ----------------------------------------------------------
 
-    def dragEnterEvent(self, event) -> None:
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasFormat(NODE_MIME):
             event.acceptProposedAction()
         else:
             event.ignore()  # the main window handles dropped files
 
-    def dragMoveEvent(self, event) -> None:
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         if event.mimeData().hasFormat(NODE_MIME):
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dropEvent(self, event) -> None:
+    def dropEvent(self, event: QDropEvent) -> None:
         data = event.mimeData()
         if data.hasFormat(NODE_MIME):
-            type_id = bytes(data.data(NODE_MIME)).decode()
+            type_id = bytes(data.data(NODE_MIME).data()).decode()
             self.add_node_requested.emit(type_id, self.mapToScene(event.position().toPoint()))
             event.acceptProposedAction()
         else:

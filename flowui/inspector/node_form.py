@@ -9,12 +9,13 @@ survive typing, undo and redo alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal, SignalInstance
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLineEdit, QToolButton, QVBoxLayout, QWidget
 
 from engine.workflow.model import IDENT_RE, RetryPolicy
 from flowui import resources, theme
@@ -48,7 +49,7 @@ class FieldRow:
     """A config key's editor in the form, with its reset button and help text."""
 
     def __init__(self, key: str, schema: FieldSchema, editor: FieldEditor, row: Row,
-                 reset: Any, port: bool) -> None:
+                 reset: QToolButton, port: bool) -> None:
         self.key, self.schema, self.editor, self.row = key, schema, editor, row
         self.reset, self.port = reset, port
         self.help = row.help.text()
@@ -117,7 +118,7 @@ class NodeForm(QWidget):
             lambda text: self._set_field("title", text or None))
         # Any graph's inputs or the settings may change what is shown: a sub-workflow
         # node's ports are its body's inputs; a policy's default is the settings'.
-        self._connections: list[tuple[Any, Any]] = [
+        self._connections: list[tuple[SignalInstance, Callable[..., None]]] = [
             (doc.node_changed, self._on_doc_node_changed),
             (doc.graph_changed, self._on_doc_graph_changed),
             (doc.settings_changed, self.refresh),
