@@ -7,8 +7,9 @@ from __future__ import annotations
 from engine.core.sdk import BodySpec
 from engine.workflow.model import Connection, NodeSpec, Subgraph
 
-# What every body is made of: inputs read what the calling node passes in, outputs
-# are what it gets back (FORMAT.md's flow.input / flow.output).
+# The file format's own body plumbing, not a node pack's choice: FORMAT.md (and
+# BodySpec's docstring) say a body receives values through flow.input nodes and returns
+# them through flow.output nodes, matched by name.
 INPUT_TYPE = "flow.input"
 OUTPUT_TYPE = "flow.output"
 

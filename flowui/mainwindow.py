@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         for source in (self.editor, self.graphs):
             source.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.editor.graph_shown.connect(self._on_editor_graph_shown)
+        self.doc.reset.connect(lambda: self._on_editor_graph_shown(None))  # a load shows it
         self.scene.selectionChanged.connect(self._on_scene_selection_changed)
         self.view.node_double_clicked.connect(self._on_view_node_double_clicked)
         self.view.zoom_changed.connect(self._on_view_zoom_changed)

@@ -86,7 +86,9 @@ class InspectorWidget(QWidget):
         self._open(None, None, keep_edits=False)
 
     def _on_editor_graph_shown(self, graph: GraphKey) -> None:
-        self._open(graph, None)
+        page = self.page
+        if not (isinstance(page, WorkflowForm) and page.graph == graph):  # not shown yet
+            self._open(graph, None)
 
     def _on_doc_node_renamed(self, graph: GraphKey, old: str, new: str) -> None:
         page = self.page
@@ -103,4 +105,4 @@ class InspectorWidget(QWidget):
     def _on_node_gone(self) -> None:
         page = self.page
         if isinstance(page, NodeForm) and not page.live():
-            self._open(page.graph, None)
+            self._open(self.editor.current_graph, None)

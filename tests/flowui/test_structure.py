@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.core.registry import Registry
+
 PACKAGE = Path(__file__).resolve().parents[2] / "flowui"
 SOURCES = {p.relative_to(PACKAGE.parent).as_posix(): ast.parse(p.read_text(encoding="utf-8"))
            for p in sorted(PACKAGE.rglob("*.py"))}
@@ -54,6 +56,15 @@ def test_only_the_editor_makes_commands():
 def test_only_commands_change_the_document():
     assert modules_calling(DOCUMENT_EDITS, on_document=True) == {"flowui/commands.py"}
     assert modules_calling({"load"}, on_document=True) == {"flowui/files.py"}
+
+
+def test_the_app_names_no_node_type_but_the_formats_body_plumbing():
+    """Node types reach the app through the registry, with what they declare (BodySpec);
+    the only type ids written in flowui are the file format's flow.input / flow.output."""
+    ids = set(Registry.discover(plugins=False).type_ids())
+    named = {(module, node.value) for module, tree in SOURCES.items() for node in ast.walk(tree)
+             if isinstance(node, ast.Constant) and node.value in ids}
+    assert named == {("flowui/bodies.py", "flow.input"), ("flowui/bodies.py", "flow.output")}
 
 
 def test_the_main_window_only_assembles():
