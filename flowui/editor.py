@@ -4,14 +4,13 @@ meant, and decides which graph is on the canvas. It knows nothing of windows."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import QMimeData, QObject, QPointF, Signal
 from PySide6.QtGui import QGuiApplication, QUndoCommand, QUndoStack
 
-from engine.workflow.model import InputSpec, NodeSpec, Settings
+from engine.workflow.model import IDENT_RE, InputSpec, NodeSpec, Settings
 from engine.workflow.porttypes import can_connect
 from flowui import clipboard
 from flowui.bodies import skeleton
@@ -36,7 +35,6 @@ from flowui.document import GraphKey, WorkflowDocument
 
 PASTE_OFFSET = 40.0
 SNAP = 10.0
-SUBGRAPH_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 Moves = Mapping[str, tuple[tuple[float, float], tuple[float, float]]]
 
@@ -91,7 +89,6 @@ class Editor(QObject):
         # A newly loaded workflow is shown from its top; the followers of `doc.reset`
         # know this without a `graph_shown`.
         self.current_graph = None
-        self._paste_count = 0
 
     # --- adding --------------------------------------------------------------------------
 
@@ -175,7 +172,7 @@ class Editor(QObject):
 
     def add_subgraph(self, name: str) -> bool:
         """Add an empty subgraph and show it; False (and why, as a message) for a bad name."""
-        if not SUBGRAPH_NAME.fullmatch(name) or name in self.doc.workflow.subgraphs:
+        if not IDENT_RE.match(name) or name in self.doc.workflow.subgraphs:
             self.message.emit(f"Cannot add subgraph {name!r}: the name must be new and made "
                               "of letters, digits, _ and -")
             return False

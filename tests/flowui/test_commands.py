@@ -278,8 +278,8 @@ class BodyOutput(Node):
 
 
 EDITOR_EDITS = st.lists(st.tuples(st.sampled_from(
-    ["add", "add", "delete", "move", "connect", "config", "rename", "open_body", "show",
-     "add_subgraph", "remove_subgraph", "undo"]),
+    ["add", "add", "delete", "move", "connect", "config", "rename", "open_body", "open_body",
+     "show", "add_subgraph", "remove_subgraph", "undo"]),
     st.integers(0, 1000), st.integers(0, 1000)), min_size=1, max_size=30)
 
 
@@ -329,8 +329,8 @@ def assert_scene_mirrors(editor: Editor) -> None:
     assert set(scene.edges) == {(c.from_, c.to) for c in doc.connections(graph)}
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(EDITOR_EDITS)
 def test_random_editing_across_graphs_undoes_and_redoes_exactly(qapp, edits):
     registry = Registry([*TOY_TYPES, Repeat, BodyInput, BodyOutput])
