@@ -101,7 +101,7 @@ def bench_editor(app: QApplication, n: int, reps: int, tmp: Path) -> dict:
     window.show()
     app.processEvents()
     t0 = time.perf_counter()
-    assert window.open_path(path, ask=False)
+    assert window.files.open_path(path, ask=False)
     window.view.fit_all()
     window.view.viewport().repaint()  # the first frame the user sees
     open_s = time.perf_counter() - t0
@@ -114,25 +114,22 @@ def bench_editor(app: QApplication, n: int, reps: int, tmp: Path) -> dict:
     drag = drag_step_ms(app, window)
     window.stack.setClean()
     window.close()
-    return {"nodes": n, "wires": len(window.doc.connections()), "open_s": open_s,
+    return {"nodes": n, "wires": len(window.doc.connections(None)), "open_s": open_s,
             "fit_frame_ms": fit, "fit_cold_ms": fit_cold, "zoom100_frame_ms": zoom100,
             "drag_step_ms": drag}
 
 
 def drag_step_ms(app: QApplication, window) -> float:
     """Drag a node with 10 wires attached by real mouse events, at 100% zoom."""
-    from engine.workflow.model import Connection, NodeSpec
-    from flowui.commands import AddNodesCommand
-
-    doc = window.doc
-    hub = NodeSpec(id="hub", type="control.merge", position=(-600, 0))
-    wires = [Connection.model_validate({"from": f"n{i}.value", "to": "hub.values"})
-             for i in range(10)]
-    window.stack.push(AddNodesCommand(doc, [hub], wires))
+    doc, editor = window.doc, window.editor
+    hub = editor.add_node("control.merge", QPointF(-600, 0))
+    assert hub is not None
+    for i in range(10):
+        assert editor.connect_ports(f"n{i}.value", f"{hub}.values")
     view = window.view
     app.processEvents()  # let the fit-all that opening a file schedules happen first
     view.resetTransform()
-    item = window.scene.nodes["hub"]
+    item = window.scene.nodes[hub]
     view.centerOn(item)
     app.processEvents()
     start = item.mapToScene(QPointF(60, 10))
@@ -153,7 +150,7 @@ def drag_step_ms(app: QApplication, window) -> float:
         view.viewport().repaint()  # include drawing the frame the move causes
         times.append((time.perf_counter() - t0) * 1000)
     send(QMouseEvent.Type.MouseButtonRelease, start + QPointF(240, 120), Qt.MouseButton.NoButton)
-    assert doc.node("hub").position != (-600, 0), "the drag did not move the node"
+    assert doc.node(None, hub).position != (-600, 0), "the drag did not move the node"
     return statistics.median(times)
 
 

@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     from flowui import resources, theme
     from flowui.mainwindow import MainWindow
 
-    app = QApplication.instance() or QApplication(argv)
+    running = QApplication.instance()
+    app = running if isinstance(running, QApplication) else QApplication(argv)
     app.setApplicationName("FlowUI")
     app.setOrganizationName("FlowUI")
     app.setWindowIcon(resources.icon("app"))
@@ -33,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         window.statusBar().showMessage(f"Plugin problem: {problem}", 15000)
     target = Path(argv[1]) if len(argv) > 1 else None
     if target is not None:
-        QTimer.singleShot(0, lambda: window.open_path(target, ask=False))
-    QTimer.singleShot(0, window.offer_recovery)
+        QTimer.singleShot(0, lambda: window.files.open_path(target, ask=False))
+    QTimer.singleShot(0, window.files.offer_recovery)
     with loop:
         app_close = asyncio.Event()
         app.aboutToQuit.connect(app_close.set)

@@ -12,17 +12,18 @@ from pydantic import ValidationError
 from engine.errors import WorkflowFileError
 from engine.workflow import file as workflow_file
 from engine.workflow.model import Connection, NodeSpec, Workflow
-from flowui.document import WorkflowDocument
+from flowui.document import GraphKey, WorkflowDocument
 
 MIME = "application/x-flowui-workflow"
 
 
-def copy_text(doc: WorkflowDocument, node_ids: Iterable[str]) -> str:
-    """The selected nodes and the wires among them, as a workflow file's JSON."""
+def copy_text(doc: WorkflowDocument, graph: GraphKey, node_ids: Iterable[str]) -> str:
+    """The selected nodes of `graph` and the wires among them, as a workflow file's JSON."""
     ids = set(node_ids)
     fragment = Workflow(
-        nodes=[n for n in doc.nodes() if n.id in ids],
-        connections=[c for c in doc.connections() if c.source[0] in ids and c.target[0] in ids])
+        nodes=[n for n in doc.nodes(graph) if n.id in ids],
+        connections=[c for c in doc.connections(graph)
+                     if c.source[0] in ids and c.target[0] in ids])
     data = workflow_file.to_data(fragment)
     keep = ("format", "version", "nodes", "connections")
     return json.dumps({k: data[k] for k in keep}, indent=2, ensure_ascii=False) + "\n"
@@ -32,9 +33,9 @@ class PasteError(ValueError):
     """The clipboard does not hold FlowUI nodes (the message says what it holds)."""
 
 
-def parse_paste(doc: WorkflowDocument, text: str, offset: tuple[float, float],
-                ) -> tuple[list[NodeSpec], list[Connection]]:
-    """Nodes and wires to add for a paste: fresh ids, positions moved by `offset`."""
+def parse_paste(doc: WorkflowDocument, graph: GraphKey, text: str,
+                offset: tuple[float, float]) -> tuple[list[NodeSpec], list[Connection]]:
+    """Nodes and wires to add to `graph` for a paste: fresh ids, positions moved by `offset`."""
     text = text.strip()
     if not text.startswith("{"):
         raise PasteError("the clipboard does not hold FlowUI nodes")
@@ -53,7 +54,7 @@ def parse_paste(doc: WorkflowDocument, text: str, offset: tuple[float, float],
     renamed: dict[str, str] = {}
     nodes = []
     for spec in fragment.nodes:
-        new_id = doc.unique_id(spec.id, taken=renamed.values())
+        new_id = doc.unique_id(graph, spec.id, taken=renamed.values())
         renamed[spec.id] = new_id
         x, y = spec.position
         nodes.append(spec.model_copy(update={"id": new_id,

@@ -1,31 +1,47 @@
-"""The editor controller: turns the canvas's intents and the menu's actions into undo
-commands on the document. Owns the undo stack; knows nothing of windows."""
+"""The editor, the one owner of edits: it holds the undo stack, turns intents from the
+canvas, inspector and menus into undo commands through methods named for what the user
+meant, and decides which graph is on the canvas. It knows nothing of windows."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QObject, QPointF, Signal
-from PySide6.QtGui import QGuiApplication, QUndoStack
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from engine.workflow.model import NodeSpec
+from PySide6.QtCore import QMimeData, QObject, QPointF, Signal
+from PySide6.QtGui import QGuiApplication, QUndoCommand, QUndoStack
+
+from engine.workflow.model import IDENT_RE, InputSpec, NodeSpec, Settings
 from engine.workflow.porttypes import can_connect
 from flowui import clipboard
+from flowui.bodies import skeleton
 from flowui.canvas.node_item import PortRef
 from flowui.canvas.scene import GraphScene
 from flowui.commands import (
     AddNodesCommand,
+    AddSubgraphCommand,
     ConnectCommand,
     MoveNodesCommand,
     ReconnectCommand,
     RemoveItemsCommand,
+    RemoveSubgraphCommand,
+    RenameNodeCommand,
+    SetInputsCommand,
+    SetMetaCommand,
+    SetNodeCommand,
+    SetSettingsCommand,
+    plural,
 )
-from flowui.document import WorkflowDocument
+from flowui.document import GraphKey, WorkflowDocument
 
 PASTE_OFFSET = 40.0
 SNAP = 10.0
 
+Moves = Mapping[str, tuple[tuple[float, float], tuple[float, float]]]
+
 
 class Editor(QObject):
     message = Signal(str)  # for the status bar
+    graph_shown = Signal(object)  # the graph now on the canvas (after a switch, not a load)
 
     def __init__(self, doc: WorkflowDocument, scene: GraphScene,
                  parent: QObject | None = None) -> None:
@@ -33,12 +49,46 @@ class Editor(QObject):
         self.doc = doc
         self.scene = scene
         self.undo_stack = QUndoStack(self)
+        self.current_graph: GraphKey = None
         self._paste_count = 0
         scene.connect_requested.connect(self.connect_ports)
-        scene.reconnect_requested.connect(self._on_scene_reconnect_requested)
-        scene.disconnect_requested.connect(self._on_scene_disconnect_requested)
-        scene.move_finished.connect(self._on_scene_move_finished)
+        scene.reconnect_requested.connect(self.reconnect)
+        scene.disconnect_requested.connect(self.disconnect_wires)
+        scene.move_finished.connect(self.move_nodes)
         scene.message.connect(self.message)
+        doc.graph_about_to_change.connect(self._on_doc_graph_about_to_change)
+        doc.subgraph_removed.connect(self._on_doc_subgraph_removed)
+        doc.reset.connect(self._on_doc_reset)
+
+    def _push(self, command: QUndoCommand) -> None:
+        self.undo_stack.push(command)
+
+    # --- the graph on the canvas -----------------------------------------------------------
+
+    def show_graph(self, graph: GraphKey) -> None:
+        """Put the workflow (None) or one of its subgraphs on the canvas."""
+        if graph == self.current_graph:
+            return
+        if not self.doc.has_graph(graph):
+            raise KeyError(f"there is no subgraph {graph!r}")
+        self.current_graph = graph
+        self.scene.show_graph(graph)
+        self.graph_shown.emit(graph)
+
+    def _on_doc_graph_about_to_change(self, graph: GraphKey) -> None:
+        # Every edit is made in the graph shown, so a change elsewhere is an undo or a
+        # redo (from the menu or the history): take the user to what it changes.
+        if graph != self.current_graph:
+            self.show_graph(graph)
+
+    def _on_doc_subgraph_removed(self, name: str) -> None:
+        if name == self.current_graph:
+            self.show_graph(None)
+
+    def _on_doc_reset(self) -> None:
+        # A newly loaded workflow is shown from its top; the followers of `doc.reset`
+        # know this without a `graph_shown`.
+        self.current_graph = None
 
     # --- adding --------------------------------------------------------------------------
 
@@ -49,57 +99,118 @@ class Editor(QObject):
         if cls is None:
             self.message.emit(f"Unknown node type {type_id!r}")
             return None
-        node_id = self.doc.unique_id(type_id.rsplit(".", 1)[-1])
+        graph = self.current_graph
+        node_id = self.doc.unique_id(graph, type_id.rsplit(".", 1)[-1])
         spec = NodeSpec(id=node_id, type=type_id,
                         position=(round(pos.x() / SNAP) * SNAP, round(pos.y() / SNAP) * SNAP))
         self.undo_stack.beginMacro(f"Add {cls.title}")
-        self.undo_stack.push(AddNodesCommand(self.doc, [spec]))
-        if wire_from is not None:
-            wired = self._wire_new_node(node_id, wire_from)
-            if not wired:
-                self.message.emit(f"{cls.title} has no port that fits {wire_from.endpoint}")
+        self._push(AddNodesCommand(self.doc, graph, [spec]))
+        if wire_from is not None and not self._wire_new_node(node_id, wire_from):
+            self.message.emit(f"{cls.title} has no port that fits {wire_from.endpoint}")
         self.undo_stack.endMacro()
         self.select([node_id])
         return node_id
 
     def _wire_new_node(self, node_id: str, origin: PortRef) -> bool:
-        inputs, outputs = self.doc.ports(node_id)
+        graph = self.current_graph
+        inputs, outputs = self.doc.ports(graph, node_id)
         if origin.output:
-            for p in inputs:
-                if can_connect(origin.type, p.type):
-                    self.undo_stack.push(ConnectCommand(self.doc, origin.endpoint,
-                                                        f"{node_id}.{p.name}"))
-                    return True
+            wire = next(((origin.endpoint, f"{node_id}.{p.name}") for p in inputs
+                         if can_connect(origin.type, p.type)), None)
         else:
-            for p in outputs:
-                if p.name != "error" and can_connect(p.type, origin.type):
-                    self.undo_stack.push(ConnectCommand(self.doc, f"{node_id}.{p.name}",
-                                                        origin.endpoint))
-                    return True
-        return False
+            wire = next(((f"{node_id}.{p.name}", origin.endpoint) for p in outputs
+                         if p.name != "error" and can_connect(p.type, origin.type)), None)
+        if wire is not None:
+            self._push(ConnectCommand(self.doc, graph, *wire))
+        return wire is not None
 
-    # --- wires ---------------------------------------------------------------------------
+    # --- wires and moves -------------------------------------------------------------------
 
     def connect_ports(self, source: str, target: str) -> bool:
-        reason = self.doc.check_connection(source, target)
+        reason = self.doc.check_connection(self.current_graph, source, target)
         if reason is not None:
             self.message.emit(f"Cannot connect {source} → {target}: {reason}")
             return False
-        self.undo_stack.push(ConnectCommand(self.doc, source, target))
+        self._push(ConnectCommand(self.doc, self.current_graph, source, target))
         return True
 
-    def _on_scene_reconnect_requested(self, old: tuple, new: tuple) -> None:
-        self.undo_stack.push(ReconnectCommand(self.doc, old, new))
+    def reconnect(self, old: tuple[str, str], new: tuple[str, str]) -> None:
+        self._push(ReconnectCommand(self.doc, self.current_graph, old, new))
 
-    def _on_scene_disconnect_requested(self, wires: list) -> None:
-        self.undo_stack.push(RemoveItemsCommand(self.doc, [], wires))
+    def disconnect_wires(self, wires: Sequence[tuple[str, str]]) -> None:
+        self._push(RemoveItemsCommand(self.doc, self.current_graph, [], wires))
 
-    def _on_scene_move_finished(self, moves: dict) -> None:
-        self.undo_stack.push(MoveNodesCommand(self.doc, moves))
+    def move_nodes(self, moves: Moves) -> None:
+        self._push(MoveNodesCommand(self.doc, self.current_graph, moves))
+
+    # --- a node's spec (the inspector) -----------------------------------------------------
+
+    def set_node_field(self, graph: GraphKey, node_id: str, field: str, value: Any) -> None:
+        """Set a spec field (`title`, `retry`, ...) or a config value (`config.<key>`);
+        typing into one field merges into one undo step."""
+        self._push(SetNodeCommand(self.doc, graph, node_id, field=field, value=value))
+
+    def reset_node_field(self, graph: GraphKey, node_id: str, key: str) -> None:
+        """Remove a config key: the node type's default applies again."""
+        self._push(SetNodeCommand.remove_config_key(self.doc, graph, node_id, key))
+
+    def rename_node(self, graph: GraphKey, old_id: str, new_id: str) -> None:
+        self._push(RenameNodeCommand(self.doc, graph, old_id, new_id))
+
+    # --- a graph's properties and the workflow's settings ----------------------------------
+
+    def set_inputs(self, graph: GraphKey, inputs: Mapping[str, InputSpec]) -> None:
+        self._push(SetInputsCommand(self.doc, graph, inputs))
+
+    def set_meta(self, graph: GraphKey, name: str, description: str) -> None:
+        self._push(SetMetaCommand(self.doc, graph, name, description))
+
+    def set_settings(self, settings: Settings) -> None:
+        self._push(SetSettingsCommand(self.doc, settings))
+
+    # --- subgraphs ---------------------------------------------------------------------------
+
+    def add_subgraph(self, name: str) -> bool:
+        """Add an empty subgraph and show it; False (and why, as a message) for a bad name."""
+        if not IDENT_RE.match(name) or name in self.doc.workflow.subgraphs:
+            self.message.emit(f"Cannot add subgraph {name!r}: the name must be new and made "
+                              "of letters, digits, _ and -")
+            return False
+        self._push(AddSubgraphCommand(self.doc, name))
+        self.show_graph(name)
+        return True
+
+    def remove_subgraph(self, name: str) -> None:
+        self._push(RemoveSubgraphCommand(self.doc, name))
+
+    def open_body(self, node_id: str) -> str | None:
+        """Show the subgraph a node of the shown graph runs (its type's `BodySpec`),
+        creating it (pre-wired, named after the node, one undo step) when the node names
+        none that exists. Returns the subgraph shown, or None for nodes without a body
+        of their own (a sub-workflow given a file)."""
+        graph = self.current_graph
+        spec = self.doc.node(graph, node_id)
+        cls = self.doc.registry.get(spec.type)
+        if cls is None or cls.body is None or not cls.runs_own_body(spec.config):
+            return None
+        named = cls.body_name(spec.config)
+        if named is not None and named in self.doc.workflow.subgraphs:
+            self.show_graph(named)
+            return named
+        name = named if named is not None and "{{" not in named \
+            else self.doc.unique_subgraph_name(f"{node_id}_body")
+        self.undo_stack.beginMacro(f"Create body {name} for {node_id}")
+        self._push(AddSubgraphCommand(self.doc, name, skeleton(cls.body)))
+        if named != name:
+            self._push(SetNodeCommand(self.doc, graph, node_id,
+                                      field=f"config.{cls.body.field}", value=name))
+        self.undo_stack.endMacro()
+        self.show_graph(name)
+        return name
 
     # --- selection and clipboard ---------------------------------------------------------
 
-    def select(self, node_ids: list[str]) -> None:
+    def select(self, node_ids: Sequence[str]) -> None:
         self.scene.clearSelection()
         for node_id in node_ids:
             item = self.scene.nodes.get(node_id)
@@ -113,48 +224,49 @@ class Editor(QObject):
     def delete_selection(self) -> None:
         nodes, wires = self.scene.selected_node_ids(), self.scene.selected_edges()
         if nodes or wires:
-            self.undo_stack.push(RemoveItemsCommand(self.doc, nodes, wires))
+            self._push(RemoveItemsCommand(self.doc, self.current_graph, nodes, wires))
 
     def copy(self) -> bool:
         ids = self.scene.selected_node_ids()
         if not ids:
             return False
-        text = clipboard.copy_text(self.doc, ids)
+        text = clipboard.copy_text(self.doc, self.current_graph, ids)
         mime = QMimeData()
         mime.setText(text)
         mime.setData(clipboard.MIME, text.encode())
         QGuiApplication.clipboard().setMimeData(mime)
         self._paste_count = 0
-        self.message.emit(f"Copied {len(ids)} node{'s' if len(ids) != 1 else ''}")
+        self.message.emit(f"Copied {plural(len(ids), 'node')}")
         return True
 
     def cut(self) -> None:
         if self.copy():
             ids = self.scene.selected_node_ids()
-            self.undo_stack.push(RemoveItemsCommand(self.doc, ids))
-            self.undo_stack.command(self.undo_stack.count() - 1).setText(
-                f"Cut {len(ids)} node{'s' if len(ids) != 1 else ''}")
+            self._push(RemoveItemsCommand(self.doc, self.current_graph, ids,
+                                          text=f"Cut {plural(len(ids), 'node')}"))
 
     def paste(self) -> None:
         mime = QGuiApplication.clipboard().mimeData()
-        text = bytes(mime.data(clipboard.MIME)).decode() if mime.hasFormat(clipboard.MIME) \
-            else mime.text()
+        text = bytes(mime.data(clipboard.MIME).data()).decode() \
+            if mime.hasFormat(clipboard.MIME) else mime.text()
         self._paste_text(text, "Paste")
 
     def duplicate(self) -> None:
         ids = self.scene.selected_node_ids()
         if ids:
             self._paste_count = 0
-            self._paste_text(clipboard.copy_text(self.doc, ids), "Duplicate")
+            self._paste_text(clipboard.copy_text(self.doc, self.current_graph, ids),
+                             "Duplicate")
 
     def _paste_text(self, text: str, verb: str) -> None:
         self._paste_count += 1
         shift = PASTE_OFFSET * self._paste_count
+        graph = self.current_graph
         try:
-            nodes, conns = clipboard.parse_paste(self.doc, text, (shift, shift))
+            nodes, conns = clipboard.parse_paste(self.doc, graph, text, (shift, shift))
         except clipboard.PasteError as e:
             self.message.emit(f"Cannot paste: {e}")
             return
-        label = f"{verb} {len(nodes)} node{'s' if len(nodes) != 1 else ''}"
-        self.undo_stack.push(AddNodesCommand(self.doc, nodes, conns, text=label))
+        label = f"{verb} {plural(len(nodes), 'node')}"
+        self._push(AddNodesCommand(self.doc, graph, nodes, conns, text=label))
         self.select([n.id for n in nodes])

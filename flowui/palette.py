@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QMimeData, QPoint, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QDrag, QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -104,8 +104,8 @@ class PaletteWidget(QWidget):
 class _DragTree(QTreeWidget):
     def startDrag(self, actions: Qt.DropAction) -> None:
         item = self.currentItem()
-        type_id = item.data(0, TYPE_ROLE) if item else None
-        if not type_id:
+        type_id = item.data(0, TYPE_ROLE) if item is not None else None
+        if item is None or not type_id:
             return
         mime = QMimeData()
         mime.setData(NODE_MIME, type_id.encode())
@@ -166,7 +166,7 @@ class QuickSearch(QFrame):
         if self.list.count():
             self.list.setCurrentRow(0)
 
-    def eventFilter(self, obj, event) -> bool:
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.input and isinstance(event, QKeyEvent) and \
                 event.type() == QKeyEvent.Type.KeyPress:
             key = event.key()

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsSceneHoverEvent,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from flowui import theme
 
@@ -26,9 +31,7 @@ _FAR_SELECTED = QPen(theme.WIRE_SELECTED, 0)
 class EdgeItem(QGraphicsItem):
     def __init__(self, source: str, target: str, port_type: str) -> None:
         super().__init__()
-        self.source, self.target = source, target
         self.color = theme.port_color(port_type)
-        self.is_error = source.endswith(".error")
         self._far_pen = QPen(self.color, 0)  # cosmetic 1 px: the cheapest line there is
         self._start = QPointF()
         self._end = QPointF()
@@ -39,11 +42,17 @@ class EdgeItem(QGraphicsItem):
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
-        self.setToolTip(f"{source} → {target}")
+        self.set_endpoints(source, target)
 
     @property
     def key(self) -> tuple[str, str]:
         return self.source, self.target
+
+    def set_endpoints(self, source: str, target: str) -> None:
+        """The ports it joins ("node.port"), e.g. after a node was renamed."""
+        self.source, self.target = source, target
+        self.is_error = source.endswith(".error")
+        self.setToolTip(f"{source} → {target}")
 
     def set_ends(self, start: QPointF, end: QPointF) -> None:
         if start == self._start and end == self._end:
@@ -83,10 +92,10 @@ class EdgeItem(QGraphicsItem):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)
 
-    def hoverEnterEvent(self, event) -> None:
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._hover = True
         self.update()
 
-    def hoverLeaveEvent(self, event) -> None:
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._hover = False
         self.update()

@@ -8,6 +8,7 @@ at middle zoom it has a title but no port labels; close up everything. A
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from engine.core.sdk import ERROR_PORT, Port
+from engine.core.sdk import ERROR_PORT, Node, Port
+from engine.workflow.model import NodeSpec
 from flowui import resources, theme
 
 WIDTH = 200.0
@@ -64,9 +66,11 @@ class NodeItem(QGraphicsItem):
         self.status_text = ""
         self.progress: float | None = None
         self.port_hint: dict[str, bool] = {}  # endpoint -> compatible, while a wire is dragged
+        self.on_moved: Callable[[NodeItem], None] | None = None  # the scene's: wires follow
         self._size = (WIDTH, TITLE_H + FOOTER_H)
         self._bounds = QRectF(-PORT_R - 1, -1, WIDTH + 2 * PORT_R + 2, TITLE_H + FOOTER_H + 2)
         self._title_color = QColor(theme.DEFAULT_CATEGORY_COLOR)
+        self._tip = ""
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -78,8 +82,8 @@ class NodeItem(QGraphicsItem):
 
     # --- from the document ----------------------------------------------------------------
 
-    def update_from(self, spec: Any, cls: Any, ports: tuple[tuple[Port, ...], tuple[Port, ...]],
-                    ) -> None:
+    def update_from(self, spec: NodeSpec, cls: type[Node] | None,
+                    ports: tuple[tuple[Port, ...], tuple[Port, ...]]) -> None:
         self.prepareGeometryChange()
         self.type_id = spec.type
         self.unknown = cls is None
@@ -98,8 +102,21 @@ class NodeItem(QGraphicsItem):
         tip = f"<b>{self.title}</b> <span style='color:#8b949e'>{spec.id} · {spec.type}</span>"
         if cls and cls.description:
             tip += f"<br>{cls.description}"
-        self.setToolTip(tip)
+        self._tip = tip
+        self._show_tip()
         self.update()
+
+    def set_problems(self, problems: list[str]) -> None:
+        """Validation's messages about this node: a badge, and the end of its tooltip."""
+        if problems != self.problems:
+            self.problems = problems
+            self._show_tip()
+            self.update()
+
+    def _show_tip(self) -> None:
+        found = self.problems
+        self.setToolTip(self._tip + ("<hr><span style='color:#f85149'>" + "<br>".join(found)
+                                     + "</span>" if found else ""))
 
     # --- geometry -------------------------------------------------------------------------
 
@@ -256,8 +273,7 @@ class NodeItem(QGraphicsItem):
     # --- movement ---------------------------------------------------------------------------
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            scene = self.scene()
-            if scene is not None:
-                scene.node_item_moved(self)  # type: ignore[attr-defined]
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged and \
+                self.on_moved is not None:
+            self.on_moved(self)
         return super().itemChange(change, value)

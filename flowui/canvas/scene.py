@@ -1,6 +1,6 @@
-"""The scene mirrors the document: one NodeItem per node, one EdgeItem per wire, kept
-in step through the document's signals. Gestures end as intents (signals) that the
-editor turns into undo commands; the scene itself never edits the document."""
+"""The scene mirrors one graph of the document (NodeItem per node, EdgeItem per wire)
+through its signals, ignoring those about other graphs. Gestures end as intents that
+the editor turns into undo commands: the scene never edits the document."""
 
 from __future__ import annotations
 
@@ -9,9 +9,16 @@ from PySide6.QtWidgets import QGraphicsScene
 
 from flowui.canvas.edge_item import EdgeItem
 from flowui.canvas.node_item import NodeItem, PortRef
-from flowui.document import WorkflowDocument
+from flowui.document import GraphKey, WorkflowDocument
 
 SCENE_MARGIN = 5000.0
+
+Wire = tuple[str, str]  # ("node.port", "node.port"): a wire's source and target
+
+
+def _renamed(endpoint: str, old: str, new: str) -> str:
+    node, port = endpoint.split(".", 1)
+    return f"{new}.{port}" if node == old else endpoint
 
 
 class GraphScene(QGraphicsScene):
@@ -21,45 +28,55 @@ class GraphScene(QGraphicsScene):
     move_finished = Signal(dict)  # node id -> (old position, new position)
     wire_dropped = Signal(object, QPointF)  # PortRef dragged from, scene position
     message = Signal(str)  # a sentence for the status bar (why a wire was refused...)
+    rebuilt = Signal()  # every item was made afresh: another graph, or another file
 
     def __init__(self, doc: WorkflowDocument, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.doc = doc
+        self.graph_key: GraphKey = None  # the graph shown
         self.nodes: dict[str, NodeItem] = {}
-        self.edges: dict[tuple[str, str], EdgeItem] = {}
-        self._edges_of: dict[str, set[tuple[str, str]]] = {}
+        self.edges: dict[Wire, EdgeItem] = {}
+        self._edges_of: dict[str, set[Wire]] = {}
         self._syncing = False
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         doc.node_added.connect(self._on_doc_node_added)
         doc.node_removed.connect(self._on_doc_node_removed)
         doc.node_changed.connect(self._on_doc_node_changed)
         doc.node_moved.connect(self._on_doc_node_moved)
+        doc.node_renamed.connect(self._on_doc_node_renamed)
         doc.connection_added.connect(self._on_doc_connection_added)
         doc.connection_removed.connect(self._on_doc_connection_removed)
-        doc.reset.connect(self.rebuild)
+        doc.reset.connect(self._on_doc_reset)
         self.rebuild()
 
     # --- building ---------------------------------------------------------------------------
 
+    def show_graph(self, graph: GraphKey) -> None:
+        """Mirror another graph of the document (the workflow, or a subgraph)."""
+        self.graph_key = graph
+        self.rebuild()
+
     def rebuild(self) -> None:
-        """Recreate every item from the document (a file was opened)."""
+        """Recreate every item from the graph shown (a file was opened, a graph switched)."""
         self.clear()
         self.nodes.clear()
         self.edges.clear()
         self._edges_of.clear()
         # Adding thousands of items with the index live re-sorts the BSP tree each time.
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
-        for spec in self.doc.nodes():
+        for spec in self.doc.nodes(self.graph_key):
             self._add_node_item(spec.id)
-        for c in self.doc.connections():
+        for c in self.doc.connections(self.graph_key):
             self._add_edge_item(c.from_, c.to)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self._grow_scene_rect()
+        self.rebuilt.emit()
 
     def _add_node_item(self, node_id: str) -> NodeItem:
         item = NodeItem(node_id)
+        item.on_moved = self.node_item_moved
         self._refresh_node(item)
-        spec = self.doc.node(node_id)
+        spec = self.doc.node(self.graph_key, node_id)
         self._syncing = True
         item.setPos(QPointF(*spec.position))
         self._syncing = False
@@ -68,19 +85,29 @@ class GraphScene(QGraphicsScene):
         return item
 
     def _refresh_node(self, item: NodeItem) -> None:
-        spec = self.doc.node(item.node_id)
-        item.update_from(spec, self.doc.registry.get(spec.type), self.doc.ports(item.node_id))
+        spec = self.doc.node(self.graph_key, item.node_id)
+        item.update_from(spec, self.doc.registry.get(spec.type),
+                         self.doc.ports(self.graph_key, item.node_id))
 
-    def _add_edge_item(self, source: str, target: str) -> EdgeItem | None:
+    def _add_edge_item(self, source: str, target: str) -> EdgeItem:
         src_node, src_port = source.split(".", 1)
-        port = self.doc.port(src_node, src_port, output=True) if src_node in self.nodes else None
+        port = self.doc.port(self.graph_key, src_node, src_port, output=True) \
+            if src_node in self.nodes else None
         item = EdgeItem(source, target, port.type if port else "any")
         self.addItem(item)
-        self.edges[(source, target)] = item
-        for endpoint in (source, target):
-            self._edges_of.setdefault(endpoint.split(".", 1)[0], set()).add((source, target))
+        self._file_edge(item)
         self._place_edge(item)
         return item
+
+    def _file_edge(self, edge: EdgeItem) -> None:
+        self.edges[edge.key] = edge
+        for endpoint in edge.key:
+            self._edges_of.setdefault(endpoint.split(".", 1)[0], set()).add(edge.key)
+
+    def _unfile_edge(self, key: Wire) -> EdgeItem | None:
+        for endpoint in key:
+            self._edges_of.get(endpoint.split(".", 1)[0], set()).discard(key)
+        return self.edges.pop(key, None)
 
     def _place_edge(self, edge: EdgeItem) -> None:
         (src, src_port), (dst, dst_port) = edge.source.split(".", 1), edge.target.split(".", 1)
@@ -98,40 +125,66 @@ class GraphScene(QGraphicsScene):
 
     # --- following the document ------------------------------------------------------------
 
-    def _on_doc_node_added(self, node_id: str) -> None:
+    def _on_doc_reset(self) -> None:
+        self.show_graph(None)  # a newly loaded workflow is shown from its top
+
+    def _on_doc_node_added(self, graph: GraphKey, node_id: str) -> None:
+        if graph != self.graph_key:
+            return
         self._add_node_item(node_id)
         if not self.sceneRect().contains(self.nodes[node_id].sceneBoundingRect()):
             self._grow_scene_rect()
 
-    def _on_doc_node_removed(self, node_id: str) -> None:
+    def _on_doc_node_removed(self, graph: GraphKey, node_id: str) -> None:
+        if graph != self.graph_key:
+            return
         item = self.nodes.pop(node_id)
         self.removeItem(item)
         self._edges_of.pop(node_id, None)
 
-    def _on_doc_node_changed(self, node_id: str) -> None:
-        item = self.nodes[node_id]
-        self._refresh_node(item)
-        for key in self._edges_of.get(node_id, ()):
-            self._place_edge(self.edges[key])
+    def _on_doc_node_changed(self, graph: GraphKey, node_id: str) -> None:
+        if graph != self.graph_key:
+            return
+        self._refresh_node(self.nodes[node_id])
+        self._update_edges_of(node_id)
 
-    def _on_doc_node_moved(self, node_id: str) -> None:
+    def _on_doc_node_moved(self, graph: GraphKey, node_id: str) -> None:
+        if graph != self.graph_key:
+            return
         item = self.nodes[node_id]
-        pos = QPointF(*self.doc.node(node_id).position)
+        pos = QPointF(*self.doc.node(graph, node_id).position)
         if item.pos() != pos:
             self._syncing = True
             item.setPos(pos)
             self._syncing = False
             self._update_edges_of(node_id)
 
-    def _on_doc_connection_added(self, source: str, target: str) -> None:
-        self._add_edge_item(source, target)
+    def _on_doc_node_renamed(self, graph: GraphKey, old: str, new: str) -> None:
+        """The same items under the new id: selection, caches and badges stay."""
+        if graph != self.graph_key:
+            return
+        item = self.nodes.pop(old)
+        item.node_id = new
+        self.nodes[new] = item
+        for key in list(self._edges_of.get(old, ())):
+            edge = self._unfile_edge(key)
+            if edge is not None:
+                edge.set_endpoints(_renamed(edge.source, old, new),
+                                   _renamed(edge.target, old, new))
+                self._file_edge(edge)
+        self._edges_of.pop(old, None)
+        self._refresh_node(item)
 
-    def _on_doc_connection_removed(self, source: str, target: str) -> None:
-        item = self.edges.pop((source, target), None)
+    def _on_doc_connection_added(self, graph: GraphKey, source: str, target: str) -> None:
+        if graph == self.graph_key:
+            self._add_edge_item(source, target)
+
+    def _on_doc_connection_removed(self, graph: GraphKey, source: str, target: str) -> None:
+        if graph != self.graph_key:
+            return
+        item = self._unfile_edge((source, target))
         if item is not None:
             self.removeItem(item)
-        for endpoint in (source, target):
-            self._edges_of.get(endpoint.split(".", 1)[0], set()).discard((source, target))
 
     # --- from items ---------------------------------------------------------------------------
 
@@ -156,7 +209,7 @@ class GraphScene(QGraphicsScene):
     def selected_node_ids(self) -> list[str]:
         return [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
 
-    def selected_edges(self) -> list[tuple[str, str]]:
+    def selected_edges(self) -> list[Wire]:
         return [i.key for i in self.selectedItems() if isinstance(i, EdgeItem)]
 
     def set_port_hints(self, hints: dict[str, bool]) -> None:
@@ -170,10 +223,4 @@ class GraphScene(QGraphicsScene):
     def set_problems(self, problems: dict[str, list[str]]) -> None:
         """Validation badges: node id -> messages (an empty dict clears them)."""
         for node_id, item in self.nodes.items():
-            found = problems.get(node_id, [])
-            if found != item.problems:
-                item.problems = found
-                base = item.toolTip().split("<hr>")[0]
-                item.setToolTip(base + ("<hr><span style='color:#f85149'>"
-                                        + "<br>".join(found) + "</span>" if found else ""))
-                item.update()
+            item.set_problems(problems.get(node_id, []))

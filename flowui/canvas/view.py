@@ -1,17 +1,26 @@
-"""The view onto the canvas: grid, zoom around the cursor, panning (middle drag or
-Space + drag), fit all / fit selection, rubber-band selection, drops from the palette,
-and the mouse routing that starts gestures."""
+"""The view onto the canvas: grid, zoom around the cursor, fit all / fit selection,
+drops from the palette, and the routing of mouse and key events into gestures
+(interactions.py: wires, node drags, rubber band, panning)."""
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QGraphicsView
 
 from flowui import theme
-from flowui.canvas.interactions import NodeDrag, WireDrag
+from flowui.canvas.interactions import Interaction, NodeDrag, Pan, RubberBand, WireDrag
 from flowui.canvas.node_item import NodeItem
 from flowui.canvas.scene import GraphScene
 
@@ -38,25 +47,21 @@ class GraphView(QGraphicsView):
 
     def __init__(self, scene: GraphScene) -> None:
         super().__init__(scene)
-        self.graph = scene
+        self.graph_scene = scene
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
-        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
-        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setAcceptDrops(True)
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)  # the grid
-        self._wire: WireDrag | None = None
-        self._drag: NodeDrag | None = None
-        self._pan_from: QPointF | None = None
-        self._space = False
-        self._space_used = False
+        self._interaction: Interaction | None = None  # the gesture in progress
+        # Framed once the window has its size, not in the middle of a load.
+        scene.rebuilt.connect(lambda: QTimer.singleShot(0, self, self.fit_all))
 
     # --- zoom and framing ----------------------------------------------------------------
 
@@ -90,26 +95,28 @@ class GraphView(QGraphicsView):
 
     def fit_all(self) -> None:
         rect = QRectF()
-        for item in self.graph.nodes.values():
+        for item in self.graph_scene.nodes.values():
             rect = rect.united(item.sceneBoundingRect())
         self.fit_rect(rect)
 
     def fit_selection(self) -> None:
         rect = QRectF()
-        for item in self.graph.selectedItems():
+        for item in self.graph_scene.selectedItems():
             rect = rect.united(item.sceneBoundingRect())
         self.fit_rect(rect) if not rect.isNull() else self.fit_all()
 
     # --- background ----------------------------------------------------------------------
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, exposed: QRectF | QRect) -> None:
+        rect = QRectF(exposed)
         painter.fillRect(rect, theme.BACKGROUND)
         zoom = self.zoom()
         if zoom < 0.25:
             return  # a grid finer than a few pixels is noise
         left = math.floor(rect.left() / GRID) * GRID
         top = math.floor(rect.top() / GRID) * GRID
-        minor, major = [], []
+        minor: list[tuple[float, bool]] = []  # (x or y, vertical)
+        major: list[tuple[float, bool]] = []
         x = left
         while x < rect.right():
             (major if x % (GRID * 5) == 0 else minor).append((x, True))
@@ -128,117 +135,118 @@ class GraphView(QGraphicsView):
                 else:
                     painter.drawLine(QPointF(rect.left(), value), QPointF(rect.right(), value))
 
-    # --- mouse: gestures -----------------------------------------------------------------
+    # --- mouse and keys: gestures ----------------------------------------------------------
+
+    def _interaction_for(self, event: QMouseEvent) -> Interaction | None:
+        """The gesture a press starts: by the button and what lies under the mouse."""
+        if event.button() == Qt.MouseButton.MiddleButton:
+            return Pan(self)
+        if event.button() != Qt.MouseButton.LeftButton:
+            return None
+        port = self.graph_scene.port_at(self.scene_pos(event))
+        if port is not None:
+            return WireDrag.from_port(self, port)
+        if self.itemAt(event.position().toPoint()) is not None:
+            return NodeDrag(self)
+        return RubberBand(self)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.MiddleButton or (
-                event.button() == Qt.MouseButton.LeftButton and self._space):
-            self._space_used = True  # Space + drag pans; Space alone opens the search
-            self._pan_from = event.position()
-            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        if self._interaction is None:
+            self._interaction = self._interaction_for(event)
+        if self._interaction is None:
+            self.qt_mouse_press(event)
             return
-        if event.button() == Qt.MouseButton.LeftButton:
-            pos = self.mapToScene(event.position().toPoint())
-            port = self.graph.port_at(pos)
-            if port is not None:
-                lifted = None
-                if not port.output:  # an input with a wire: lift that wire's end
-                    wires = self.graph.doc.connections_into(port.node_id, port.name)
-                    if wires:
-                        last = wires[-1]
-                        lifted = (last.from_, last.to)
-                        origin_node, origin_port = last.source
-                        origin = next(r for r in self.graph.nodes[origin_node].port_refs()
-                                      if r.output and r.name == origin_port)
-                        self._wire = WireDrag(self.graph, origin, lifted)
-                        self._wire.move(pos)
-                        return
-                self._wire = WireDrag(self.graph, port)
-                self._wire.move(pos)
-                return
-        event = _shift_as_ctrl(event)
-        super().mousePressEvent(event)
-        if event.button() == Qt.MouseButton.LeftButton and any(
-                isinstance(i, NodeItem) for i in self.graph.selectedItems()):
-            self._drag = NodeDrag(self.graph)
+        self._interaction.press(event)
+        self._forget_if_done()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if self._pan_from is not None:
-            delta = event.position() - self._pan_from
-            self._pan_from = event.position()
-            self.horizontalScrollBar().setValue(int(self.horizontalScrollBar().value() - delta.x()))
-            self.verticalScrollBar().setValue(int(self.verticalScrollBar().value() - delta.y()))
-            return
-        if self._wire is not None:
-            self._wire.move(self.mapToScene(event.position().toPoint()))
-            return
-        super().mouseMoveEvent(event)
+        if self._interaction is None:
+            self.qt_mouse_move(event)
+        else:
+            self._interaction.move(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._pan_from is not None:
-            self._pan_from = None
-            self.setCursor(Qt.CursorShape.OpenHandCursor if self._space
-                           else Qt.CursorShape.ArrowCursor)
+        if self._interaction is None:
+            self.qt_mouse_release(event)
             return
-        if self._wire is not None:
-            wire, self._wire = self._wire, None
-            wire.finish(self.mapToScene(event.position().toPoint()))
-            return
-        super().mouseReleaseEvent(_shift_as_ctrl(event))
-        if self._drag is not None:
-            drag, self._drag = self._drag, None
-            drag.finish()
+        self._interaction.release(event)
+        self._forget_if_done()
 
-    # --- keyboard ------------------------------------------------------------------------
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        item = self.itemAt(event.position().toPoint())
+        if event.button() == Qt.MouseButton.LeftButton and isinstance(item, NodeItem) and \
+                self.graph_scene.port_at(self.scene_pos(event)) is None:
+            self.node_double_clicked.emit(item.node_id)
+            return
+        super().mouseDoubleClickEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        key = event.key()
-        if key == Qt.Key.Key_Escape and self._wire is not None:
-            self._wire.cancel()
-            self._wire = None
+        if self._interaction is not None and self._interaction.key_press(event):
+            self._forget_if_done()
             return
-        if key == Qt.Key.Key_Space and not event.isAutoRepeat() and self._pan_from is None \
+        key = event.key()
+        if key == Qt.Key.Key_Space and self._interaction is None and not event.isAutoRepeat() \
                 and event.modifiers() == Qt.KeyboardModifier.NoModifier:
-            self._space = True
-            self.setCursor(Qt.CursorShape.OpenHandCursor)
-            self._space_used = False
+            self._interaction = Pan(self, by_space=True)
             return
         if key == Qt.Key.Key_Tab:
-            self.search_requested.emit(self.mapToScene(self.mapFromGlobal(self.cursor().pos())))
+            self.search_requested.emit(self.cursor_scene_pos())
             return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and self._space:
-            self._space = False
-            self.setCursor(Qt.CursorShape.ArrowCursor)
-            if not self._space_used:
-                self.search_requested.emit(
-                    self.mapToScene(self.mapFromGlobal(self.cursor().pos())))
+        if self._interaction is not None and self._interaction.key_release(event):
+            self._forget_if_done()
             return
         super().keyReleaseEvent(event)
+
+    def _forget_if_done(self) -> None:
+        if self._interaction is not None and self._interaction.done:
+            self._interaction = None
+
+    # --- what gestures use ---------------------------------------------------------------
+
+    def qt_mouse_press(self, event: QMouseEvent) -> None:
+        """Qt's own handling: items select and move themselves."""
+        super().mousePressEvent(_shift_as_ctrl(event))
+
+    def qt_mouse_move(self, event: QMouseEvent) -> None:
+        super().mouseMoveEvent(event)
+
+    def qt_mouse_release(self, event: QMouseEvent) -> None:
+        super().mouseReleaseEvent(_shift_as_ctrl(event))
+
+    def scene_pos(self, event: QMouseEvent) -> QPointF:
+        return self.mapToScene(event.position().toPoint())
+
+    def cursor_scene_pos(self) -> QPointF:
+        return self.mapToScene(self.mapFromGlobal(self.cursor().pos()))
+
+    def scroll_by(self, delta: QPointF) -> None:
+        self.horizontalScrollBar().setValue(int(self.horizontalScrollBar().value() - delta.x()))
+        self.verticalScrollBar().setValue(int(self.verticalScrollBar().value() - delta.y()))
 
     def focusNextPrevChild(self, next: bool) -> bool:
         return False  # Tab belongs to the quick search, not to focus traversal
 
     # --- drops from the palette ----------------------------------------------------------
 
-    def dragEnterEvent(self, event) -> None:
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasFormat(NODE_MIME):
             event.acceptProposedAction()
         else:
             event.ignore()  # the main window handles dropped files
 
-    def dragMoveEvent(self, event) -> None:
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         if event.mimeData().hasFormat(NODE_MIME):
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dropEvent(self, event) -> None:
+    def dropEvent(self, event: QDropEvent) -> None:
         data = event.mimeData()
         if data.hasFormat(NODE_MIME):
-            type_id = bytes(data.data(NODE_MIME)).decode()
+            type_id = bytes(data.data(NODE_MIME).data()).decode()
             self.add_node_requested.emit(type_id, self.mapToScene(event.position().toPoint()))
             event.acceptProposedAction()
         else:

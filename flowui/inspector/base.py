@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QLocale, QPointF, Qt, Signal
@@ -55,7 +56,7 @@ def same_value(a: Any, b: Any) -> bool:
     try:
         return json.dumps(a) == json.dumps(b)
     except (TypeError, ValueError):
-        return a == b
+        return bool(a == b)
 
 
 def small_button(text: str, tip: str, *, checkable: bool = False) -> QToolButton:
@@ -74,15 +75,14 @@ def small_button(text: str, tip: str, *, checkable: bool = False) -> QToolButton
 # --- plain widgets with the inspector's manners --------------------------------------------
 
 
-class _NoStrayWheel:
+def wheel_when_focused(widget: QWidget, event: QWheelEvent,
+                       handle: Callable[[QWheelEvent], None]) -> None:
     """Spin boxes and combos change only when focused: scrolling the panel over
     them must not edit the workflow."""
-
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        if self.hasFocus():  # type: ignore[attr-defined]
-            super().wheelEvent(event)  # type: ignore[misc]
-        else:
-            event.ignore()
+    if widget.hasFocus():
+        handle(event)
+    else:
+        event.ignore()
 
 
 # Arrow buttons are hidden (NoButtons leaves a style-sheeted edit field 1 px wide):
@@ -101,15 +101,18 @@ def dim_when_unset(spin: QSpinBox | QDoubleSpinBox) -> None:
     update()
 
 
-class SpinBox(_NoStrayWheel, QSpinBox):
+class SpinBox(QSpinBox):
     def __init__(self) -> None:
         super().__init__()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setStyleSheet(_NO_ARROWS)
         self.setKeyboardTracking(False)  # one change per value typed, not per digit
 
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        wheel_when_focused(self, event, super().wheelEvent)
 
-class DoubleSpinBox(_NoStrayWheel, QDoubleSpinBox):
+
+class DoubleSpinBox(QDoubleSpinBox):
     def __init__(self, decimals: int = 3) -> None:
         super().__init__()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -121,8 +124,11 @@ class DoubleSpinBox(_NoStrayWheel, QDoubleSpinBox):
     def textFromValue(self, value: float) -> str:
         return f"{value:.{self.decimals()}f}".rstrip("0").rstrip(".")  # 30, not 30.000
 
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        wheel_when_focused(self, event, super().wheelEvent)
 
-class ComboBox(_NoStrayWheel, QComboBox):
+
+class ComboBox(QComboBox):
     """A combo that draws its own chevron: the theme's drop-down box is a black block."""
 
     def __init__(self) -> None:
@@ -133,6 +139,9 @@ class ComboBox(_NoStrayWheel, QComboBox):
         self.setMinimumContentsLength(6)
         self.setStyleSheet("QComboBox::drop-down { border: none; background: transparent; "
                            "width: 18px; } QComboBox { padding-right: 18px; }")
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        wheel_when_focused(self, event, super().wheelEvent)
 
     def paintEvent(self, event: Any) -> None:
         super().paintEvent(event)

@@ -94,24 +94,28 @@ class NumberEditor(FieldEditor):
     def __init__(self, schema: FieldSchema) -> None:
         super().__init__(schema)
         self.integer = schema.kind == INTEGER
-        self.spin: QSpinBox | QDoubleSpinBox = SpinBox() if self.integer else DoubleSpinBox()
-        step = 1.0 if self.integer else 10.0 ** -self.spin.decimals()  # type: ignore[union-attr]
+        double = None if self.integer else DoubleSpinBox()
+        step = 1.0 if double is None else 10.0 ** -double.decimals()
         lo = -INT_LIMIT if schema.minimum is None else schema.minimum + (
             step if schema.exclusive_minimum else 0)
         hi = INT_LIMIT if schema.maximum is None else schema.maximum - (
             step if schema.exclusive_maximum else 0)
-        if self.integer:
-            lo, hi = math.ceil(lo), math.floor(hi)
         # Null when left out: the lowest position of the spin box means "not set".
         self.special = schema.unset_means_none and not schema.required
         if self.special:
             lo -= 1
-            self.spin.setSpecialValueText(NOT_SET)
-        self.spin.setRange(lo, hi)  # type: ignore[arg-type]
+        self.spin: QSpinBox | QDoubleSpinBox
+        if double is None:
+            self.spin = SpinBox()
+            self.spin.setRange(math.ceil(lo), math.floor(hi))
+        else:
+            self.spin = double
+            double.setRange(lo, hi)
+            if schema.maximum is not None and schema.maximum <= 2:
+                double.setSingleStep(0.1)
         if self.special:
+            self.spin.setSpecialValueText(NOT_SET)
             dim_when_unset(self.spin)
-        if not self.integer and schema.maximum is not None and schema.maximum <= 2:
-            self.spin.setSingleStep(0.1)  # type: ignore[arg-type]
         self.spin.setMinimumWidth(90)
         self._box(self.spin)
         self.spin.valueChanged.connect(lambda _: self._emit(self.value()))

@@ -9,17 +9,18 @@ survive typing, undo and redo alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal, SignalInstance
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLineEdit, QToolButton, QVBoxLayout, QWidget
 
 from engine.workflow.model import IDENT_RE, RetryPolicy
 from flowui import resources, theme
-from flowui.commands import RenameNodeCommand, SetNodeCommand
-from flowui.document import WorkflowDocument
+from flowui.document import GraphKey
+from flowui.editor import Editor
 from flowui.inspector.base import UNSET, FieldEditor, same_value, small_button
 from flowui.inspector.fields import make_editor
 from flowui.inspector.form import (
@@ -48,7 +49,7 @@ class FieldRow:
     """A config key's editor in the form, with its reset button and help text."""
 
     def __init__(self, key: str, schema: FieldSchema, editor: FieldEditor, row: Row,
-                 reset: Any, port: bool) -> None:
+                 reset: QToolButton, port: bool) -> None:
         self.key, self.schema, self.editor, self.row = key, schema, editor, row
         self.reset, self.port = reset, port
         self.help = row.help.text()
@@ -67,10 +68,12 @@ class IdEdit(QLineEdit):
 
 
 class NodeForm(QWidget):
-    def __init__(self, doc: WorkflowDocument, stack: Any, node_id: str) -> None:
+    def __init__(self, editor: Editor, graph: GraphKey, node_id: str) -> None:
         super().__init__()
-        self.doc, self.stack, self.node_id = doc, stack, node_id
-        self.spec = doc.node(node_id)
+        self.editor = editor
+        doc = self.doc = editor.doc
+        self.graph, self.node_id = graph, node_id
+        self.spec = doc.node(graph, node_id)
         self.cls = doc.registry.get(self.spec.type)
         self.rows: dict[str, FieldRow] = {}
         self._source: str | None = None  # the field whose edit is being pushed
@@ -103,7 +106,7 @@ class NodeForm(QWidget):
         self.ports_form = FormGrid()
         form.add_widget(self.ports_form)
         form.add_section("On failure")
-        self.policies = PolicyEditor(form, self._push_policy,
+        self.policies = PolicyEditor(form, self._set_policy,
                                      getattr(self.cls, "default_retry", None))
         self.policies.retry_reset.clicked.connect(self._reset_retry)
         outer.addStretch(1)
@@ -112,11 +115,15 @@ class NodeForm(QWidget):
         self.id_edit.editingFinished.connect(self._id_finished)
         self.id_edit.escaped.connect(lambda: self.retarget(self.node_id))
         self.title_edit.textEdited.connect(
-            lambda text: self._push("title", text or None))
-        self._connections = [
-            (doc.node_changed, self._node_changed), (doc.workflow_changed, self.refresh),
-            (doc.connection_added, self._wires_changed),
-            (doc.connection_removed, self._wires_changed)]
+            lambda text: self._set_field("title", text or None))
+        # Any graph's inputs or the settings may change what is shown: a sub-workflow
+        # node's ports are its body's inputs; a policy's default is the settings'.
+        self._connections: list[tuple[SignalInstance, Callable[..., None]]] = [
+            (doc.node_changed, self._on_doc_node_changed),
+            (doc.graph_changed, self._on_doc_graph_changed),
+            (doc.settings_changed, self.refresh),
+            (doc.connection_added, self._on_doc_wires_changed),
+            (doc.connection_removed, self._on_doc_wires_changed)]
         for signal, slot in self._connections:
             signal.connect(slot)
         self.refresh()
@@ -129,9 +136,10 @@ class NodeForm(QWidget):
         self._connections = []
         self._detached = True
 
-    def _live(self) -> bool:
-        # Widgets being torn down still emit (a field losing focus): nothing may be pushed.
-        return not self._detached and self.doc.has_node(self.node_id)
+    def live(self) -> bool:
+        """Whether the page may still edit its node: not once the page is being replaced
+        (its widgets still emit while torn down, a field losing focus) or the node is gone."""
+        return not self._detached and self.doc.has_node(self.graph, self.node_id)
 
     # --- building --------------------------------------------------------------------------
 
@@ -169,7 +177,7 @@ class NodeForm(QWidget):
     def _port_fields(self) -> list[Any]:
         if self.cls is None:
             return []
-        inputs, _ = self.doc.ports(self.node_id)
+        inputs, _ = self.doc.ports(self.graph, self.node_id)
         names = {f.name for f in self.fields}
         return [p for p in inputs if p.name not in names]
 
@@ -211,18 +219,21 @@ class NodeForm(QWidget):
         self.id_row.set_error("")
         self.refresh()
 
-    def _node_changed(self, node_id: str) -> None:
-        if node_id == self.node_id:
+    def _on_doc_node_changed(self, graph: GraphKey, node_id: str) -> None:
+        if (graph, node_id) == (self.graph, self.node_id):
             self.refresh()
 
-    def _wires_changed(self, source: str, target: str) -> None:
-        if target.split(".", 1)[0] == self.node_id and self.doc.has_node(self.node_id):
+    def _on_doc_graph_changed(self, graph: GraphKey) -> None:
+        self.refresh()
+
+    def _on_doc_wires_changed(self, graph: GraphKey, source: str, target: str) -> None:
+        if graph == self.graph and target.split(".", 1)[0] == self.node_id and self.live():
             self._show_wired()
 
     def refresh(self) -> None:
-        if not self.doc.has_node(self.node_id):
-            return  # being renamed or deleted; the InspectorWidget decides what follows
-        spec = self.spec = self.doc.node(self.node_id)
+        if not self.live():
+            return  # deleted; the InspectorWidget replaces the page
+        spec = self.spec = self.doc.node(self.graph, self.node_id)
         if self._source != "title" and self.title_edit.text() != (spec.title or ""):
             self.title_edit.setText(spec.title or "")
         self._sync_port_rows()
@@ -237,9 +248,10 @@ class NodeForm(QWidget):
         self._show_problems()
 
     def _show_wired(self) -> None:
-        inputs = {p.name for p in self.doc.ports(self.node_id)[0]}
+        inputs = {p.name for p in self.doc.ports(self.graph, self.node_id)[0]}
         for key, r in self.rows.items():
-            wires = self.doc.connections_into(self.node_id, key) if key in inputs else []
+            wires = self.doc.connections_into(self.graph, self.node_id, key) \
+                if key in inputs else []
             text = f"Wired from {', '.join(c.from_ for c in wires)}: the wire's value is " \
                    "used" if wires else r.help
             r.editor.setEnabled(not wires)
@@ -247,7 +259,7 @@ class NodeForm(QWidget):
             r.row.help.setVisible(bool(text))
 
     def _show_problems(self) -> None:
-        problems = config_problems(self.doc, self.node_id)
+        problems = config_problems(self.doc, self.graph, self.node_id)
         for key, r in self.rows.items():
             r.row.set_error(self._local.get(key) or problems.pop(key, ""))
         general = "\n".join(problems.values())
@@ -256,51 +268,49 @@ class NodeForm(QWidget):
 
     # --- edits -----------------------------------------------------------------------------
 
-    def _push(self, field: str, value: Any) -> None:
-        if not self._live():
+    def _set_field(self, field: str, value: Any) -> None:
+        """Set a spec field, or a config value (`config.<key>`; UNSET removes the key)."""
+        if not self.live():
             return
-        self._run(field, SetNodeCommand(self.doc, self.node_id, field=field, value=value))
-
-    def _run(self, field: str, command: SetNodeCommand) -> None:
         self._source = field  # its widget already shows the value: not set back
         try:
-            self.stack.push(command)
+            if value is UNSET:
+                self.editor.reset_node_field(self.graph, self.node_id,
+                                             field.removeprefix("config."))
+            else:
+                self.editor.set_node_field(self.graph, self.node_id, field, value)
         finally:
             self._source = None
 
-    def _push_policy(self, field: str, value: Any) -> None:
-        if not self._live():
+    def _set_policy(self, field: str, value: Any) -> None:
+        if not self.live():
             return
-        current = getattr(self.doc.node(self.node_id), field)
+        current = getattr(self.doc.node(self.graph, self.node_id), field)
         if field == "retry":  # compared as whole policies: {"max_attempts": 1} is one too
             current = current.model_dump() if current is not None else None
             compared = RetryPolicy.model_validate(value).model_dump() if value else None
         else:
             compared = value
         if not same_value(current, compared):
-            self._push(field, value)
+            self._set_field(field, value)
 
     def _edit(self, key: str, value: Any) -> None:
-        if not self._live():
+        if not self.live():
             return
-        if same_value(self.doc.node(self.node_id).config.get(key, UNSET), value):
+        if same_value(self.doc.node(self.graph, self.node_id).config.get(key, UNSET), value):
             return  # e.g. a table re-read with nothing changed
-        if value is UNSET:
-            self._run(f"config.{key}",
-                      SetNodeCommand.remove_config_key(self.doc, self.node_id, key))
-        else:
-            self._push(f"config.{key}", value)
+        self._set_field(f"config.{key}", value)
 
     def _reset(self, key: str) -> None:
-        if not self._live():
+        if not self.live():
             return
         self._local.pop(key, None)
-        if key in self.doc.node(self.node_id).config:
-            self.stack.push(SetNodeCommand.remove_config_key(self.doc, self.node_id, key))
+        if key in self.doc.node(self.graph, self.node_id).config:
+            self.editor.reset_node_field(self.graph, self.node_id, key)
 
     def _reset_retry(self) -> None:
-        if self._live() and self.doc.node(self.node_id).retry is not None:
-            self.stack.push(SetNodeCommand(self.doc, self.node_id, field="retry", value=None))
+        if self.live() and self.doc.node(self.graph, self.node_id).retry is not None:
+            self.editor.set_node_field(self.graph, self.node_id, "retry", None)
 
     def _local_problem(self, key: str, text: str) -> None:
         if text:
@@ -317,30 +327,30 @@ class NodeForm(QWidget):
             return ""
         if not IDENT_RE.match(text):
             return "An ID starts with a letter or _ and has only letters, digits, _ and -"
-        if self.doc.has_node(text):
+        if self.doc.has_node(self.graph, text):
             return f"Another node is already called {text!r}"
         return ""
 
     def _id_entered(self) -> None:
         """Enter: rename, or say why not and keep the text to fix."""
-        if not self._live():
+        if not self.live():
             return
         self._entered = True
         text = self.id_edit.text()
         problem = self._id_problem(text)
         self.id_row.set_error(problem)
         if not problem and text != self.node_id:
-            self.stack.push(RenameNodeCommand(self.doc, self.node_id, text))
+            self.editor.rename_node(self.graph, self.node_id, text)
 
     def _id_finished(self) -> None:
-        if not self._live():
+        if not self.live():
             return
         if self._entered:  # Qt follows returnPressed with editingFinished
             self._entered = False
             return
         text = self.id_edit.text()  # focus left: a valid id is taken, anything else undone
         if text != self.node_id and not self._id_problem(text):
-            self.stack.push(RenameNodeCommand(self.doc, self.node_id, text))
+            self.editor.rename_node(self.graph, self.node_id, text)
         elif text != self.node_id:
             self.id_edit.setText(self.node_id)
             self.id_row.set_error("")

@@ -1,6 +1,6 @@
 """A node's failure policies in the inspector: retry, timeout, on_error and disabled.
 
-Each change is handed to `push(field, value)` with the NodeSpec field it sets.
+Each change is handed to `edit(field, value)` with the NodeSpec field it sets.
 `retry` None means the type's default policy (`Node.default_retry`), which is a
 single attempt for most types: one attempt is then stored as None, and as an
 explicit `{"max_attempts": 1}` only where the type would otherwise retry.
@@ -53,9 +53,9 @@ def optional_seconds(default: float, maximum: float = 1e6,
 class PolicyEditor:
     """The policy rows of a NodeForm; `show` reads a NodeSpec without pushing anything."""
 
-    def __init__(self, form: FormGrid, push: Callable[[str, Any], None],
+    def __init__(self, form: FormGrid, edit: Callable[[str, Any], None],
                  default_retry: RetryPolicy | None = None) -> None:
-        self.push = push
+        self.edit = edit
         self.default_retry = default_retry
         self._quiet = False
         defaults = default_retry or RetryPolicy()
@@ -74,7 +74,7 @@ class PolicyEditor:
         self.retry_reset = small_button("", "Back to the node type's default")
         self.retry_reset.setIcon(resources.icon("revert"))
         self.retry_reset.setIconSize(QSize(14, 14))
-        self.retry_reset.setVisible(False)  # the form pushes it: every widget then follows
+        self.retry_reset.setVisible(False)  # the form resets it: every widget then follows
         typical = f"; this type's default: {default_retry.max_attempts} with " \
                   f"{default_retry.backoff} backoff" if default_retry else ""
         form.add_row("Tries", self.attempts, trailing=self.retry_reset,
@@ -105,17 +105,17 @@ class PolicyEditor:
         self.timeout_on.toggled.connect(self._timeout_changed)
         self.timeout.valueChanged.connect(self._timeout_changed)
         self.on_error.currentIndexChanged.connect(
-            lambda i: self._push("on_error", self.on_error_values[i]))
-        self.disabled.toggled.connect(lambda on: self._push("disabled", bool(on)))
+            lambda i: self._edit("on_error", self.on_error_values[i]))
+        self.disabled.toggled.connect(lambda on: self._edit("disabled", bool(on)))
 
     def widgets(self) -> list[QWidget]:
         """The editors, in Tab order."""
         return [self.attempts, self.backoff, self.delay, self.max_delay, self.jitter,
                 self.timeout_on, self.timeout, self.on_error, self.disabled]
 
-    def _push(self, field: str, value: Any) -> None:
+    def _edit(self, field: str, value: Any) -> None:
         if not self._quiet:
-            self.push(field, value)
+            self.edit(field, value)
 
     def retry_value(self) -> dict[str, Any] | None:
         """The `retry` to store for what the widgets show (None: the type's default)."""
@@ -129,7 +129,7 @@ class PolicyEditor:
 
     def _retry_changed(self, *_: Any) -> None:
         self._enable_retry()
-        self._push("retry", self.retry_value())
+        self._edit("retry", self.retry_value())
 
     def _enable_retry(self) -> None:
         on = self.attempts.value() > 1
@@ -141,7 +141,7 @@ class PolicyEditor:
         on = self.timeout_on.isChecked()
         self.timeout.setEnabled(on)
         value = self.timeout.value()
-        self._push("timeout_s", (int(value) if value.is_integer() else value) if on else None)
+        self._edit("timeout_s", (int(value) if value.is_integer() else value) if on else None)
 
     def show(self, spec: NodeSpec, settings: Settings) -> None:
         self._quiet = True

@@ -10,21 +10,21 @@ from pydantic import ValidationError
 from engine.core.sdk import PortContext
 from engine.templates.engine import default_engine
 from engine.workflow.porttypes import matches, type_name
-from flowui.document import WorkflowDocument
+from flowui.document import GraphKey, WorkflowDocument
 from flowui.inspector.form import sentence
 from flowui.inspector.schema import EXPRESSION, TEMPLATE
 
 
-def config_problems(doc: WorkflowDocument, node_id: str) -> dict[str, str]:
+def config_problems(doc: WorkflowDocument, graph: GraphKey, node_id: str) -> dict[str, str]:
     """What validation would say about a node's config, by config key ("" for the rest):
     template syntax, the Config's own checks (template-valued fields are checked only
     after rendering, so skipped), port values of the wrong type, the type's `check`."""
-    spec = doc.node(node_id)
+    spec = doc.node(graph, node_id)
     cls = doc.registry.get(spec.type)
     if cls is None:
         return {}
     fields = cls.Config.model_fields
-    inputs, _ = doc.ports(node_id)
+    inputs, _ = doc.ports(graph, node_id)
     ports = {p.name: p for p in inputs}
     port_values = {k: v for k, v in spec.config.items() if k in ports and k not in fields}
     raw = {k: v for k, v in spec.config.items() if k not in port_values}
@@ -53,7 +53,7 @@ def config_problems(doc: WorkflowDocument, node_id: str) -> dict[str, str]:
             if top in templated or top in problems:
                 continue
             if detail["type"] == "missing":
-                if top in ports and doc.connections_into(node_id, top):
+                if top in ports and doc.connections_into(graph, node_id, top):
                     continue  # the wire gives it
                 problems[top] = "Required" + (": wire the input or type a value"
                                               if top in ports else "")
@@ -72,12 +72,12 @@ def config_problems(doc: WorkflowDocument, node_id: str) -> dict[str, str]:
             problems.setdefault(name, f"This input takes {port_type}, not {type_name(value)}")
     for name, p in ports.items():
         if (name not in fields and p.required and not p.multiple and name not in spec.config
-                and not doc.connections_into(node_id, name)):
+                and not doc.connections_into(graph, node_id, name)):
             problems.setdefault(name, "Required: wire the input or type a value")
     try:
         extra = {"context": PortContext(doc.workflow, doc.base_dir, doc.registry)} if "context" in \
             inspect.signature(cls.check).parameters else {}
-        for key, message in cls.check(raw, doc.graph, top_level=doc.graph_key is None, **extra):
+        for key, message in cls.check(raw, doc.graph(graph), top_level=graph is None, **extra):
             problems.setdefault(key or "", sentence(message))
     except Exception:  # a half-typed config must not break the panel
         pass

@@ -155,7 +155,9 @@ class _TableEditor(FieldEditor):
         self.set_rows([*self.rows(), [""] * self.table.columnCount()])
         row = self.table.rowCount() - 1
         self.table.setCurrentCell(row, 0)
-        self.table.editItem(self.table.item(row, 0))  # type: ignore[arg-type]  # just set
+        item = self.table.item(row, 0)
+        assert item is not None  # set_rows just made it
+        self.table.editItem(item)
 
     def remove_rows(self) -> None:
         gone = {i.row() for i in self.table.selectionModel().selectedRows()}

@@ -1,20 +1,17 @@
 """InspectorWidget: the editor's side panel showing the selected node's form, or the
-workflow's properties when nothing is selected, in a scroll area.
+properties of the graph on the canvas when nothing is selected, in a scroll area.
 
-It follows a node through a rename (the document removes the node and adds it
-back under the new id in one go) and falls back to the workflow page when the
-node is deleted.
+A renamed node keeps its page (retargeted to the new id); a deleted node's page
+gives way to the graph's once the edit that deleted it is over.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
-from engine.workflow.model import NodeSpec
-from flowui.document import WorkflowDocument
+from flowui.document import GraphKey
+from flowui.editor import Editor
 from flowui.inspector.node_form import NodeForm
 from flowui.inspector.workflow_form import WorkflowForm
 
@@ -22,12 +19,11 @@ PANEL_STYLE = "QWidget#inspectorPage { background: #11161d; }"
 
 
 class InspectorWidget(QWidget):
-    def __init__(self, doc: WorkflowDocument, undo_stack: Any,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, editor: Editor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.doc, self.undo_stack = doc, undo_stack
+        self.editor = editor
+        self.doc = editor.doc
         self.page: NodeForm | WorkflowForm | None = None
-        self._lost: NodeSpec | None = None  # the shown node, just removed (maybe renamed)
         self.scroll_area = QScrollArea()
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
@@ -36,9 +32,10 @@ class InspectorWidget(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.scroll_area)
         self.setMinimumWidth(300)
-        doc.node_removed.connect(self._node_removed)
-        doc.node_added.connect(self._node_added)
-        doc.reset.connect(self._document_reset)
+        self.doc.node_removed.connect(self._on_doc_node_removed)
+        self.doc.node_renamed.connect(self._on_doc_node_renamed)
+        self.doc.reset.connect(self._on_doc_reset)
+        editor.graph_shown.connect(self._on_editor_graph_shown)
         self.show_node(None)
 
     def sizeHint(self) -> QSize:
@@ -49,29 +46,24 @@ class InspectorWidget(QWidget):
         return self.page.node_id if isinstance(self.page, NodeForm) else None
 
     def show_node(self, node_id: str | None, *, force: bool = False) -> None:
-        """Show a node's form (None: the workflow's properties)."""
+        """Show the form of a node of the graph on the canvas (None: the graph's properties)."""
+        graph = self.editor.current_graph
         page = self.page
-        if node_id is None and not force and isinstance(page, NodeForm) and \
-                not self.doc.has_node(page.node_id):
-            # The shown node is being removed and the canvas selection went with it:
-            # whether it comes back under a new id (a rename) is known once the command
-            # is done, so the page stays until then.
-            self._expect_return(page)
-            return
-        if node_id is not None and not self.doc.has_node(node_id):
+        if node_id is None and not force and isinstance(page, NodeForm) and not page.live():
+            return  # its node was just deleted: `_on_doc_node_removed` has it in hand
+        if node_id is not None and not self.doc.has_node(graph, node_id):
             node_id = None
-        if not force and self.page is not None and (
+        if not force and page is not None and page.graph == graph and (
                 node_id == self.current_node and (node_id is not None
-                                                  or isinstance(self.page, WorkflowForm))):
+                                                  or isinstance(page, WorkflowForm))):
             return  # already shown: keep the widgets (and the user's place in them)
-        self._open(node_id)
+        self._open(graph, node_id)
 
-    def _open(self, node_id: str | None, *, keep_edits: bool = True) -> None:
-        self._lost = None
+    def _open(self, graph: GraphKey, node_id: str | None, *, keep_edits: bool = True) -> None:
         if self.page is not None:
             self.page.detach(keep_edits=keep_edits)
-        self.page = (NodeForm(self.doc, self.undo_stack, node_id) if node_id is not None
-                     else WorkflowForm(self.doc, self.undo_stack))
+        self.page = (NodeForm(self.editor, graph, node_id) if node_id is not None
+                     else WorkflowForm(self.editor, graph))
         holder = QWidget()
         holder.setObjectName("inspectorPage")
         holder.setStyleSheet(PANEL_STYLE)
@@ -87,30 +79,30 @@ class InspectorWidget(QWidget):
             old.deleteLater()
         self.page.order_tabs()
 
-    def _document_reset(self) -> None:
+    # --- following the document and the canvas -------------------------------------------
+
+    def _on_doc_reset(self) -> None:
         # What the old page still holds belongs to the document that was replaced.
-        self._open(None, keep_edits=False)
+        self._open(None, None, keep_edits=False)
 
-    def _node_removed(self, node_id: str) -> None:
+    def _on_editor_graph_shown(self, graph: GraphKey) -> None:
         page = self.page
-        if isinstance(page, NodeForm) and page.node_id == node_id:
-            self._expect_return(page)
+        if not (isinstance(page, WorkflowForm) and page.graph == graph):  # not shown yet
+            self._open(graph, None)
 
-    def _expect_return(self, page: NodeForm) -> None:
-        if self._lost is None:
-            self._lost = page.spec
-            QTimer.singleShot(0, self, self._settle)  # not if the panel is gone by then
+    def _on_doc_node_renamed(self, graph: GraphKey, old: str, new: str) -> None:
+        page = self.page
+        if isinstance(page, NodeForm) and (page.graph, page.node_id) == (graph, old):
+            page.retarget(new)
 
-    def _node_added(self, node_id: str) -> None:
-        lost, page = self._lost, self.page
-        if lost is None or not isinstance(page, NodeForm):
-            return
-        spec = self.doc.node(node_id)
-        if spec.model_copy(update={"id": lost.id}) == lost:  # the same node, renamed
-            self._lost = None
-            page.retarget(node_id)
+    def _on_doc_node_removed(self, graph: GraphKey, node_id: str) -> None:
+        page = self.page
+        if isinstance(page, NodeForm) and (page.graph, page.node_id) == (graph, node_id):
+            # Once the edit is over: a field of the page may be losing the focus right
+            # now, and must find its node gone rather than its page half torn down.
+            QTimer.singleShot(0, self, self._on_node_gone)
 
-    def _settle(self) -> None:
-        if self._lost is not None:  # it did not come back: it was deleted
-            self._lost = None
-            self.show_node(None, force=True)
+    def _on_node_gone(self) -> None:
+        page = self.page
+        if isinstance(page, NodeForm) and not page.live():
+            self._open(self.editor.current_graph, None)

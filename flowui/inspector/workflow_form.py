@@ -8,6 +8,7 @@ bad name or a default that does not fit its type says so and waits to be fixed.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -26,8 +27,8 @@ from PySide6.QtWidgets import (
 from engine.workflow.model import IDENT_RE, InputSpec, Settings
 from engine.workflow.porttypes import PORT_TYPES, matches
 from flowui import theme
-from flowui.commands import SetInputsCommand, SetMetaCommand, SetSettingsCommand
-from flowui.document import WorkflowDocument
+from flowui.document import GraphKey
+from flowui.editor import Editor
 from flowui.inspector.base import ComboBox, SpinBox, TextEdit, small_button
 from flowui.inspector.form import (
     FormGrid,
@@ -148,16 +149,16 @@ class InputCard(QFrame):
 
 
 class WorkflowForm(QWidget):
-    def __init__(self, doc: WorkflowDocument, stack: Any) -> None:
+    def __init__(self, editor: Editor, graph: GraphKey) -> None:
         super().__init__()
-        self.doc, self.stack = doc, stack
+        self.editor, self.doc, self.graph = editor, editor.doc, graph
         self.cards: list[InputCard] = []
         self._source: str | None = None
         self._detached = False
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(12)
-        body = doc.graph_key
+        body = graph
         outer.addWidget(page_header(
             "Workflow" if body is None else f"Subgraph {body}", "Nothing selected",
             "app" if body is None else "subworkflow", QColor(theme.TEXT_DIM),
@@ -196,16 +197,18 @@ class WorkflowForm(QWidget):
         self.name.editingFinished.connect(self._meta_edited)
         self.description.editing_finished.connect(self._meta_edited)
         self.add_button.clicked.connect(self.add_input)
-        doc.workflow_changed.connect(self.refresh)
+        self.doc.graph_changed.connect(self._on_doc_graph_changed)
+        self.doc.settings_changed.connect(self.refresh)
         self.refresh()
 
     def detach(self, *, keep_edits: bool = True) -> None:
         """The page is being replaced: keep what was typed but not yet committed (a name
         without Enter), then stop following and editing the document."""
-        if keep_edits:
+        if keep_edits and self.doc.has_graph(self.graph):
             self._meta_edited()
             self._inputs_edited()
-        self.doc.workflow_changed.disconnect(self.refresh)
+        self.doc.graph_changed.disconnect(self._on_doc_graph_changed)
+        self.doc.settings_changed.disconnect(self.refresh)
         self._detached = True
 
     def _build_settings(self, form: FormGrid) -> None:
@@ -239,8 +242,12 @@ class WorkflowForm(QWidget):
 
     # --- following the document ---------------------------------------------------------------
 
+    def _on_doc_graph_changed(self, graph: GraphKey) -> None:
+        if graph == self.graph:
+            self.refresh()
+
     def refresh(self) -> None:
-        wf = self.doc.graph  # the workflow, or the subgraph on the canvas
+        wf = self.doc.graph(self.graph)  # the workflow, or the subgraph on the canvas
         if self._source != "meta":
             if self.name.text() != wf.name:
                 self.name.setText(wf.name)
@@ -278,7 +285,7 @@ class WorkflowForm(QWidget):
             self.cards_box.removeWidget(card)
             card.deleteLater()
         self.cards = []
-        for name, spec in self.doc.graph.inputs.items():
+        for name, spec in self.doc.graph(self.graph).inputs.items():
             self._add_card(name, spec)
 
     def _add_card(self, name: str, spec: InputSpec) -> InputCard:
@@ -302,20 +309,21 @@ class WorkflowForm(QWidget):
 
     # --- edits -------------------------------------------------------------------------------
 
-    def _run(self, source: str, command: Any) -> None:
+    def _run(self, source: str, edit: Callable[[], None]) -> None:
+        """Make an edit through the editor, this page's own widgets left as they are."""
         if self._detached:
             return
         self._source = source
         try:
-            self.stack.push(command)
+            edit()
         finally:
             self._source = None
 
     def _meta_edited(self) -> None:
-        wf = self.doc.graph
+        wf = self.doc.graph(self.graph)
         name, description = self.name.text(), self.description.toPlainText()
         if (name, description) != (wf.name, wf.description):
-            self._run("meta", SetMetaCommand(self.doc, name, description))
+            self._run("meta", lambda: self.editor.set_meta(self.graph, name, description))
 
     def add_input(self) -> None:
         taken = {card.name.text().strip() for card in self.cards}
@@ -344,15 +352,15 @@ class WorkflowForm(QWidget):
                 ok = False
             else:
                 specs[name] = spec
-        current = [(k, input_data(v)) for k, v in self.doc.graph.inputs.items()]
+        current = [(k, input_data(v)) for k, v in self.doc.graph(self.graph).inputs.items()]
         if ok and [(k, input_data(v)) for k, v in specs.items()] != current:  # order too
-            self._run("inputs", SetInputsCommand(self.doc, specs))
+            self._run("inputs", lambda: self.editor.set_inputs(self.graph, specs))
 
     def _set(self, field: str, value: Any) -> None:
         current = self.doc.workflow.settings
         if getattr(current, field) != value:
             settings = Settings.model_validate({**current.model_dump(), field: value})
-            self._run("settings", SetSettingsCommand(self.doc, settings))
+            self._run("settings", lambda: self.editor.set_settings(settings))
 
     def _timeout_changed(self, *_: Any) -> None:
         on = self.timeout_on.isChecked()

@@ -22,7 +22,8 @@ def _clipboard_cleared_before_exit(qapp):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
+def make_window(qtbot, tmp_path, monkeypatch):
+    """A main window on `registry` (the installed node types by default)."""
     from flowui import theme
     from flowui.mainwindow import MainWindow
 
@@ -30,24 +31,38 @@ def window(qtbot, tmp_path, monkeypatch):
     # `window.answers` (default: Discard for unsaved changes).
     asked: list[str] = []
     monkeypatch.setattr(QMessageBox, "exec", lambda self: asked.append(self.text()) or 0)
-    theme.apply(QApplication.instance())
-    w = MainWindow(Registry.discover(plugins=False),
-                   settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    w.asked = asked
-    w.answers = []
+    made = []
 
     def warning(*args, **kwargs):
         asked.append(args[2] if len(args) > 2 else "")
+        w = made[-1]
         return w.answers.pop(0) if w.answers else QMessageBox.StandardButton.Discard
 
     monkeypatch.setattr(QMessageBox, "warning", staticmethod(warning))
     monkeypatch.setattr(QMessageBox, "question", staticmethod(warning))
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.stack.setClean()  # no prompt while closing
+
+    def new_window(registry: Registry | None = None) -> MainWindow:
+        theme.apply(QApplication.instance())
+        w = MainWindow(registry or Registry.discover(plugins=False),
+                       settings=QSettings(str(tmp_path / "settings.ini"),
+                                          QSettings.Format.IniFormat))
+        w.asked = asked
+        w.answers = []
+        made.append(w)
+        qtbot.addWidget(w)
+        w.resize(1200, 800)
+        w.show()
+        qtbot.waitExposed(w)
+        return w
+
+    yield new_window
+    for w in made:
+        w.stack.setClean()  # no prompt while closing
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()
 
 
 def mouse(view, kind, scene_pos: QPointF, *, button=Qt.MouseButton.LeftButton,

@@ -10,13 +10,14 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
-from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication, QLineEdit
 
 from engine.core.registry import Registry
 from engine.workflow import file as workflow_file
 from flowui import theme
+from flowui.canvas.scene import GraphScene
 from flowui.document import WorkflowDocument
+from flowui.editor import Editor
 from flowui.inspector import InspectorWidget
 from flowui.inspector.node_form import NodeForm
 
@@ -40,8 +41,9 @@ class Harness:
             "format": "flowui-workflow", "version": 1, "nodes": nodes,
             "connections": [{"from": a, "to": b} for a, b in wires], **extra})
         self.doc = WorkflowDocument(registry(), wf)
-        self.stack = QUndoStack()
-        self.widget = InspectorWidget(self.doc, self.stack)
+        self.editor = Editor(self.doc, GraphScene(self.doc))
+        self.stack = self.editor.undo_stack
+        self.widget = InspectorWidget(self.editor)
         qtbot.addWidget(self.widget)
         self.widget.resize(360, 800)
         self.widget.show()
@@ -57,7 +59,7 @@ class Harness:
         return self.page
 
     def config(self, node_id: str) -> dict[str, Any]:
-        return self.doc.node(node_id).config
+        return self.doc.node(None, node_id).config
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QGuiApplication, QMouseEvent
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.workflow import file as workflow_file
 from flowui import autosave
@@ -31,7 +31,7 @@ FLOW = {
 def open_flow(window, tmp_path: Path, data: dict = FLOW) -> Path:
     path = tmp_path / "test.flow.json"
     workflow_file.save(workflow_file.from_data(data), path)
-    assert window.open_path(path, ask=False)
+    assert window.files.open_path(path, ask=False)
     window.view.resetTransform()
     window.view.centerOn(QPointF(400, 150))
     return path
@@ -45,7 +45,7 @@ def test_wiring_with_the_mouse_connects_and_undoes(window, tmp_path):
     open_flow(window, tmp_path)
     before = window.doc.snapshot()
     drag(window.view, port(window, "log", "value", True), port(window, "num", "value", False))
-    assert any(c.from_ == "log.value" and c.to == "num.value" for c in window.doc.connections())
+    assert any(c.from_ == "log.value" and c.to == "num.value" for c in window.doc.connections(None))
     assert ("log.value", "num.value") in window.scene.edges
     window.stack.undo()
     assert window.doc.snapshot() == before
@@ -55,7 +55,7 @@ def test_wiring_with_the_mouse_connects_and_undoes(window, tmp_path):
 def test_dragging_from_an_input_to_an_output_also_wires(window, tmp_path):
     open_flow(window, tmp_path)
     drag(window.view, port(window, "num", "value", False), port(window, "src", "value", True))
-    assert any(c.from_ == "src.value" and c.to == "num.value" for c in window.doc.connections())
+    assert any(c.from_ == "src.value" and c.to == "num.value" for c in window.doc.connections(None))
 
 
 def test_incompatible_wire_is_refused_with_a_reason(window, tmp_path):
@@ -68,7 +68,7 @@ def test_incompatible_wire_is_refused_with_a_reason(window, tmp_path):
     drag(window.view, port(window, "log", "value", True), port(window, "log", "message", False))
     assert window.statusBar().currentMessage().startswith("Cannot connect")
     drag(window.view, port(window, "parse", "parsed", True), port(window, "num", "value", False))
-    assert not any(c.from_ == "parse.parsed" for c in window.doc.connections()) or \
+    assert not any(c.from_ == "parse.parsed" for c in window.doc.connections(None)) or \
         "cycle" not in window.statusBar().currentMessage()
 
 
@@ -95,31 +95,31 @@ def test_compatible_ports_highlight_while_dragging(window, tmp_path):
     assert window.scene.nodes["src"].port_hint == {}  # its own node: no inputs to offer
     mouse(view, QMouseEvent.Type.MouseButtonRelease, start + QPointF(40, 40),
           buttons=Qt.MouseButton.NoButton)
-    window.quick_search.hide()
+    window.placement.search.hide()
     assert window.scene.nodes["parse"].port_hint == {}
 
 
 def test_wire_into_occupied_input_replaces_the_old_one(window, tmp_path):
     open_flow(window, tmp_path)
     drag(window.view, port(window, "num", "value", True), port(window, "log", "message", False))
-    into_log = [c.from_ for c in window.doc.connections() if c.to == "log.message"]
+    into_log = [c.from_ for c in window.doc.connections(None) if c.to == "log.message"]
     assert into_log == ["num.value"]
     window.stack.undo()
-    assert [c.from_ for c in window.doc.connections() if c.to == "log.message"] == ["src.value"]
+    assert [c.from_ for c in window.doc.connections(None) if c.to == "log.message"] == ["src.value"]
 
 
 def test_dragging_a_wire_end_off_an_input_detaches_it(window, tmp_path):
     open_flow(window, tmp_path)
     drag(window.view, port(window, "log", "message", False), QPointF(150, 400))
-    assert not window.doc.connections()
+    assert not window.doc.connections(None)
     window.stack.undo()
-    assert len(window.doc.connections()) == 1
+    assert len(window.doc.connections(None)) == 1
 
 
 def test_dropping_a_wire_on_empty_canvas_offers_fitting_nodes_and_wires_one(window, tmp_path):
     open_flow(window, tmp_path)
     drag(window.view, port(window, "src", "value", True), QPointF(200, 400))
-    search = window.quick_search
+    search = window.placement.search
     assert search.isVisible()
     offered = {search.list.item(i).data(Qt.ItemDataRole.UserRole + 1)
                for i in range(search.list.count())}
@@ -128,13 +128,13 @@ def test_dropping_a_wire_on_empty_canvas_offers_fitting_nodes_and_wires_one(wind
     assert search.list.currentItem().data(Qt.ItemDataRole.UserRole + 1) == "transform.json_parse"
     count = window.stack.count()
     search._on_list_item_activated(search.list.currentItem())
-    new = [n for n in window.doc.nodes() if n.id not in {"src", "log", "num", "parse"}]
+    new = [n for n in window.doc.nodes(None) if n.id not in {"src", "log", "num", "parse"}]
     assert len(new) == 1 and new[0].type == "transform.json_parse"
     assert any(c.from_ == "src.value" and c.to == f"{new[0].id}.json"
-               for c in window.doc.connections())
+               for c in window.doc.connections(None))
     assert window.stack.count() == count + 1  # add + connect: one undo step
     window.stack.undo()
-    assert len(window.doc.nodes()) == 4
+    assert len(window.doc.nodes(None)) == 4
 
 
 def test_click_selects_a_wire_and_delete_removes_it(window, tmp_path):
@@ -147,7 +147,7 @@ def test_click_selects_a_wire_and_delete_removes_it(window, tmp_path):
           buttons=Qt.MouseButton.NoButton)
     assert edge.isSelected(), middle
     window.actions_by_name["delete"].trigger()
-    assert not window.doc.connections()
+    assert not window.doc.connections(None)
 
 
 def test_moving_a_node_is_one_undo_step(window, tmp_path):
@@ -155,10 +155,10 @@ def test_moving_a_node_is_one_undo_step(window, tmp_path):
     item = window.scene.nodes["num"]
     grab = item.mapToScene(QPointF(60, 10))  # the title bar
     drag(window.view, grab, grab + QPointF(100, 50), steps=10)
-    assert window.doc.node("num").position == (420, 250)
+    assert window.doc.node(None, "num").position == (420, 250)
     assert window.stack.undoText() == "Move 1 node"
     window.stack.undo()
-    assert window.doc.node("num").position == (320, 200)
+    assert window.doc.node(None, "num").position == (320, 200)
     assert item.pos() == QPointF(320, 200)
 
 
@@ -199,7 +199,7 @@ def test_drop_from_palette_adds_a_node_there(window, tmp_path):
     event = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                        Qt.KeyboardModifier.NoModifier)
     window.view.dropEvent(event)
-    added = window.doc.nodes()[-1]
+    added = window.doc.nodes(None)[-1]
     assert added.type == "debug.log" and added.id == "log2"
     assert abs(added.position[0] - 100) <= 10 and abs(added.position[1] - 300) <= 10
 
@@ -214,14 +214,14 @@ def test_copy_paste_round_trip_through_the_system_clipboard(window, tmp_path):
     assert [n["id"] for n in copied["nodes"]] == ["src", "log"]
     assert copied["connections"] == [{"from": "src.value", "to": "log.message"}]
     window.actions_by_name["paste"].trigger()
-    ids = [n.id for n in window.doc.nodes()]
+    ids = [n.id for n in window.doc.nodes(None)]
     assert ids[-2:] == ["src2", "log2"]
-    assert window.doc.node("src2").position == (40, 40)  # offset
+    assert window.doc.node(None, "src2").position == (40, 40)  # offset
     assert any(c.from_ == "src2.value" and c.to == "log2.message"
-               for c in window.doc.connections())
+               for c in window.doc.connections(None))
     assert set(window.scene.selected_node_ids()) == {"src2", "log2"}
     window.stack.undo()
-    assert [n.id for n in window.doc.nodes()] == ["src", "log", "num", "parse"]
+    assert [n.id for n in window.doc.nodes(None)] == ["src", "log", "num", "parse"]
 
 
 def test_paste_of_plain_text_is_refused_kindly(window, tmp_path):
@@ -237,10 +237,10 @@ def test_duplicate_and_cut(window, tmp_path):
     open_flow(window, tmp_path)
     window.editor.select(["num"])
     window.actions_by_name["duplicate"].trigger()
-    assert window.doc.nodes()[-1].id == "num2"
+    assert window.doc.nodes(None)[-1].id == "num2"
     window.editor.select(["num2"])
     window.actions_by_name["cut"].trigger()
-    assert not window.doc.has_node("num2")
+    assert not window.doc.has_node(None, "num2")
     assert "num" in QGuiApplication.clipboard().text()
 
 
@@ -259,7 +259,7 @@ def test_save_and_reopen_is_byte_identical_and_clears_modified(window, tmp_path)
     assert window.isWindowModified()
     window.actions_by_name["save"].trigger()
     assert not window.isWindowModified()
-    assert window.open_path(path, ask=False)
+    assert window.files.open_path(path, ask=False)
     assert window.doc.snapshot().encode() == path.read_bytes()
 
 
@@ -271,7 +271,7 @@ def test_unsaved_changes_prompt_on_close_and_open(window, tmp_path):
     assert window.asked and "Save the changes" in window.asked[-1]
     assert window.isWindowModified()
     window.answers = [QMessageBox.StandardButton.Save]
-    assert window.open_path(path) is True  # Save, then open
+    assert window.files.open_path(path) is True  # Save, then open
     assert "log2" in path.read_text()
 
 
@@ -280,14 +280,14 @@ def test_broken_file_shows_problems_and_never_half_loads(window, tmp_path):
     before = window.doc.snapshot()
     broken = tmp_path / "broken.flow.json"
     broken.write_text('{"format": "flowui-workflow", "version": 1, "nodes": [{"id": 5}]}')
-    assert window.open_path(broken, ask=False) is False
+    assert window.files.open_path(broken, ask=False) is False
     assert window.doc.snapshot() == before
     assert any("Cannot open" in text or "problem" in text for text in window.asked)
 
 
 def test_validation_badges_follow_edits(window, tmp_path, qtbot):
     open_flow(window, tmp_path)
-    window.validate_now()
+    window.validation.validate_now()
     assert window.scene.nodes["parse"].problems  # its required input is not wired
     assert not window.scene.nodes["log"].problems
     drag(window.view, port(window, "src", "value", True), port(window, "parse", "json", False))
@@ -298,8 +298,8 @@ def test_validation_badges_follow_edits(window, tmp_path, qtbot):
 def test_autosave_and_crash_recovery(window, tmp_path):
     path = open_flow(window, tmp_path)
     window.editor.add_node("debug.log", QPointF(0, 400))
-    window.autosaver.save_now()
-    snapshot, meta_file = window.autosaver.snapshot, window.autosaver.meta
+    window.files.autosaver.save_now()
+    snapshot, meta_file = window.files.autosaver.snapshot, window.files.autosaver.meta
     assert snapshot.is_file() and "log2" in snapshot.read_text()
     meta = json.loads(meta_file.read_text())
     assert meta["path"] == str(path) and meta["pid"] == os.getpid()
@@ -313,37 +313,41 @@ def test_autosave_and_crash_recovery(window, tmp_path):
     dead_meta.write_text(json.dumps({**meta, "pid": 2 ** 22 + 12345}))
     dead_lock.write_text(f"{2 ** 22 + 12345}\nflowui\n{os.uname().nodename}\n")
     window.stack.setClean()
-    window.open_path(path, ask=False)  # the next start, on the saved file
-    assert not window.doc.has_node("log2")
+    window.files.open_path(path, ask=False)  # the next start, on the saved file
+    assert not window.doc.has_node(None, "log2")
     found = autosave.pending_recoveries()
     assert [r.snapshot for r in found] == [dead_snapshot]
-    window.restore(found[0])
-    assert window.doc.has_node("log2") and window.isWindowModified()
+    window.files.restore(found[0])
+    assert window.doc.has_node(None, "log2") and window.isWindowModified()
     assert window.doc.path == path
     assert not dead_snapshot.exists() and not dead_meta.exists() and not dead_lock.exists()
-    assert window.autosaver.snapshot.is_file()  # restored work is autosaved again at once
+    assert window.files.autosaver.snapshot.is_file()  # restored work is autosaved again at once
 
 
 def test_autosave_is_removed_after_saving(window, tmp_path):
     open_flow(window, tmp_path)
     window.editor.add_node("debug.log", QPointF(0, 400))
-    window.autosaver.save_now()
-    assert window.autosaver.snapshot.is_file()
+    window.files.autosaver.save_now()
+    assert window.files.autosaver.snapshot.is_file()
     window.actions_by_name["save"].trigger()
-    assert not window.autosaver.snapshot.exists()
+    assert not window.files.autosaver.snapshot.exists()
 
 
 def test_a_dropped_file_opens(window, tmp_path):
     path = tmp_path / "dropped.flow.json"
     workflow_file.save(workflow_file.from_data(FLOW), path)
-    from PySide6.QtCore import QUrl
-    from PySide6.QtGui import QDropEvent
+    from PySide6.QtCore import QPoint, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    window.dropEvent(event)
+    # As a drop arrives: the drag enters the window (Qt delivers no drop without it).
+    QApplication.sendEvent(window, QDragEnterEvent(
+        QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier))
+    QApplication.sendEvent(window, QDropEvent(
+        QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier))
     assert window.doc.path == path.resolve()
     assert "dropped.flow.json" in window.windowTitle()
 
@@ -352,10 +356,10 @@ def test_tab_opens_quick_search_and_enter_adds(window, tmp_path, qtbot):
     open_flow(window, tmp_path)
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_Tab)
-    assert window.quick_search.isVisible()
-    qtbot.keyClicks(window.quick_search.input, "delay")
-    qtbot.keyClick(window.quick_search.input, Qt.Key.Key_Return)
-    assert window.doc.nodes()[-1].type == "time.delay"
+    assert window.placement.search.isVisible()
+    qtbot.keyClicks(window.placement.search.input, "delay")
+    qtbot.keyClick(window.placement.search.input, Qt.Key.Key_Return)
+    assert window.doc.nodes(None)[-1].type == "time.delay"
 
 
 def test_zoom_and_fit(window, tmp_path):
@@ -383,18 +387,16 @@ def test_every_example_opens_without_problems(window):
     examples = sorted(resources.examples_dir().glob("*.flow.json"))
     assert len(examples) >= 8
     for path in examples:
-        assert window.open_path(path, ask=False), path
-        assert window.validate_now() == [], path
-        assert len(window.scene.nodes) == len(window.doc.nodes())
+        assert window.files.open_path(path, ask=False), path
+        assert window.validation.validate_now() == [], path
+        assert len(window.scene.nodes) == len(window.doc.nodes(None))
     assert os.environ.get("QT_QPA_PLATFORM") == "offscreen"
 
 
 def test_a_renamed_node_stays_selected(window, tmp_path):
-    from flowui.commands import RenameNodeCommand
-
     open_flow(window, tmp_path)
     window.editor.select(["log"])
-    window.stack.push(RenameNodeCommand(window.doc, "log", "logger"))
+    window.editor.rename_node(None, "log", "logger")
     assert window.scene.selected_node_ids() == ["logger"]
     window.stack.undo()
     assert window.scene.selected_node_ids() == ["log"]

@@ -13,14 +13,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 from pydantic import BaseModel, Field
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication
 
 from engine import Node, NodeConfig, Port
 from engine.core.registry import Registry
 from engine.workflow import file as workflow_file
-from flowui.commands import RemoveItemsCommand
+from flowui.canvas.scene import GraphScene
 from flowui.document import WorkflowDocument
+from flowui.editor import Editor
 from flowui.inspector import InspectorWidget
 from flowui.inspector.workflow_form import WorkflowForm
 from tests.flowui.inspector_harness import error_of, one
@@ -134,10 +134,11 @@ def test_a_field_left_after_its_node_was_deleted_pushes_nothing(make, qtbot):
     form.id_edit.setFocus()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is form.id_edit, timeout=2000)
     qtbot.keyClicks(form.id_edit, "_renamed")
-    h.stack.push(RemoveItemsCommand(h.doc, ["n"]))  # e.g. Delete pressed on the canvas
+    h.editor.select(["n"])
+    h.editor.delete_selection()  # e.g. Delete pressed on the canvas
     form.title_edit.setFocus()  # the id field loses focus with a valid new id in it
     assert QApplication.focusWidget() is form.title_edit
-    assert h.stack.count() == 1 and not h.doc.has_node("n_renamed")
+    assert h.stack.count() == 1 and not h.doc.has_node(None, "n_renamed")
     qtbot.waitUntil(lambda: isinstance(h.page, WorkflowForm), timeout=2000)
 
 
@@ -202,38 +203,37 @@ def test_a_plugin_config_with_every_shape_of_field(qtbot):
     wf = workflow_file.from_data({"format": "flowui-workflow", "version": 1, "nodes": [
         {"id": "e", "type": "test.everything", "config": {}}]})
     doc = WorkflowDocument(Registry([Everything]), wf)
-    stack = QUndoStack()
-    widget = InspectorWidget(doc, stack)
+    widget = InspectorWidget(Editor(doc, GraphScene(doc)))
     qtbot.addWidget(widget)
     widget.show_node("e")
     form = widget.page
     assert set(form.rows) == {*fields, "flag", "items"}
     form.rows["level"].editor.typed.combo.setCurrentIndex(2)
-    assert doc.node("e").config["level"] == 3
+    assert doc.node(None, "e").config["level"] == 3
     ratio = form.rows["ratio"].editor.typed.spin
     assert ratio.minimum() > 0 and ratio.maximum() < 1
     tags = form.rows["tags"].editor.typed
     tags.add_row()
     tags.table.item(0, 0).setText("42")
-    assert doc.node("e").config["tags"] == ["42"], "string items stay strings"
+    assert doc.node(None, "e").config["tags"] == ["42"], "string items stay strings"
     counts = form.rows["counts"].editor.typed
     counts.add_row()
     counts.table.item(0, 0).setText("a")
     counts.table.item(0, 1).setText("x")
     assert error_of(form, "counts").startswith("a: "), "the Config's complaint, on the field"
     counts.table.item(0, 1).setText("3")
-    assert doc.node("e").config["counts"] == {"a": 3} and error_of(form, "counts") == ""
+    assert doc.node(None, "e").config["counts"] == {"a": 3} and error_of(form, "counts") == ""
     strict = form.rows["strict"].editor.typed
     assert strict.combo.currentText() == "(default)"
     strict.combo.setCurrentIndex(2)
-    assert doc.node("e").config["strict"] is False
+    assert doc.node(None, "e").config["strict"] is False
     flag = form.rows["flag"].editor.typed  # a boolean input port: not set / true / false
     flag.combo.setCurrentIndex(1)
-    assert doc.node("e").config["flag"] is True
+    assert doc.node(None, "e").config["flag"] is True
     assert error_of(form, "items").startswith("Required")
     form.rows["items"].editor.typed.add_row()
     form.rows["items"].editor.typed.table.item(0, 0).setText("1")
-    assert doc.node("e").config["items"] == [1] and error_of(form, "items") == ""
+    assert doc.node(None, "e").config["items"] == [1] and error_of(form, "items") == ""
 
 
 # --- keyboard ---------------------------------------------------------------------------------
