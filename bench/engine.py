@@ -44,6 +44,7 @@ from engine.core.executor import GraphExecution
 from engine.core.live_validation import LiveValidation
 from engine.core.plan import compile_plan, validate
 from engine.core.run_context import RunContext
+from engine.support.gcpause import file_built_objects_as_old
 from engine.templates.engine import default_engine
 from engine.workflow.file import dumps, from_data, loads
 from engine.workflow.model import Workflow
@@ -59,6 +60,7 @@ class Noop(Node):
 
 
 REGISTRY = Registry([Noop], origin="bench")
+file_built_objects_as_old()  # as flowcli and serve mode do (engine/support/gcpause.py)
 TARGETS = {"run": 3.0, "execute": 2.0, "compile": 1.0, "rerun": 1.0, "startup": 5.0,
            "live_ms": 5.0}
 

@@ -48,7 +48,8 @@ _EXPORTS: dict[str, str] = {
     "Subgraph": "engine.workflow.model", "NodeSpec": "engine.workflow.model",
     "Connection": "engine.workflow.model", "InputSpec": "engine.workflow.model",
     "RetryPolicy": "engine.workflow.model", "Settings": "engine.workflow.model",
-    "IDENT_RE": "engine.workflow.model",
+    "IDENT_RE": "engine.workflow.model", "BODY_INPUT_TYPE": "engine.workflow.model",
+    "BODY_OUTPUT_TYPE": "engine.workflow.model",
     "load": "engine.workflow.file", "loads": "engine.workflow.file",
     "dumps": "engine.workflow.file", "save": "engine.workflow.file",
     # validating and running
@@ -114,6 +115,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time names load 
     from engine.support.atomic import write_text_atomic
     from engine.workflow.file import dumps, load, loads, save
     from engine.workflow.model import (
+        BODY_INPUT_TYPE,
+        BODY_OUTPUT_TYPE,
         IDENT_RE,
         Connection,
         Graph,

@@ -13,7 +13,6 @@ from PySide6.QtGui import QGuiApplication, QUndoCommand, QUndoStack
 from engine.workflow.model import IDENT_RE, InputSpec, NodeSpec, Settings
 from engine.workflow.porttypes import can_connect
 from flowui import clipboard
-from flowui.bodies import skeleton
 from flowui.canvas.node_item import PortRef
 from flowui.canvas.scene import GraphScene
 from flowui.commands import (
@@ -200,7 +199,7 @@ class Editor(QObject):
         name = named if named is not None and "{{" not in named \
             else self.doc.unique_subgraph_name(f"{node_id}_body")
         self.undo_stack.beginMacro(f"Create body {name} for {node_id}")
-        self._push(AddSubgraphCommand(self.doc, name, skeleton(cls.body)))
+        self._push(AddSubgraphCommand(self.doc, name, cls.body.skeleton()))
         if named != name:
             self._push(SetNodeCommand(self.doc, graph, node_id,
                                       field=f"config.{cls.body.field}", value=name))

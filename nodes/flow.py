@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from engine import Graph, Node, NodeConfig, NodeContext, Port
+from engine import BODY_INPUT_TYPE, BODY_OUTPUT_TYPE, Graph, Node, NodeConfig, NodeContext, Port
 
 
 class Constant(Node):
@@ -31,7 +31,7 @@ class NameConfig(NodeConfig):
 
 
 class Input(Node):
-    type = "flow.input"
+    type = BODY_INPUT_TYPE
     title = "Workflow input"
     category = "Flow"
     icon = "input"
@@ -55,7 +55,7 @@ class Input(Node):
 
 
 class Output(Node):
-    type = "flow.output"
+    type = BODY_OUTPUT_TYPE
     title = "Workflow output"
     category = "Flow"
     icon = "output"

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import Field
 
 from engine import (
+    BODY_OUTPUT_TYPE,
     ERROR_PORT,
     IDENT_RE,
     BodySpec,
@@ -71,7 +72,7 @@ def output_names(graph: Graph) -> list[str]:
     """The names of a graph's flow.output nodes, in document order, without repeats."""
     names: list[str] = []
     for n in graph.nodes:
-        name = n.config.get("name") if n.type == "flow.output" else None
+        name = n.config.get("name") if n.type == BODY_OUTPUT_TYPE else None
         if isinstance(name, str) and IDENT_RE.match(name) and name not in names:
             names.append(name)
     return names

@@ -17,6 +17,7 @@ from engine.cli.common import EXIT_CANCELLED, EXIT_OK
 from engine.cli.run_cmd import run
 from engine.cli.secrets_cmd import secrets_group
 from engine.cli.serve_cmd import serve
+from engine.support.gcpause import file_built_objects_as_old
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,6 +31,9 @@ for command in (run, validate_cmd, nodes, serve, secrets_group):
 
 
 def main() -> None:
+    # The command line owns its process and has no Qt objects: big workflows may skip
+    # the garbage collector's rescans of what loading and compiling built.
+    file_built_objects_as_old()
     # Not click's standalone mode: it turns Ctrl-C into "Aborted!" with exit 1, and
     # FORMAT.md wants 130 for a cancelled command.
     try:

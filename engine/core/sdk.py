@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Union, get_args, get_origin, ge
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from engine.errors import NodeError, RegistryError
-from engine.workflow.model import IDENT_RE, RetryPolicy
+from engine.workflow.model import (
+    BODY_INPUT_TYPE,
+    BODY_OUTPUT_TYPE,
+    IDENT_RE,
+    Connection,
+    NodeSpec,
+    RetryPolicy,
+    Subgraph,
+)
 from engine.workflow.porttypes import PORT_TYPES
 
 if TYPE_CHECKING:
@@ -90,6 +98,20 @@ class BodySpec:
     field: str
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
+
+    def skeleton(self) -> Subgraph:
+        """A new body wired the way the calling node runs it: a flow.input per input, a
+        flow.output per output, the first input wired to the first output."""
+        ins, outs = self.inputs, self.outputs
+        nodes = [NodeSpec(id=name, type=BODY_INPUT_TYPE, position=(0, 140 * i),
+                          config={"name": name}) for i, name in enumerate(ins)]
+        out_ids = [f"out_{name}" if name in ins else name for name in outs]
+        nodes += [NodeSpec(id=out_id, type=BODY_OUTPUT_TYPE, position=(420, 140 * i),
+                           config={"name": name})
+                  for i, (out_id, name) in enumerate(zip(out_ids, outs, strict=True))]
+        wires = [Connection.model_validate({"from": f"{ins[0]}.value",
+                                            "to": f"{out_ids[0]}.value"})] if ins and outs else []
+        return Subgraph(nodes=nodes, connections=wires)
 
 
 class NodeConfig(BaseModel):

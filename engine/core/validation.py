@@ -265,6 +265,9 @@ class NodeChecker:
                 continue  # may arrive on the port: the required-input rule decides
             where = "config" + "".join(f"[{x}]" if isinstance(x, int) else f".{x}"
                                        for x in loc)
+            if err["type"] == "missing":
+                result.problem("missing_config", err["msg"], where)
+                continue
             if err["type"] == "extra_forbidden":
                 known = [*fields, *(p for p in by_name if p not in fields)]
                 hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
@@ -425,6 +428,49 @@ def cycle_problems(node_ids: list[str], successors: list[list[int]]) -> list[Pro
                                     + " -> ".join([*cycle, cycle[0]])
                                     + "; loops are written with control.loop and a subgraph",
                                     cycle[0]))
+    return problems
+
+
+def node_problems(workflow: Workflow, graph_key: str | None, node_id: str,
+                  registry: Registry, *, base_dir: Path,
+                  templates: TemplateEngine | None = None) -> list[Problem]:
+    """Every problem of one node as a validation of its workflow reports it (the node's
+    own, its wires in and out, its inputs), for showing beside the node while it is
+    edited. Node ids are the node's own, not prefixed with its subgraph."""
+    graph: Graph = workflow if graph_key is None else workflow.subgraphs[graph_key]
+    checker = NodeChecker(workflow, registry, base_dir=base_dir, templates=templates)
+    specs: dict[str, NodeSpec] = {}
+    for spec in graph.nodes:
+        specs.setdefault(spec.id, spec)  # the first of a duplicate id is the node
+    checks: dict[str, NodeCheck] = {}
+
+    def checked(nid: str) -> NodeCheck | None:
+        if nid not in checks and nid in specs:
+            checks[nid] = checker.check(specs[nid], graph)
+        return checks.get(nid)
+
+    me = checked(node_id)
+    if me is None:
+        return []
+    problems = list(me.problems)
+    wired: dict[str, list[str]] = {}
+    for c in graph.connections:
+        src_id, src_port = c.from_.split(".", 1)
+        dst_id, dst_port = c.to.split(".", 1)
+        if node_id not in (src_id, dst_id):
+            continue
+        verdict = check_wire(c.from_, c.to, src_id, src_port, dst_id, dst_port,
+                             checked(src_id), checked(dst_id))
+        if isinstance(verdict, Problem):
+            if verdict.node_id == node_id:
+                problems.append(verdict)
+        elif verdict is not None and dst_id == node_id:
+            wired.setdefault(dst_port, []).append(c.from_)
+    if me.ports is not None:
+        for port, sources in wired.items():
+            if len(sources) > 1 and not me.ports.by_name[port].multiple:
+                problems.append(input_taken_problem(node_id, port, sources[:2]))
+        problems += missing_inputs(me, wired)
     return problems
 
 

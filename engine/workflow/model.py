@@ -22,6 +22,12 @@ ENDPOINT_RE = re.compile(rf"^({IDENT})\.({IDENT})$")
 FORMAT_NAME: Final = "flowui-workflow"
 CURRENT_VERSION: Final = 1
 
+# FORMAT.md "Subgraph bodies": a body receives values through flow.input nodes and
+# returns them through flow.output nodes, matched by their `name`: the format's own
+# plumbing, which the built-in node pack implements.
+BODY_INPUT_TYPE: Final = "flow.input"
+BODY_OUTPUT_TYPE: Final = "flow.output"
+
 OnError = Literal["stop", "continue", "retry_workflow"]
 Identifier = Annotated[str, Field(pattern=rf"^{IDENT}$")]
 

@@ -23,7 +23,7 @@ EXPORTED = sorted([
     "RegistryError", "InputsError", "SecretsError", "Problem",
     # the workflow file
     "Workflow", "Graph", "Subgraph", "NodeSpec", "Connection", "InputSpec", "RetryPolicy",
-    "Settings", "IDENT_RE", "load", "loads", "dumps", "save",
+    "Settings", "IDENT_RE", "BODY_INPUT_TYPE", "BODY_OUTPUT_TYPE", "load", "loads", "dumps", "save",
     # validating and running
     "Registry", "NodePack", "validate", "compile_plan", "Runner", "Run", "RunResult", "run_file",
     "EventBus", "Event", "locate",

@@ -134,3 +134,34 @@ def test_input_ports_can_be_typed_into_the_config():
         "node 't', config.text: input 'text' takes string, but the config gives integer"]
     problems = validate(workflow([{"id": "t", "type": "toy.text", "config": {"txt": "x"}}]), reg)
     assert "unknown config field 'txt' (did you mean 'text'?)" in str(problems[0])
+
+
+def test_one_nodes_problems_are_what_a_full_validation_says_of_it():
+    from pathlib import Path
+
+    from engine.core.validation import node_problems
+
+    wf = workflow(
+        [{"id": "unknown", "type": "toy.sauce"},
+         {"id": "cfg", "type": "toy.sleep", "config": {"seconds": -1, "extra": 1}},
+         {"id": "src", "type": "toy.source"}, {"id": "txt", "type": "toy.text"},
+         {"id": "num", "type": "toy.add"}, {"id": "two", "type": "toy.add"},
+         {"id": "lonely", "type": "toy.add"}, {"id": "tpl", "type": "toy.source",
+                                              "config": {"value": "{{ broken( }}"}}],
+        [("src.nope", "two.a"), ("src.value", "two.zzz"), ("txt.length", "two.a"),
+         ("src.value", "two.a"), ("txt.text", "num.a"), ("ghost.value", "num.b")])
+    registry = toy_registry()
+    everything = validate(wf, registry)
+    for spec in wf.nodes:
+        mine = node_problems(wf, None, spec.id, registry, base_dir=Path.cwd())
+        expected = [p for p in everything if p.node_id == spec.id and p.code != "cycle"]
+        assert sorted(map(str, mine)) == sorted(map(str, expected)), spec.id
+
+
+def test_a_missing_config_field_has_its_own_code():
+    from engine import Registry
+
+    problems = validate(workflow([{"id": "c", "type": "control.if"}]),
+                        Registry.discover(plugins=False))
+    assert [(p.code, p.node_id, p.field) for p in problems] == [
+        ("missing_config", "c", "config.condition")]

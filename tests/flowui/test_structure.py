@@ -58,13 +58,13 @@ def test_only_commands_change_the_document():
     assert modules_calling({"load"}, on_document=True) == {"flowui/files.py"}
 
 
-def test_the_app_names_no_node_type_but_the_formats_body_plumbing():
-    """Node types reach the app through the registry, with what they declare (BodySpec);
-    the only type ids written in flowui are the file format's flow.input / flow.output."""
+def test_the_app_names_no_node_type():
+    """Node types reach the app through the registry, with what they declare (BodySpec,
+    whose skeleton the engine builds with the file format's own body plumbing)."""
     ids = set(Registry.discover(plugins=False).type_ids())
     named = {(module, node.value) for module, tree in SOURCES.items() for node in ast.walk(tree)
              if isinstance(node, ast.Constant) and node.value in ids}
-    assert named == {("flowui/bodies.py", "flow.input"), ("flowui/bodies.py", "flow.output")}
+    assert named == set()
 
 
 def test_the_main_window_only_assembles():
