@@ -133,7 +133,7 @@ class MainWindow(QMainWindow):
         a["zoom_out"] = make_action(self, "Zoom &Out", lambda: view.set_zoom(view.zoom() / 1.25),
                                     K.ZoomOut, "zoom_out")
         a["zoom_reset"] = make_action(self, "&Actual Size", lambda: view.set_zoom(1.0), "Ctrl+0")
-        a["validate"] = make_action(self, "&Validate", self.validation.validate_now,
+        a["validate"] = make_action(self, "&Validate", self.validation.revalidate,
                                     "Ctrl+Shift+V", "validate", "Check the workflow now")
         a["shortcuts"] = make_action(self, "&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/",
                                      "keyboard")

@@ -1,6 +1,6 @@
 """Validation while editing: it follows every change (undo and redo included), puts each
 problem's badge on its node in whichever graph is shown, counts every problem in the
-status bar, and tells its validator what changed."""
+status bar, and checks again only what an edit touched."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from PySide6.QtCore import QPointF
 from engine.errors import Problem
 from engine.workflow import file as workflow_file
 from flowui import resources
-from flowui.validation import ValidationController
 
 # A problem in the body (its json_parse input is unwired) and a node of the same id in
 # the workflow that has none: a badge must land in the right graph.
@@ -46,7 +45,7 @@ def test_badges_land_on_their_node_whichever_graph_is_shown(window, tmp_path, mo
     label = window.validation.label
     assert "1 problem" in label.text() and "each_body/parse" in label.toolTip()
     calls = []
-    monkeypatch.setattr(window.validation, "validator", lambda *a: calls.append(a) or [])
+    monkeypatch.setattr(window.validation.live, "problems", lambda: calls.append(1) or [])
     window.editor.show_graph("each_body")
     badge = window.scene.nodes["parse"].problems
     assert badge and "json" in badge[0], "no badge on the body's node"
@@ -74,32 +73,36 @@ def test_deleting_a_subgraph_and_undoing_updates_badges_after_the_pause(window, 
     qtbot.waitUntil(lambda: bool(window.scene.nodes["each"].problems), timeout=3000)
 
 
-def test_the_validator_is_told_what_changed(window, qtbot, tmp_path):
-    seen = []
-
-    def validator(doc, changed):
-        seen.append(None if changed is None else set(changed))
-        return []
-
-    controller = ValidationController(window.editor, validator, delay_ms=10)
+def test_only_what_an_edit_touched_is_checked_again(window, qtbot, tmp_path):
     open_flow(window, tmp_path)
-    qtbot.waitUntil(lambda: seen == [None], timeout=2000)  # a load: everything
-    window.editor.set_node_field("each_body", "parse", "title", "Parse")
-    window.editor.rename_node(None, "parse", "decode")
-    qtbot.waitUntil(lambda: len(seen) == 2, timeout=2000)
-    assert seen[1] == {("each_body", "parse"), (None, "parse"), (None, "decode")}
-    window.stack.undo()  # the rename, undone
-    qtbot.waitUntil(lambda: len(seen) == 3, timeout=2000)
-    assert seen[2] == {(None, "parse"), (None, "decode")}
+    live = window.validation.live
+    assert [p.local_id for p in window.validation.validate_now() if p.node_id] == ["parse"]
+    checked: list[tuple[str, str]] = []
+    fill = live.checker.fill
+
+    def counting(result, graph):
+        checked.append((graph.name or "?", result.spec.id))
+        fill(result, graph)
+
+    live.checker.fill = counting
+    window.editor.set_node_field(None, "parse", "title", "Log it")
+    window.validation.validate_now()
+    # the node, and the one beside it whose type has rules of its own (it may look at
+    # its neighbours: two webhooks on one path...): not the workflow's other nodes
+    assert sorted(checked) == [("?", "each"), ("?", "parse")]
+    checked.clear()
     window.editor.show_graph("each_body")
-    window.editor.add_node("debug.log", QPointF(0, 300))
-    window.editor.connect_ports("parse.parsed", "log.message")
-    qtbot.waitUntil(lambda: len(seen) == 4, timeout=2000)
-    assert seen[3] == {("each_body", "log"), ("each_body", "parse")}
-    window.editor.remove_subgraph("each_body")
-    qtbot.waitUntil(lambda: len(seen) == 5, timeout=2000)
-    assert seen[4] == {("each_body", None)}
-    assert controller.problems == []
+    window.editor.add_node("flow.constant", QPointF(0, 300))
+    window.editor.connect_ports("constant.value", "parse.json")
+    qtbot.waitUntil(lambda: not window.scene.nodes["parse"].problems, timeout=3000)
+    # the new node; the body's flow.input (its rules look at the graph); the for_each
+    # calling the body (it looks into it); nothing else
+    assert sorted(node for _, node in checked) == ["constant", "each", "item"], checked
+    assert window.validation.problems == []
+    checked.clear()
+    window.stack.undo()  # the wire
+    qtbot.waitUntil(lambda: bool(window.scene.nodes["parse"].problems), timeout=3000)
+    assert checked == []  # a wire changed: no node needs checking again, only wires
 
 
 def test_the_document_locates_problems_and_event_paths(window, tmp_path):
