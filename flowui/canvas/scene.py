@@ -35,6 +35,7 @@ class GraphScene(QGraphicsScene):
         self.doc = doc
         self.graph_key: GraphKey = None  # the graph shown
         self.nodes: dict[str, NodeItem] = {}
+        self._badged: set[str] = set()  # nodes showing a validation badge
         self.edges: dict[Wire, EdgeItem] = {}
         self._edges_of: dict[str, set[Wire]] = {}
         self._syncing = False
@@ -62,6 +63,7 @@ class GraphScene(QGraphicsScene):
         self.nodes.clear()
         self.edges.clear()
         self._edges_of.clear()
+        self._badged.clear()
         # Adding thousands of items with the index live re-sorts the BSP tree each time.
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         for spec in self.doc.nodes(self.graph_key):
@@ -166,6 +168,9 @@ class GraphScene(QGraphicsScene):
         item = self.nodes.pop(old)
         item.node_id = new
         self.nodes[new] = item
+        if old in self._badged:
+            self._badged.discard(old)
+            self._badged.add(new)
         for key in list(self._edges_of.get(old, ())):
             edge = self._unfile_edge(key)
             if edge is not None:
@@ -221,6 +226,10 @@ class GraphScene(QGraphicsScene):
                 item.update()
 
     def set_problems(self, problems: dict[str, list[str]]) -> None:
-        """Validation badges: node id -> messages (an empty dict clears them)."""
-        for node_id, item in self.nodes.items():
-            item.set_problems(problems.get(node_id, []))
+        """Validation badges: node id -> messages (an empty dict clears them). Only the
+        nodes whose badge comes or goes are touched: a big graph has few problems."""
+        for node_id in self._badged | problems.keys():
+            item = self.nodes.get(node_id)
+            if item is not None:
+                item.set_problems(problems.get(node_id, []))
+        self._badged = {node_id for node_id in problems if node_id in self.nodes}

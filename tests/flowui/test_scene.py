@@ -123,3 +123,23 @@ def test_edits_of_a_graph_not_shown_leave_the_scene_alone_until_it_is_shown(qapp
     assert_mirrors(scene, doc, "body")
     assert scene.nodes["c"].title == "Last" and ("plus.sum", "d.a") in scene.edges
     assert scene.nodes["a"].pos() == QPointF(40, 540)
+
+
+def test_badges_follow_a_renamed_node_and_go_when_the_problem_does(window, tmp_path):
+    from engine.workflow import file as workflow_file
+
+    data = {"format": "flowui-workflow", "version": 1,
+            "nodes": [{"id": "log", "type": "debug.log"},
+                      {"id": "c", "type": "flow.constant", "config": {"value": 1}}]}
+    path = tmp_path / "b.flow.json"
+    workflow_file.save(workflow_file.from_data(data), path)
+    assert window.files.open_path(path, ask=False)
+    window.validation.validate_now()
+    item = window.scene.nodes["log"]
+    assert item.problems and not window.scene.nodes["c"].problems
+    window.editor.rename_node(None, "log", "printer")
+    window.validation.validate_now()
+    assert window.scene.nodes["printer"] is item and item.problems
+    window.editor.connect_ports("c.value", "printer.message")
+    window.validation.validate_now()
+    assert item.problems == [] and "<hr>" not in item.toolTip()
