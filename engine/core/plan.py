@@ -285,6 +285,12 @@ def _build(graph: Graph, workflow: Workflow, checks: list[_Building],
             node.in_groups = ((e.port, e.multiple, (0,), e.check),)
             node.wired_config_fields = frozenset((e.port,)) if e.port in info.fields \
                 else _NOTHING_WIRED
+        elif all(e.port == edges[0].port for e in edges):  # one port: a `multiple` input
+            e = edges[0]
+            node.in_groups = ((e.port, e.multiple, tuple(range(len(edges))),
+                               next((x.check for x in edges if x.check), None)),)
+            node.wired_config_fields = frozenset((e.port,)) if e.port in info.fields \
+                else _NOTHING_WIRED
         else:
             groups: dict[str, list[int]] = {}
             for slot, e in enumerate(edges):
