@@ -6,7 +6,10 @@ Semantics (FORMAT.md "Execution semantics"), all in one place:
   settles (a value, or "skipped") the node is ready. Ready nodes start as their
   own asyncio Task while fewer than `max_parallel` run; the rest wait in FIFO
   order. A finishing node hands its outputs to its successors itself, so no
-  central loop wakes up per node.
+  central loop wakes up per node. On Python 3.12+ the tasks start eagerly: a
+  node that finishes without waiting completes inside the call that starts it.
+  Nodes made ready meanwhile are settled by a small loop (`_drain`), never by
+  recursion, so a long chain of instant or skipped nodes never deepens the stack.
 - Skipping: an output left out of a node's result is skipped. A node with a
   skipped single required input is skipped with the same reason
   (`branch_not_taken`, `upstream_failed`; `upstream_skipped` for a disabled or
