@@ -51,7 +51,11 @@ from engine.workflow.model import Workflow
 
 
 class Noop(Node):
+    """A node that does nothing and never waits, so it says so (`inline`), as pure
+    transforms do: it runs without a task of its own."""
+
     type = "bench.noop"
+    inline = True
     inputs = (Port("in", "any", required=False, multiple=True),)
     outputs = (Port("out", "any"),)
 
@@ -59,7 +63,14 @@ class Noop(Node):
         return {"out": None}
 
 
-REGISTRY = Registry([Noop], origin="bench")
+class TaskNoop(Noop):
+    """The same node run the way any async node is: as its own asyncio task."""
+
+    type = "bench.noop_task"
+    inline = False
+
+
+REGISTRY = Registry([Noop, TaskNoop], origin="bench")
 file_built_objects_as_old()  # as flowcli and serve mode do (engine/support/gcpause.py)
 TARGETS = {"run": 3.0, "execute": 2.0, "compile": 1.0, "rerun": 1.0, "startup": 5.0,
            "live_ms": 5.0}

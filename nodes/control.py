@@ -11,6 +11,7 @@ from engine import Node, NodeConfig, NodeContext, Port, expression
 
 class If(Node):
     type = "control.if"
+    inline = True  # run() never waits
     title = "If"
     category = "Control"
     icon = "branch"
@@ -30,6 +31,7 @@ class If(Node):
 
 class Merge(Node):
     type = "control.merge"
+    inline = True  # run() never waits
     title = "Merge"
     category = "Control"
     icon = "merge"

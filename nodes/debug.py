@@ -16,6 +16,7 @@ SHAPE_VARIANTS = 5  # distinct item shapes listed for an array
 
 class Log(Node):
     type = "debug.log"
+    inline = True  # run() never waits
     title = "Log"
     category = "Debug"
     icon = "log"
@@ -42,6 +43,7 @@ class Log(Node):
 
 class Inspect(Node):
     type = "debug.inspect"
+    inline = True  # run() never waits
     title = "Inspect"
     category = "Debug"
     icon = "inspect"

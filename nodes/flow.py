@@ -12,6 +12,7 @@ from engine import BODY_INPUT_TYPE, BODY_OUTPUT_TYPE, Graph, Node, NodeConfig, N
 
 class Constant(Node):
     type = "flow.constant"
+    inline = True  # run() never waits
     title = "Constant"
     category = "Flow"
     icon = "constant"
@@ -32,6 +33,7 @@ class NameConfig(NodeConfig):
 
 class Input(Node):
     type = BODY_INPUT_TYPE
+    inline = True  # run() never waits
     title = "Workflow input"
     category = "Flow"
     icon = "input"
@@ -56,6 +58,7 @@ class Input(Node):
 
 class Output(Node):
     type = BODY_OUTPUT_TYPE
+    inline = True  # run() never waits
     title = "Workflow output"
     category = "Flow"
     icon = "output"

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 class JsonParse(Node):
     type = "transform.json_parse"
+    inline = True  # run() never waits
     title = "Parse JSON"
     category = "Transform"
     icon = "json"
@@ -40,6 +41,7 @@ _loads = json.loads
 
 class JsonStringify(Node):
     type = "transform.json_stringify"
+    inline = True  # run() never waits
     title = "To JSON"
     category = "Transform"
     icon = "json"
@@ -62,6 +64,7 @@ class JsonStringify(Node):
 
 class Template(Node):
     type = "transform.template"
+    inline = True  # run() never waits
     title = "Template"
     category = "Transform"
     icon = "template"
@@ -81,6 +84,7 @@ class Template(Node):
 
 class Select(Node):
     type = "transform.select"
+    inline = True  # run() never waits
     title = "Select"
     category = "Transform"
     icon = "select"

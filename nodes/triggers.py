@@ -32,6 +32,7 @@ def _fired_elsewhere(ctx: NodeContext) -> bool:
 
 class Webhook(Node):
     type = "http.webhook"
+    inline = True  # run() never waits
     title = "Webhook"
     category = "Triggers"
     icon = "webhook"
@@ -77,6 +78,7 @@ class Webhook(Node):
 
 class Respond(Node):
     type = "http.respond"
+    inline = True  # run() never waits
     title = "Respond"
     category = "Triggers"
     icon = "respond"
@@ -96,6 +98,7 @@ class Respond(Node):
 
 class Interval(Node):
     type = "time.interval"
+    inline = True  # run() never waits
     title = "Interval"
     category = "Triggers"
     icon = "interval"

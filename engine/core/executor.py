@@ -34,9 +34,9 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from functools import partial
-from time import perf_counter_ns
+from time import perf_counter, perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from engine.core.run_context import RunContext
 
 PENDING, RUNNING, COMPLETED, FAILED, SKIPPED, CANCELLED = range(6)
+DRAIN_SLICE_S = 0.005  # the longest the executor runs instant nodes without yielding
 
 
 class Skip:
@@ -238,11 +239,20 @@ class GraphExecution:
 
     def _drain(self) -> None:
         """Settle ready nodes, and start waiting ones while slots are free, in a loop (not
-        by recursion): a node that finishes at once hands its successors back here."""
+        by recursion): a node that finishes at once (inline, or an eager task) hands its
+        successors back here. Every few hundred nodes it checks the time: after a slice
+        of DRAIN_SLICE_S it lets the event loop run (the editor must stay responsive
+        while thousands of instant nodes run) and carries on at the loop's next turn."""
         self._draining = True
         pending, ready, running = self._pending, self.ready, self.running
+        deadline = perf_counter() + DRAIN_SLICE_S
+        count = 0
         try:
             while True:
+                count += 1
+                if count & 255 == 0 and perf_counter() > deadline:
+                    self.run.loop.call_soon(self._drain)
+                    return
                 if pending:
                     self._make_ready(pending.popleft())
                 elif ready and len(running) < self.max_parallel and not self.stopping:
@@ -293,6 +303,9 @@ class GraphExecution:
 
     def _launch(self, i: int) -> None:
         self.state[i] = RUNNING
+        if self._nodes[i].inline:
+            self._run_inline(i)
+            return
         task = self._create_task(self._run_node(i))
         if not task.done():  # an eager task may have finished (and settled) already
             self.running[i] = task
@@ -336,6 +349,76 @@ class GraphExecution:
 
     # --- one node ----------------------------------------------------------------------
 
+    def _call(self, node: PlannedNode, i: int, path: str, ctx: NodeContext | None,
+              attempt: int) -> tuple[NodeContext, Awaitable[Any]]:
+        """The node's context (made on the first attempt) and its `run` coroutine, called
+        with its inputs: wired values, then config values of unwired input ports."""
+        kwargs = self._gather_inputs(node, self.slots[i]) if node.in_edges else {}
+        if ctx is None:
+            ctx = NodeContext(self, path, node.cls.type, kwargs)
+        else:
+            ctx.attempt = attempt
+        config = node.static_config
+        if config is None:
+            config = self._config_for(node, kwargs)
+        for name in node.config_ports:  # an unwired input takes its config value
+            if name not in kwargs:
+                kwargs[name] = getattr(config, name)
+        if node.port_values:
+            self._apply_port_values(node, kwargs)
+        return ctx, node.cls(config).run(ctx, **kwargs)
+
+    @staticmethod
+    def _checked_outputs(node: PlannedNode, outputs: Any) -> dict[str, Any]:
+        if outputs is None:
+            return {}
+        if outputs.__class__ is not dict or not outputs.keys() <= node.out_names:
+            raise GraphExecution._bad_outputs(node, outputs)
+        return outputs  # type: ignore[no-any-return]
+
+    def _completed(self, i: int, node: PlannedNode, path: str, outputs: dict[str, Any],
+                   started: int) -> None:
+        self.state[i] = COMPLETED
+        if node.is_sink:
+            self.outputs[i] = outputs
+        # ms with µs resolution; integer arithmetic, as round() costs a third of a µs
+        self.run.emit(NodeCompleted, path, node.cls.type,
+                      (perf_counter_ns() - started) // 1000 / 1000, preview_outputs(outputs),
+                      False, self.iteration, self.index)
+        if self.run.on_outputs is not None:
+            self.run.hand_over(NodeOutputs(self.run.run_id, path, node.cls.type, outputs, False,
+                                           self.iteration, self.index))
+        self._deliver(i, outputs, _BRANCH_NOT_TAKEN)
+        self.unsettled -= 1
+        if self.unsettled == 0:
+            self._all_settled()
+
+    def _run_inline(self, i: int) -> None:
+        """A node whose type is `inline` (its run() never waits), run at once in the
+        caller, without a task: it completes or fails before this returns."""
+        node = self._nodes[i]
+        path = self.prefix + node.id
+        started = perf_counter_ns()
+        self.run.emit(NodeStarted, path, node.cls.type, 1, self.iteration, self.index)
+        try:
+            _, call = self._call(node, i, path, None, 1)
+            steps = call.__await__()
+            try:
+                steps.send(None)
+            except StopIteration as done:
+                outputs = self._checked_outputs(node, done.value)
+            else:
+                close = getattr(steps, "close", None)
+                if close is not None:
+                    close()  # it waited for something: a broken promise, said plainly
+                raise NodeError(f"{node.cls.type} is declared inline (its run() never waits) "
+                                "but its run() waited for something; declare inline = False",
+                                retryable=False)
+        except Exception as e:
+            self._failed(i, path, 1, e)
+            return
+        self._completed(i, node, path, outputs, started)
+
     async def _run_node(self, i: int) -> None:
         node = self._nodes[i]
         path = self.prefix + node.id
@@ -349,26 +432,9 @@ class GraphExecution:
             while True:
                 emit(NodeStarted, path, type_id, attempt, iteration, index)
                 try:
-                    kwargs = self._gather_inputs(node, self.slots[i]) if node.in_edges else {}
-                    if ctx is None:
-                        ctx = NodeContext(self, path, type_id, kwargs)
-                    else:
-                        ctx.attempt = attempt
-                    config = node.static_config
-                    if config is None:
-                        config = self._config_for(node, kwargs)
-                    for name in node.config_ports:  # an unwired input takes its config value
-                        if name not in kwargs:
-                            kwargs[name] = getattr(config, name)
-                    if node.port_values:
-                        self._apply_port_values(node, kwargs)
-                    coro = node.cls(config).run(ctx, **kwargs)
-                    outputs = await (coro if node.timeout_s is None
-                                     else self._with_timeout(node, coro))
-                    if outputs is None:
-                        outputs = {}
-                    elif outputs.__class__ is not dict or not outputs.keys() <= node.out_names:
-                        raise self._bad_outputs(node, outputs)
+                    ctx, coro = self._call(node, i, path, ctx, attempt)
+                    outputs = self._checked_outputs(node, await (
+                        coro if node.timeout_s is None else self._with_timeout(node, coro)))
                     break
                 except asyncio.CancelledError:
                     raise
@@ -386,19 +452,7 @@ class GraphExecution:
                     emit(NodeRetrying, path, attempt, round(delay, 3), error_info(e),
                          iteration, index)
                     await asyncio.sleep(delay)
-            self.state[i] = COMPLETED
-            if node.is_sink:
-                self.outputs[i] = outputs
-            # ms with µs resolution; integer arithmetic, as round() costs a third of a µs
-            emit(NodeCompleted, path, type_id, (perf_counter_ns() - started) // 1000 / 1000,
-                 preview_outputs(outputs), False, iteration, index)
-            if self.run.on_outputs is not None:
-                self.run.hand_over(NodeOutputs(self.run.run_id, path, type_id, outputs, False,
-                                               iteration, index))
-            self._deliver(i, outputs, _BRANCH_NOT_TAKEN)
-            self.unsettled -= 1
-            if self.unsettled == 0:
-                self._all_settled()
+            self._completed(i, node, path, outputs, started)
         except asyncio.CancelledError:
             self.state[i] = CANCELLED
             emit(NodeCancelled, path, iteration, index)

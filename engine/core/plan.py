@@ -52,8 +52,9 @@ class _NodeFields(NodeCheck):
     """A node whose checks passed, with what the executor's hot loop needs."""
 
     __slots__ = ("config_ports", "deliveries", "disabled", "error_routed", "id", "in_edges",
-                 "in_groups", "in_ports", "index", "is_sink", "on_error", "out_names",
-                 "out_ports", "pinned", "retry", "timeout_s", "wired_config_fields")
+                 "in_groups", "in_ports", "index", "inline", "is_sink", "on_error",
+                 "out_names", "out_ports", "pinned", "retry", "timeout_s",
+                 "wired_config_fields")
 
     cls: type[Node]
     ports: PortSet
@@ -76,6 +77,7 @@ class _NodeFields(NodeCheck):
     disabled: bool
     is_sink: bool  # no outgoing wires: its outputs make the default result
     pinned: Mapping[str, Any] | None  # outputs used instead of running
+    inline: bool  # run at once, without a task: the type never waits, nothing to time out
 
 
 class PlannedNode(_NodeFields):
@@ -311,6 +313,9 @@ def _build(graph: Graph, workflow: Workflow, checks: list[_Building],
         node.on_error = spec.on_error or default_on_error
         node.disabled = spec.disabled
         node.pinned = MappingProxyType(dict(spec.pinned)) if spec.pinned is not None else None
+        # A retry waits between attempts and a timeout needs a task to cancel: those nodes
+        # run as tasks whatever their type says.
+        node.inline = cls.inline and node.retry is None and spec.timeout_s is None
         node.__class__ = PlannedNode  # type: ignore[assignment]  # read-only from here on
         collects = collects or cls.collects_result
     nodes: tuple[PlannedNode, ...] = tuple(checks)  # type: ignore[arg-type]

@@ -203,3 +203,61 @@ def test_a_sub_workflow_file_is_compiled_once_while_unchanged(tmp_path):
         run_context.FilePlans.get = real  # type: ignore[method-assign]
     assert first == [{"call": {"y": 1}}] * 3 and second == {"call": {"y": 2}}
     assert compiled[0] is compiled[1] is compiled[2] and compiled[3] is not compiled[0]
+
+
+def test_cancelling_the_caller_of_run_ends_the_run_as_cancelled_first():
+    events: list[Any] = []
+    wf = workflow([{"id": "s", "type": "toy.sleep", "config": {"seconds": 5}},
+                   {"id": "after", "type": "toy.add"}], [("s.value", "after.a")])
+
+    async def main() -> None:
+        task = asyncio.ensure_future(Runner(toy_registry()).run(
+            wf, subscribers=(events.append,)))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    names = [(e.name, getattr(e, "node_id", None)) for e in events]
+    assert ("node_cancelled", "s") in names
+    assert names[-1] == ("run_completed", None) and events[-1].status == "cancelled"
+
+
+def test_inline_nodes_run_without_a_task_and_one_that_waits_fails_plainly():
+    from engine import Node, NodeContext, Port, Registry
+
+    seen_tasks: list[Any] = []
+
+    class Quick(Node):
+        type = "t.quick"
+        inline = True
+        outputs = (Port("out", "any"),)
+
+        async def run(self, ctx: NodeContext) -> dict[str, Any]:
+            seen_tasks.append(asyncio.current_task())
+            return {"out": 1}
+
+    class Liar(Node):
+        type = "t.liar"
+        inline = True
+
+        async def run(self, ctx: NodeContext) -> dict[str, Any]:
+            await asyncio.sleep(0)
+            return {}
+
+    registry = Registry([Quick, Liar])
+    runner = Runner(registry)
+
+    async def caller() -> Any:
+        me = asyncio.current_task()
+        result = await runner.run(workflow([{"id": "q", "type": "t.quick"}]))
+        return me, result
+
+    me, result = asyncio.run(caller())
+    assert result.status == "completed" and seen_tasks == [me]  # no task of its own
+    timed = asyncio.run(runner.run(workflow([{"id": "q", "type": "t.quick", "timeout_s": 5}])))
+    assert timed.status == "completed" and seen_tasks[-1] is not me  # a timeout needs a task
+    failed = asyncio.run(runner.run(workflow([{"id": "l", "type": "t.liar"}])))
+    assert failed.status == "failed" and failed.failed_node == "l"
+    assert "declared inline" in failed.error["message"]
