@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import types
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,8 +28,10 @@ class EventBus:
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         """Add a subscriber; returns a function that removes it."""
-        is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-            getattr(fn, "__call__", None))  # noqa: B004 - callable objects with async __call__
+        # a coroutine function, or an object whose class has an async __call__
+        is_async = inspect.iscoroutinefunction(fn) or (
+            not isinstance(fn, types.FunctionType | types.MethodType)
+            and inspect.iscoroutinefunction(getattr(type(fn), "__call__", None)))  # noqa: B004
         if is_async:
             sub = _AsyncSubscriber(fn)
             self._async.append(sub)
@@ -45,6 +48,10 @@ class EventBus:
         if self._async:
             for sub in self._async:
                 sub.put(event)
+
+    @property
+    def has_async_subscribers(self) -> bool:
+        return bool(self._async)
 
     async def flush(self) -> None:
         """Wait until every async subscriber has handled every event published so far."""

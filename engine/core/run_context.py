@@ -151,6 +151,11 @@ class RunContext:
         WorkflowInvalidError."""
         return self._file_plans.get(path, self.registry, self._templates)
 
+    @property
+    def holds_resources(self) -> bool:
+        """Whether `aclose` has anything to close (the HTTP client was made)."""
+        return self._http is not None
+
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.aclose()

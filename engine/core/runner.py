@@ -150,7 +150,7 @@ class Run:
         ctx.add_secrets(checked.secrets)
         inputs = dict(checked.inputs)
         plan = checked.prepared.plan
-        ctx.emit(RunStarted, workflow=self.workflow.name, inputs=preview(inputs))
+        ctx.emit(RunStarted, self.workflow.name, preview(inputs))
         timeout_s = self._timeout_s or plan.settings.timeout_s
         try:
             if timeout_s is None:  # asyncio.timeout costs microseconds: only when one is set
@@ -210,7 +210,8 @@ class Run:
 
     async def _finish(self, started: float, result: RunResult) -> RunResult:
         ctx = self.context
-        await ctx.aclose()
+        if ctx.holds_resources:
+            await ctx.aclose()
         result.duration_ms = round((time.perf_counter() - started) * 1000, 3)
         if result.error is not None and result.failed_node is None:
             result.failed_node = result.error.get("node")
@@ -221,10 +222,10 @@ class Run:
             result.node_errors = ctx.redactor.scrub(result.node_errors)
         self.status = result.status
         self.result = result
-        ctx.emit(RunCompleted, status=result.status, duration_ms=result.duration_ms,
-                 outputs=result.outputs, error=result.error, failed_node=result.failed_node,
-                 node_errors=result.node_errors)
-        await ctx.bus.flush()
+        ctx.emit(RunCompleted, result.status, result.duration_ms, result.outputs, result.error,
+                 result.failed_node, result.node_errors)
+        if ctx.bus.has_async_subscribers:
+            await ctx.bus.flush()
         return result
 
 
