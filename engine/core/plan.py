@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from engine.core.registry import Registry
 from engine.core.sdk import ERROR_PORT, Node, Port
@@ -262,6 +262,19 @@ def _compile(checker: NodeChecker, graph: Graph, bodies: Mapping[str, Plan],
                   checker.context.base_dir), []
 
 
+def _one_port(edges: tuple[InEdge, ...]) -> str | Literal[False] | None:
+    """False when the wires feed several ports; else the type to check arriving values
+    against (the first wire's that needs one), or None."""
+    port = edges[0].port
+    check = None
+    for e in edges:
+        if e.port != port:
+            return False
+        if check is None:
+            check = e.check
+    return check
+
+
 def _build(graph: Graph, workflow: Workflow, checks: list[_Building],
            in_edges: list[list[InEdge]], out_edges: list[dict[str, list[tuple[int, int]]]],
            bodies: Mapping[str, Plan], base_dir: Path) -> Plan:
@@ -287,10 +300,9 @@ def _build(graph: Graph, workflow: Workflow, checks: list[_Building],
             node.in_groups = ((e.port, e.multiple, (0,), e.check),)
             node.wired_config_fields = frozenset((e.port,)) if e.port in info.fields \
                 else _NOTHING_WIRED
-        elif all(e.port == edges[0].port for e in edges):  # one port: a `multiple` input
+        elif (check := _one_port(edges)) is not False:  # all on one `multiple` input
             e = edges[0]
-            node.in_groups = ((e.port, e.multiple, tuple(range(len(edges))),
-                               next((x.check for x in edges if x.check), None)),)
+            node.in_groups = ((e.port, e.multiple, tuple(range(len(edges))), check),)
             node.wired_config_fields = frozenset((e.port,)) if e.port in info.fields \
                 else _NOTHING_WIRED
         else:
@@ -305,7 +317,11 @@ def _build(graph: Graph, workflow: Workflow, checks: list[_Building],
         if node.wired_config_fields:
             node.static_config = None  # a wired value overrides the config per execution
         outs = out_edges[i]
-        node.deliveries = tuple([(port, tuple(targets)) for port, targets in outs.items()])
+        if len(outs) == 1:  # most nodes feed others from one output
+            for port, targets in outs.items():
+                node.deliveries = ((port, tuple(targets)),)
+        else:
+            node.deliveries = tuple([(port, tuple(targets)) for port, targets in outs.items()])
         node.error_routed = ERROR_PORT in outs
         node.is_sink = not outs
         node.retry = _retry_policy(spec.retry or cls.default_retry)

@@ -142,6 +142,13 @@ class NodeChecker:
         self.registry = registry
         self.context = PortContext(workflow, base_dir, registry)
         self._templates = templates
+        self._classes: dict[str, type[Node]] = {}  # type id -> class, for this checker
+
+    def _lookup(self, type_id: str) -> type[Node] | None:
+        cls = self.registry.get(type_id)
+        if cls is not None:
+            self._classes[type_id] = cls
+        return cls
 
     @property
     def templates(self) -> TemplateEngine:
@@ -163,7 +170,8 @@ class NodeChecker:
         result.raw = result.port_values = _EMPTY
         result.template_fields = result.secrets = _NO_FIELDS
         result.static_config = result.ports = result.info = None
-        cls = result.cls = self.registry.get(result.spec.type)
+        type_id = result.spec.type
+        cls = result.cls = self._classes.get(type_id) or self._lookup(type_id)
         if cls is None:
             self._unknown_type(result)
             return
