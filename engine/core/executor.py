@@ -54,7 +54,6 @@ from engine.core.execution import Failure, NodeOutputs, Outcome
 from engine.core.preview import preview_outputs
 from engine.core.sdk import ERROR_PORT
 from engine.errors import BodyError, ConfigError, InputTypeError, NodeError, NodeTimeoutError
-from engine.support.tasks import task_starter
 from engine.templates.detect import contains_template
 from engine.workflow.porttypes import matches, type_name
 
@@ -133,7 +132,7 @@ class GraphExecution:
         self.running: dict[int, asyncio.Task[None]] = {}
         self.stopping = False
         self._done: asyncio.Future[None] | None = None
-        self._create_task = task_starter(run.loop)
+        self._create_task = run.start_task
         # Nodes whose last input just settled, and whether a loop is handling them: see
         # _became_ready. Without it, settling a chain of skipped or eagerly finished
         # nodes would recurse once per node and overflow the stack on long chains.

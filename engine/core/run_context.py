@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec
 
 from engine.core.events import Event, iso_utc
 from engine.secrets.redactor import Redactor
+from engine.support.tasks import task_starter
 
 if TYPE_CHECKING:
     from engine.core.bus import EventBus
@@ -53,6 +54,7 @@ class RunContext:
         self._templates = templates
         self.registry = registry
         self.loop = asyncio.get_running_loop()
+        self.start_task = task_starter(self.loop)  # eager where Python can (3.12+)
         self.thread_id = threading.get_ident()
         self.started_at = time.time()
         self.seq = 0
