@@ -3,7 +3,9 @@ templates and conditions, workflow inputs, and the run's shared services.
 
 One NodeContext is made per node execution; `attempt` counts up on retries.
 Every method may be called from the node's worker thread as well as from the
-event loop (sync function nodes run in threads).
+event loop (sync function nodes run in threads). It reaches the execution it runs
+in only through the small `NodeScope` protocol, and the run through its public
+`RunContext`, so a node body can run under any executor that provides them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.core.events import NodeLogged, NodeProgressed
 from engine.errors import NodeError
@@ -20,19 +22,48 @@ from engine.errors import NodeError
 if TYPE_CHECKING:
     import httpx
 
-    from engine.core.executor import GraphExecution
     from engine.core.plan import Plan
+    from engine.core.run_context import RunContext
     from engine.workflow.model import Settings
 
 LEVELS = ("debug", "info", "warning", "error")
 
 
+class NodeScope(Protocol):
+    """The execution a node runs in, as its context needs it: the whole workflow or one
+    run of a body (which has its own inputs, plan and loop position)."""
+
+    @property
+    def run(self) -> RunContext: ...
+
+    @property
+    def plan(self) -> Plan: ...
+
+    @property
+    def inputs(self) -> dict[str, Any]: ...  # the (sub)workflow's inputs
+
+    @property
+    def iteration(self) -> int | None: ...
+
+    @property
+    def index(self) -> int | None: ...
+
+    def template_names(self, ports: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def run_body(self, plan: Plan, inputs: dict[str, Any], *, path: str,
+                       loop: dict[str, Any] | None = None, iteration: int | None = None,
+                       index: int | None = None, max_parallel: int | None = None,
+                       ) -> dict[str, Any]: ...
+
+    def set_result(self, name: str, value: Any) -> None: ...
+
+
 class NodeContext:
     __slots__ = ("_scope", "attempt", "node_id", "node_type", "ports")
 
-    def __init__(self, execution: GraphExecution, node_id: str, node_type: str,
+    def __init__(self, scope: NodeScope, node_id: str, node_type: str,
                  ports: dict[str, Any]) -> None:
-        self._scope = execution
+        self._scope = scope
         self.node_id = node_id  # the path, e.g. "loop1/inc" inside a body
         self.node_type = node_type
         self.ports = ports

@@ -51,6 +51,15 @@ from engine.core.events import (
     NodeStarted,
 )
 from engine.core.execution import Failure, NodeOutputs, Outcome
+from engine.core.node_results import (
+    BRANCH_NOT_TAKEN,
+    UNSET,
+    UPSTREAM_FAILED,
+    UPSTREAM_SKIPPED,
+    Skip,
+    error_info,
+    is_retryable,
+)
 from engine.core.preview import preview_outputs
 from engine.core.sdk import ERROR_PORT
 from engine.errors import BodyError, ConfigError, InputTypeError, NodeError, NodeTimeoutError
@@ -63,42 +72,6 @@ if TYPE_CHECKING:
 
 PENDING, RUNNING, COMPLETED, FAILED, SKIPPED, CANCELLED = range(6)
 DRAIN_SLICE_S = 0.005  # the longest the executor runs instant nodes without yielding
-
-
-class Skip:
-    """Marker in an input slot: the value will never come, and why."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
-_BRANCH_NOT_TAKEN = Skip("branch_not_taken")
-_UPSTREAM_FAILED = Skip("upstream_failed")
-_UPSTREAM_SKIPPED = Skip("upstream_skipped")
-_UNSET = object()
-
-
-def error_type(e: BaseException) -> str:
-    if isinstance(e, NodeError):
-        return e.type
-    if isinstance(e, TimeoutError):
-        return "timeout"
-    return type(e).__name__
-
-
-def error_info(e: BaseException) -> dict[str, Any]:
-    return {"type": error_type(e), "message": str(e) or type(e).__name__}
-
-
-def is_retryable(node: PlannedNode, e: BaseException) -> bool:
-    verdict = node.cls.is_retryable(e)
-    if verdict is not None:
-        return verdict
-    if isinstance(e, NodeError) and e.retryable is not None:
-        return e.retryable
-    return True  # FORMAT.md: what a node does not classify is worth another try
 
 
 class GraphExecution:
@@ -118,7 +91,7 @@ class GraphExecution:
         self.max_parallel = max_parallel or plan.settings.max_parallel
         n = len(plan.nodes)
         self.remaining = [len(node.in_edges) for node in plan.nodes]
-        self.slots: list[list[Any]] = [[_UNSET] * len(node.in_edges) for node in plan.nodes]
+        self.slots: list[list[Any]] = [[UNSET] * len(node.in_edges) for node in plan.nodes]
         self.skips = [0] * n  # skipped inputs per node: the common case (0) needs no scan
         self.state = [PENDING] * n
         # Kept for sinks only (the default result); others' outputs live in their successors'
@@ -328,8 +301,8 @@ class GraphExecution:
         self.run.emit(NodeSkipped, self.prefix + self.plan.nodes[i].id, reason,
                       self.iteration, self.index)
         passed = reason if reason in ("branch_not_taken", "upstream_failed") else "upstream_skipped"
-        self._deliver(i, None, _BRANCH_NOT_TAKEN if passed == "branch_not_taken"
-                      else _UPSTREAM_FAILED if passed == "upstream_failed" else _UPSTREAM_SKIPPED)
+        self._deliver(i, None, BRANCH_NOT_TAKEN if passed == "branch_not_taken"
+                      else UPSTREAM_FAILED if passed == "upstream_failed" else UPSTREAM_SKIPPED)
         self._settled()
 
     def _complete_pinned(self, i: int, frozen: Mapping[str, Any]) -> None:
@@ -343,7 +316,7 @@ class GraphExecution:
         if self.run.on_outputs is not None:
             self.run.hand_over(NodeOutputs(self.run.run_id, path, node.cls.type, dict(pinned),
                                            True, self.iteration, self.index))
-        self._deliver(i, pinned, _BRANCH_NOT_TAKEN)
+        self._deliver(i, pinned, BRANCH_NOT_TAKEN)
         self._settled()
 
     # --- one node ----------------------------------------------------------------------
@@ -387,7 +360,7 @@ class GraphExecution:
         if self.run.on_outputs is not None:
             self.run.hand_over(NodeOutputs(self.run.run_id, path, node.cls.type, outputs, False,
                                            self.iteration, self.index))
-        self._deliver(i, outputs, _BRANCH_NOT_TAKEN)
+        self._deliver(i, outputs, BRANCH_NOT_TAKEN)
         self.unsettled -= 1
         if self.unsettled == 0:
             self._all_settled()
@@ -589,7 +562,7 @@ class GraphExecution:
             self._deliver_error(i, full)
         elif node.on_error == "continue":
             self.node_errors.append(full)
-            self._deliver(i, None, _UPSTREAM_FAILED)
+            self._deliver(i, None, UPSTREAM_FAILED)
         else:
             self._settled()
             self.running.pop(i, None)  # this task is ending; _stop must not cancel it
@@ -599,4 +572,4 @@ class GraphExecution:
         self._settled()
 
     def _deliver_error(self, i: int, error: dict[str, Any]) -> None:
-        self._deliver(i, {ERROR_PORT: error}, _UPSTREAM_FAILED)
+        self._deliver(i, {ERROR_PORT: error}, UPSTREAM_FAILED)

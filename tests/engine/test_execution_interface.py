@@ -261,3 +261,53 @@ def test_inline_nodes_run_without_a_task_and_one_that_waits_fails_plainly():
     failed = asyncio.run(runner.run(workflow([{"id": "l", "type": "t.liar"}])))
     assert failed.status == "failed" and failed.failed_node == "l"
     assert "declared inline" in failed.error["message"]
+
+
+def test_a_node_context_needs_only_its_scope_and_the_run():
+    """NodeContext works in any execution that provides the NodeScope protocol: a node
+    body can run under another executor (tests/engine/test_layering checks the imports)."""
+    import ast
+    from pathlib import Path
+
+    from engine import EventBus, NodeContext
+    from engine.core.run_context import RunContext
+
+    source = Path(__file__).parents[2] / "engine" / "core" / "context.py"
+    imported = {n.module for n in ast.walk(ast.parse(source.read_text()))
+                if isinstance(n, ast.ImportFrom)}
+    assert "engine.core.executor" not in imported
+
+    async def main() -> tuple[list[Any], dict[str, Any]]:
+        seen: list[Any] = []
+        bus = EventBus()
+        bus.subscribe(seen.append)
+        plan = compile_workflow(workflow([{"id": "a", "type": "toy.source"}]), toy_registry())
+
+        class Scope:  # what another executor would provide
+            run = RunContext("r1", bus, None, toy_registry())
+            inputs = {"x": 1}
+            iteration, index = 2, None
+            results: dict[str, Any] = {}
+
+            def __init__(self) -> None:
+                self.plan = plan
+
+            def template_names(self, ports: dict[str, Any]) -> dict[str, Any]:
+                return self.run.template_names(self.inputs) | {"ports": ports}
+
+            async def run_body(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+                return {}
+
+            def set_result(self, name: str, value: Any) -> None:
+                self.results[name] = value
+
+        scope = Scope()
+        ctx = NodeContext(scope, "loop/a", "toy.source", {"v": 3})
+        ctx.info("hello")
+        ctx.set_result("out", ctx.evaluate("ports.v + inputs.x"))
+        return seen, scope.results
+
+    seen, results = asyncio.run(main())
+    assert results == {"out": 4}
+    assert [(e.name, e.node_id, e.message, e.iteration) for e in seen] == [
+        ("node_log", "loop/a", "hello", 2)]
