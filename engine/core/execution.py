@@ -44,8 +44,10 @@ class Outcome:
 
 
 class NodeOutputs(NamedTuple):
-    """One node's full outputs, handed to a run's OutputsHook as the node completes.
-    Secret values are masked as everywhere else; nothing is cut."""
+    """One node's full outputs, handed to a run's OutputsHook as the node completes,
+    with the inputs it ran with; for a node that failed, no outputs and its `error`
+    ({type, message, traceback}). Secret values are masked as everywhere else; nothing
+    is cut."""
 
     run_id: str
     node_id: str  # the path, e.g. "loop1/inc" inside a body
@@ -54,6 +56,8 @@ class NodeOutputs(NamedTuple):
     cached: bool  # pinned (or, later, taken from a cache) rather than run
     iteration: int | None
     index: int | None  # type: ignore[assignment]  # for_each's index, not tuple.index
+    inputs: dict[str, Any] | None = None  # by port: wired values, then config-port values
+    error: dict[str, Any] | None = None  # when the node failed
 
 
 OutputsHook = Callable[[NodeOutputs], None]

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import traceback
 from collections import deque
 from collections.abc import Awaitable, Mapping
 from functools import partial
@@ -349,7 +350,7 @@ class GraphExecution:
         return outputs  # type: ignore[no-any-return]
 
     def _completed(self, i: int, node: PlannedNode, path: str, outputs: dict[str, Any],
-                   started: int) -> None:
+                   started: int, ctx: NodeContext | None) -> None:
         self.state[i] = COMPLETED
         if node.is_sink:
             self.outputs[i] = outputs
@@ -359,7 +360,8 @@ class GraphExecution:
                       False, self.iteration, self.index)
         if self.run.on_outputs is not None:
             self.run.hand_over(NodeOutputs(self.run.run_id, path, node.cls.type, outputs, False,
-                                           self.iteration, self.index))
+                                           self.iteration, self.index,
+                                           None if ctx is None else ctx.ports))
         self._deliver(i, outputs, BRANCH_NOT_TAKEN)
         self.unsettled -= 1
         if self.unsettled == 0:
@@ -372,8 +374,9 @@ class GraphExecution:
         path = self.prefix + node.id
         started = perf_counter_ns()
         self.run.emit(NodeStarted, path, node.cls.type, 1, self.iteration, self.index)
+        ctx: NodeContext | None = None
         try:
-            _, call = self._call(node, i, path, None, 1)
+            ctx, call = self._call(node, i, path, None, 1)
             steps = call.__await__()
             try:
                 steps.send(None)
@@ -387,9 +390,9 @@ class GraphExecution:
                                 "but its run() waited for something; declare inline = False",
                                 retryable=False)
         except Exception as e:
-            self._failed(i, path, 1, e)
+            self._failed(i, path, 1, e, ctx)
             return
-        self._completed(i, node, path, outputs, started)
+        self._completed(i, node, path, outputs, started, ctx)
 
     async def _run_node(self, i: int) -> None:
         node = self._nodes[i]
@@ -414,7 +417,7 @@ class GraphExecution:
                     retry = node.retry
                     if retry is None or attempt >= retry.max_attempts \
                             or not is_retryable(node, e):
-                        self._failed(i, path, attempt, e)
+                        self._failed(i, path, attempt, e, ctx)
                         return
                     attempt += 1
                     delay = retry.delay_before(attempt, random.random())
@@ -424,7 +427,7 @@ class GraphExecution:
                     emit(NodeRetrying, path, attempt, round(delay, 3), error_info(e),
                          iteration, index)
                     await asyncio.sleep(delay)
-            self._completed(i, node, path, outputs, started)
+            self._completed(i, node, path, outputs, started, ctx)
         except asyncio.CancelledError:
             self.state[i] = CANCELLED
             emit(NodeCancelled, path, iteration, index)
@@ -550,13 +553,19 @@ class GraphExecution:
 
     # --- failure -----------------------------------------------------------------------
 
-    def _failed(self, i: int, path: str, attempt: int, e: BaseException) -> None:
+    def _failed(self, i: int, path: str, attempt: int, e: BaseException,
+                ctx: NodeContext | None = None) -> None:
         node = self.plan.nodes[i]
         info = error_info(e)
         routed = node.error_routed
         self.state[i] = FAILED
         self.run.emit(NodeFailed, path, node.cls.type, attempt, info, routed,
                       self.iteration, self.index)
+        if self.run.on_outputs is not None:  # programs get the traceback too
+            self.run.hand_over(NodeOutputs(
+                self.run.run_id, path, node.cls.type, {}, False, self.iteration, self.index,
+                None if ctx is None else ctx.ports,
+                {**info, "traceback": "".join(traceback.format_exception(e))}))
         full = {**info, "node": e.node if isinstance(e, BodyError) and e.node else path}
         if routed:
             self._deliver_error(i, full)

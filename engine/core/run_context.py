@@ -98,7 +98,9 @@ class RunContext:
         if hook is None:
             return
         if self.redacting:
-            record = record._replace(outputs=self.redactor.scrub(record.outputs))
+            scrub = self.redactor.scrub
+            record = record._replace(outputs=scrub(record.outputs), inputs=scrub(record.inputs),
+                                     error=scrub(record.error))
         hook(record)
 
     # --- templates ---------------------------------------------------------------------

@@ -57,7 +57,27 @@ def test_a_failing_run_hands_over_what_completed():
     wf = workflow([{"id": "a", "type": "toy.source", "config": {"value": 1}},
                    {"id": "boom", "type": "toy.crash"}], [("a.value", "boom.value")])
     result = asyncio.run(Runner(toy_registry()).run(wf, on_outputs=got.append))
-    assert result.status == "failed" and [r.node_id for r in got] == ["a"]
+    assert result.status == "failed" and [r.node_id for r in got] == ["a", "boom"]
+    done, failed = got
+    assert done.error is None and failed.outputs == {}
+    assert failed.inputs == {"value": 1}  # what it ran with, as it arrived
+    assert failed.error is not None and failed.error["type"] == result.error["type"]
+    assert failed.error["message"] == result.error["message"]
+    assert "Traceback (most recent call last)" in failed.error["traceback"]
+    assert "toy.py" in failed.error["traceback"]  # names the node's own code
+
+
+def test_the_hook_gets_each_nodes_inputs_with_secrets_masked_in_errors_too():
+    got: list[NodeOutputs] = []
+    wf = workflow([{"id": "s", "type": "toy.source", "config": {"value": "{{ secrets.TOKEN }}"}},
+                   {"id": "t", "type": "toy.text"},
+                   {"id": "boom", "type": "toy.crash"}],
+                  [("s.value", "t.text"), ("t.text", "boom.value")])
+    runner = Runner(toy_registry(), secrets=MappingSecrets({"TOKEN": "hunter2"}))
+    asyncio.run(runner.run(wf, on_outputs=got.append))
+    by_node = {r.node_id: r for r in got}
+    assert by_node["t"].inputs == {"text": "***"}
+    assert "hunter2" not in repr(got)  # inputs, outputs, error message and traceback
 
 
 def test_the_runner_executes_through_its_factory_and_reads_the_outcome():
