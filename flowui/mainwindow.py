@@ -29,16 +29,22 @@ from flowui.graphs import GraphActions, GraphSelector
 from flowui.inspector import InspectorWidget
 from flowui.palette import PaletteWidget
 from flowui.placement import NodePlacement
+from flowui.run.controller import RunController
+from flowui.run.iterations import IterationSelector
+from flowui.run.panels import RunPanels
 from flowui.shortcuts import ShortcutsDialog
 from flowui.validation import ValidationController
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 EDIT_MENU = ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
              "select_all", None, "add_node", "validate")
 VIEW_MENU = ("fit_all", "fit_selection", None, "zoom_in", "zoom_out", "zoom_reset")
 GRAPH_MENU = ("show_workflow", "open_body", None, "new_subgraph", "delete_subgraph")
+RUN_MENU = ("run", "cancel", "clear_run", None, "test_run", "timing", None, "value_limit")
 TOOLBAR = ("new", "open", "save", None, "undo", "redo", None, "cut", "copy", "paste",
-           "delete", None, "add_node", "fit_all", "fit_selection", None, "validate")
+           "delete", None, "add_node", "fit_all", "fit_selection", None, "validate", None,
+           "run", "cancel", "timing")
 
 
 class MainWindow(QMainWindow):
@@ -59,29 +65,41 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorWidget(self.editor)
         self.history = QUndoView(self.stack)
         self.history.setEmptyLabel("Opened file")
-        self._docks = {
-            "palette": self._dock("Nodes", self.node_palette, LEFT),
-            "inspector": self._dock("Inspector", self.inspector, RIGHT),
-            "history": self._dock("History", self.history, RIGHT),
-        }
-        self.tabifyDockWidget(self._docks["inspector"], self._docks["history"])
-        self._docks["inspector"].raise_()
 
-        # The controllers. A RunController (start, cancel, the live-run view fed by engine
-        # events beside the document) joins them here, with its actions and its dock.
+        # The controllers, then the panels that show their work.
         self.files = FileController(self, self.editor, self.settings)
         self.validation = ValidationController(self.editor, parent=self)
         self.placement = NodePlacement(registry, self.view, self.editor, self)
         self.graphs = GraphActions(self.editor, self)
+        self.runs = RunController(self, self.editor, self.validation, self.settings, registry)
+        self.run_panels = RunPanels(self.runs, self.validation, self)
+        self.inspector.add_tab(self.run_panels.node_view, "Run")
+
+        self._docks = {
+            "palette": self._dock("Nodes", self.node_palette, LEFT),
+            "inspector": self._dock("Inspector", self.inspector, RIGHT),
+            "history": self._dock("History", self.history, RIGHT),
+            "timing": self._dock("Timing", self.run_panels.timing, RIGHT),
+            "log": self._dock("Log", self.run_panels.log, BOTTOM),
+            "problems": self._dock("Problems", self.run_panels.problems, BOTTOM),
+        }
+        self.tabifyDockWidget(self._docks["inspector"], self._docks["history"])
+        self.tabifyDockWidget(self._docks["inspector"], self._docks["timing"])
+        self.tabifyDockWidget(self._docks["log"], self._docks["problems"])
+        self._docks["inspector"].raise_()
+        self._docks["log"].raise_()
+        self._docks["timing"].hide()  # until the timing view is turned on
+        self.resizeDocks([self._docks["log"]], [180], Qt.Orientation.Vertical)
 
         self._zoom_label = QLabel()
+        self.statusBar().addPermanentWidget(self.runs.label)
         self.statusBar().addPermanentWidget(self.validation.label)
         self.statusBar().addPermanentWidget(self._zoom_label)
         self.actions_by_name = {**self.files.actions, **self._build_actions(),
-                                **self.graphs.actions}
+                                **self.graphs.actions, **self.runs.actions}
         self._build_menus_and_toolbar()
 
-        for source in (self.editor, self.graphs):
+        for source in (self.editor, self.graphs, self.runs):
             source.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.editor.graph_shown.connect(self._on_editor_graph_shown)
         self.doc.reset.connect(lambda: self._on_editor_graph_shown(None))  # a load shows it
@@ -89,6 +107,10 @@ class MainWindow(QMainWindow):
         self.view.node_double_clicked.connect(self._on_view_node_double_clicked)
         self.view.zoom_changed.connect(self._on_view_zoom_changed)
         self.node_palette.add_requested.connect(self.placement.add_at_centre)
+        self.view.escape_pressed.connect(self.runs.cancel)
+        self.runs.started.connect(self._on_runs_started)
+        self.runs.problems_wanted.connect(self._docks["problems"].raise_)
+        self.run_panels.reveal_requested.connect(self.reveal_node)
         self._on_view_zoom_changed(1.0)
 
     # --- building ------------------------------------------------------------------------
@@ -138,6 +160,10 @@ class MainWindow(QMainWindow):
         a["shortcuts"] = make_action(self, "&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/",
                                      "keyboard")
         a["about"] = make_action(self, "&About FlowUI", self.show_about)
+        a["timing"] = make_action(self, "&Timing View", self._on_timing_toggled,
+                                  "Ctrl+Shift+T", "timing",
+                                  "Colour nodes by how long they took; list the slowest")
+        a["timing"].setCheckable(True)
         # Tab and Delete belong to the canvas only: text fields need them.
         for name in ("add_node", "delete", "fit_all", "fit_selection"):
             self.removeAction(a[name])
@@ -163,6 +189,7 @@ class MainWindow(QMainWindow):
         for dock in self._docks.values():
             view_menu.addAction(dock.toggleViewAction())
         self._fill(bar.addMenu("&Graph"), GRAPH_MENU)
+        self._fill(bar.addMenu("&Run"), RUN_MENU)
         self._fill(bar.addMenu("&Help"), ("shortcuts", "about"))
         tools = self.addToolBar("Main")
         tools.setObjectName("toolbar_main")
@@ -174,10 +201,22 @@ class MainWindow(QMainWindow):
         self.graph_selector = GraphSelector(self.editor)
         tools.addWidget(QLabel("  Graph "))
         tools.addWidget(self.graph_selector)
+        self.iteration_selector = IterationSelector(self.editor, self.runs)
+        self.iteration_selector.action = tools.addWidget(self.iteration_selector)
+        self.iteration_selector.refill()
 
     # --- the window's life -----------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.runs.running:
+            answer = QMessageBox.question(
+                self, "A run is in progress",
+                "A run of this workflow is still going. Cancel it and close FlowUI?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+            if answer == QMessageBox.StandardButton.Yes:
+                self.runs.cancel(then=self.close)  # closes once the run has ended cleanly
+            event.ignore()
+            return
         if self.files.maybe_save():
             self.files.closed()
             self.settings.setValue("window/state", self.saveState())
@@ -207,11 +246,33 @@ class MainWindow(QMainWindow):
         if not shiboken6.isValid(self.scene):  # emitted while the scene is destroyed
             return
         ids = self.scene.selected_node_ids()
-        self.inspector.show_node(ids[0] if len(ids) == 1 else None)
+        node_id = ids[0] if len(ids) == 1 else None
+        self.inspector.show_node(node_id)
+        self.run_panels.show_node(self.editor.current_graph, node_id)
 
     def _on_view_node_double_clicked(self, node_id: str) -> None:
         if self.editor.open_body(node_id) is None:
             self.inspector.show_node(node_id)
+
+    def _on_runs_started(self) -> None:
+        self.inspector.show_run_tab()  # watch it: the Run tab of the node selected
+
+    def _on_timing_toggled(self) -> None:
+        on = self.actions_by_name["timing"].isChecked()
+        self.runs.overlay.set_timing(on)
+        dock = self._docks["timing"]
+        dock.setVisible(on)
+        if on:
+            dock.raise_()
+
+    def reveal_node(self, graph: str | None, node_id: str) -> None:
+        """Show a node's graph, select the node and scroll it into view."""
+        if not self.doc.has_graph(graph) or not self.doc.has_node(graph, node_id):
+            self.statusBar().showMessage(f"{node_id} is no longer in the workflow", 5000)
+            return
+        self.editor.show_graph(graph)
+        self.editor.select([node_id])
+        self.view.ensureVisible(self.scene.nodes[node_id], 80, 80)
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self.actions_by_name, self).exec()

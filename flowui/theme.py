@@ -33,6 +33,16 @@ STATUS_COLORS = {
     "queued": "#6e7681", "running": "#58a6ff", "completed": "#3fb950", "cached": "#a371f7",
     "failed": "#f85149", "skipped": "#484f58", "cancelled": "#d29922", "retrying": "#d29922",
 }
+# Run states that colour a node's border (the others show only in its footer).
+STRONG_STATUSES = frozenset({"running", "retrying", "completed", "cached", "failed",
+                             "cancelled"})
+EDITED = "#e3b341"  # a node changed since the run shown started
+_STATUS_QCOLORS = {name: QColor(value) for name, value in STATUS_COLORS.items()}
+_UNKNOWN_STATUS = QColor("#8b949e")
+
+
+def status_color(status: str | None) -> QColor:
+    return _STATUS_QCOLORS.get(status or "", _UNKNOWN_STATUS)
 
 
 def category_color(category: str) -> QColor:

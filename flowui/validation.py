@@ -4,7 +4,7 @@ become badges on their nodes in the graph shown and a count in the status bar.""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel
 
 from engine.core.live_validation import LiveValidation
@@ -16,6 +16,8 @@ VALIDATE_DELAY_MS = 300
 
 
 class ValidationController(QObject):
+    validated = Signal(list)  # the problems found (after every validation)
+
     def __init__(self, editor: Editor, delay_ms: int = VALIDATE_DELAY_MS,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -83,6 +85,7 @@ class ValidationController(QObject):
         self.label.setText(f"  {n} problem{'s' if n != 1 else ''}  " if n else "  ✓ valid  ")
         self.label.setStyleSheet("color: #f85149;" if n else "color: #3fb950;")
         self.label.setToolTip("\n".join(str(p) for p in problems))
+        self.validated.emit(problems)
         return problems
 
     def _on_editor_graph_shown(self, graph: GraphKey) -> None:

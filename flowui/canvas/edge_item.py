@@ -6,8 +6,10 @@ that are off screen; far zoomed out it is a plain line without antialiasing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsSceneHoverEvent,
@@ -26,6 +28,13 @@ def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
 
 
 _FAR_SELECTED = QPen(theme.WIRE_SELECTED, 0)
+_COUNT_FONT = QFont()
+_COUNT_FONT.setPointSizeF(8.0)
+_COUNT_FONT.setWeight(QFont.Weight.DemiBold)
+
+# A wire's part in the run shown (`flow`): no run, waiting for a value, else how many
+# values passed along it (more than one inside loop bodies).
+NO_RUN, WAITING = 0, -1
 
 
 class EdgeItem(QGraphicsItem):
@@ -39,6 +48,9 @@ class EdgeItem(QGraphicsItem):
         self._bounds = QRectF()
         self._shape: QPainterPath | None = None
         self._hover = False
+        self.flow = NO_RUN
+        # The run overlay's: text describing the last value that passed, for the tooltip.
+        self.describe: Callable[[EdgeItem], str] | None = None
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
@@ -63,8 +75,15 @@ class EdgeItem(QGraphicsItem):
         self._bounds = self._path.controlPointRect().adjusted(-4, -4, 4, 4)
         self._shape = None
 
+    def set_flow(self, flow: int) -> None:
+        if flow != self.flow:
+            if (flow > 1) != (self.flow > 1):
+                self.prepareGeometryChange()  # the count's label needs room
+            self.flow = flow
+            self.update()
+
     def boundingRect(self) -> QRectF:
-        return self._bounds
+        return self._bounds.adjusted(-28, -12, 28, 12) if self.flow > 1 else self._bounds
 
     def shape(self) -> QPainterPath:
         if self._shape is None:  # a wide invisible band makes a 2 px wire easy to click
@@ -76,14 +95,25 @@ class EdgeItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         selected = self.isSelected()
+        flow = self.flow
         if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.35:
             # Far away (thousands of wires in a frame): a straight line, nothing to compute.
+            if flow == WAITING:
+                painter.setOpacity(0.35)
             painter.setPen(_FAR_SELECTED if selected else self._far_pen)
             painter.drawLine(self._start, self._end)
             return
         color = theme.WIRE_SELECTED if selected else QColor(self.color)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         width = 3.0 if (selected or self._hover) else 2.0
+        if flow == WAITING:  # a run is shown and nothing passed here (yet)
+            color.setAlphaF(0.35)
+        elif flow > 0:  # lit: a value passed
+            width += 1.0
+            glow = QColor(theme.STATUS_COLORS["completed"])  # lit: a green halo, as n8n
+            glow.setAlphaF(0.35)
+            painter.setPen(QPen(glow, width + 5, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+            painter.drawPath(self._path)
         pen = QPen(color, width)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         if self.is_error:
@@ -91,9 +121,24 @@ class EdgeItem(QGraphicsItem):
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)
+        if flow > 1:  # how many values passed (a wire inside a loop body)
+            self._paint_count(painter, f"×{flow}")  # noqa: RUF001 (the sign is meant)
+
+    def _paint_count(self, painter: QPainter, text: str) -> None:
+        mid = self._path.pointAtPercent(0.5)
+        box = QRectF(mid.x() - 4 - 4 * len(text), mid.y() - 9, 8 + 8 * len(text), 18)
+        painter.setPen(QPen(QColor(self.color), 1))
+        painter.setBrush(theme.NODE_BODY)
+        painter.drawRoundedRect(box, 9, 9)
+        painter.setFont(_COUNT_FONT)
+        painter.setPen(theme.TEXT)
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._hover = True
+        describe = self.describe
+        detail = describe(self) if describe is not None else ""
+        self.setToolTip(f"{self.source} → {self.target}" + (f"\n{detail}" if detail else ""))
         self.update()
 
     def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:

@@ -26,6 +26,7 @@ ROW_H = 22.0
 FOOTER_H = 20.0  # run status lives here (duration, progress, message)
 PORT_R = 5.0
 RADIUS = 7.0
+HALO = 6.0  # room around the body for the running halo
 
 _TITLE_FONT = QFont()
 _TITLE_FONT.setPointSizeF(9.5)
@@ -34,6 +35,16 @@ _LABEL_FONT = QFont()
 _LABEL_FONT.setPointSizeF(8.5)
 _TITLE_METRICS = QFontMetricsF(_TITLE_FONT)
 _LABEL_METRICS = QFontMetricsF(_LABEL_FONT)
+
+
+class _Pulse:
+    """The phase (0..1) of the running nodes' halo, advanced by the run overlay's timer:
+    one number shared by every node, so the animation costs a repaint and nothing else."""
+
+    phase = 0.0
+
+
+RUN_PULSE = _Pulse()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +73,18 @@ class NodeItem(QGraphicsItem):
         self.inputs: tuple[Port, ...] = ()
         self.outputs: tuple[Port, ...] = ()  # without the error port (drawn in the footer)
         self.problems: list[str] = []
-        self.status: str | None = None  # set by the live-run view
+        # The live-run view's (flowui.run.overlay): never part of the document.
+        self.status: str | None = None
         self.status_text = ""
         self.progress: float | None = None
+        self.edited = False  # changed since the run shown started
+        self.heat: QColor | None = None  # the timing view's colour
+        self._run_tip = ""
         self.port_hint: dict[str, bool] = {}  # endpoint -> compatible, while a wire is dragged
         self.on_moved: Callable[[NodeItem], None] | None = None  # the scene's: wires follow
         self._size = (WIDTH, TITLE_H + FOOTER_H)
-        self._bounds = QRectF(-PORT_R - 1, -1, WIDTH + 2 * PORT_R + 2, TITLE_H + FOOTER_H + 2)
+        self._bounds = QRectF(-PORT_R - 1, -HALO, WIDTH + 2 * PORT_R + 2,
+                              TITLE_H + FOOTER_H + 2 * HALO)
         self._title_color = QColor(theme.DEFAULT_CATEGORY_COLOR)
         self._tip = ""
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -98,7 +114,8 @@ class NodeItem(QGraphicsItem):
         rows = max(len(self.inputs), len(self.outputs), 1)
         width = max(WIDTH, _TITLE_METRICS.horizontalAdvance(self.title) + 64)
         self._size = (width, TITLE_H + rows * ROW_H + 8 + FOOTER_H)
-        self._bounds = QRectF(-PORT_R - 1, -1, width + 2 * PORT_R + 2, self._size[1] + 2)
+        self._bounds = QRectF(-PORT_R - 1, -HALO, width + 2 * PORT_R + 2,
+                              self._size[1] + 2 * HALO)
         tip = f"<b>{self.title}</b> <span style='color:#8b949e'>{spec.id} · {spec.type}</span>"
         if cls and cls.description:
             tip += f"<br>{cls.description}"
@@ -113,10 +130,26 @@ class NodeItem(QGraphicsItem):
             self._show_tip()
             self.update()
 
+    def set_run(self, status: str | None, text: str = "", progress: float | None = None,
+                tip: str = "", *, edited: bool = False, heat: QColor | None = None) -> None:
+        """The run's view of this node: its state, the footer's text, a progress bar,
+        what its tooltip adds (an error), whether it was edited since the run started,
+        and its timing colour. None clears it."""
+        changed = (status, text, progress, edited, heat) != (
+            self.status, self.status_text, self.progress, self.edited, self.heat)
+        self.status, self.status_text, self.progress = status, text, progress
+        self.edited, self.heat = edited, heat
+        if tip != self._run_tip:
+            self._run_tip = tip
+            self._show_tip()
+        if changed:
+            self.update()
+
     def _show_tip(self) -> None:
         found = self.problems
         self.setToolTip(self._tip + ("<hr><span style='color:#f85149'>" + "<br>".join(found)
-                                     + "</span>" if found else ""))
+                                     + "</span>" if found else "")
+                        + (f"<hr>{self._run_tip}" if self._run_tip else ""))
 
     # --- geometry -------------------------------------------------------------------------
 
@@ -161,17 +194,29 @@ class NodeItem(QGraphicsItem):
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         rect = self.body_rect()
         selected = self.isSelected()
-        if lod < 0.35:  # far away: a block in the category colour
-            painter.fillRect(rect, self._title_color if not selected else theme.NODE_SELECTED)
+        status = self.status
+        if lod < 0.35:  # far away: a block in the run's colour, else the category's
+            fill = theme.NODE_SELECTED if selected else (
+                self.heat or (theme.status_color(status) if status else self._title_color))
+            painter.fillRect(rect, fill)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod >= 0.6)
-        if self.disabled:
+        if self.disabled or status == "skipped":
             painter.setOpacity(0.45)
+        run_border = theme.status_color(status) if status in theme.STRONG_STATUSES else None
         border = theme.NODE_SELECTED if selected else (
-            theme.PROBLEM if self.problems else theme.NODE_BORDER)
-        painter.setPen(QPen(border, 2.0 if selected or self.problems else 1.0))
+            theme.PROBLEM if self.problems else run_border or theme.NODE_BORDER)
+        painter.setPen(QPen(border, 2.0 if selected or self.problems or run_border else 1.0))
         painter.setBrush(theme.NODE_BODY)
         painter.drawRoundedRect(rect, RADIUS, RADIUS)
+        if self.heat is not None:  # the timing view: the body tinted by duration
+            tint = QColor(self.heat)
+            tint.setAlpha(70)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(tint)
+            painter.drawRoundedRect(rect.adjusted(1, TITLE_H, -1, -1), RADIUS, RADIUS)
+        if status == "running" and lod >= 0.35:
+            self._paint_running_glow(painter, rect)
         self._paint_title(painter, rect, lod)
         self._paint_ports(painter, rect, lod)
         self._paint_footer(painter, rect, lod)
@@ -235,12 +280,26 @@ class NodeItem(QGraphicsItem):
         else:
             painter.drawEllipse(center, r, r)
 
+    def _paint_running_glow(self, painter: QPainter, rect: QRectF) -> None:
+        """A soft halo whose strength follows the overlay's pulse: running, visibly."""
+        color = QColor(theme.status_color("running"))
+        color.setAlphaF(0.25 + 0.35 * RUN_PULSE.phase)
+        painter.setPen(QPen(color, 5.0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(rect.adjusted(-2.5, -2.5, 2.5, 2.5), RADIUS + 2, RADIUS + 2)
+
     def _paint_footer(self, painter: QPainter, rect: QRectF, lod: float) -> None:
         top = rect.height() - FOOTER_H
         painter.setPen(QPen(theme.NODE_BORDER, 1))
         painter.drawLine(QPointF(8, top), QPointF(rect.width() - 8, top))
+        if self.edited and lod >= 0.6:  # changed since the run shown started
+            painter.setFont(_LABEL_FONT)
+            painter.setPen(QColor(theme.EDITED))
+            painter.drawText(QRectF(rect.width() - 62, top, 50, FOOTER_H),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                             "✎ edited")
         if self.status is not None:
-            color = QColor(theme.STATUS_COLORS.get(self.status, "#8b949e"))
+            color = theme.status_color(self.status)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(color)
             painter.drawEllipse(QPointF(12, top + FOOTER_H / 2), 4, 4)
@@ -249,9 +308,11 @@ class NodeItem(QGraphicsItem):
                                         2), color)
             if lod >= 0.6:
                 painter.setFont(_LABEL_FONT)
-                painter.setPen(theme.TEXT_DIM)
-                painter.drawText(QRectF(22, top, rect.width() - 44, FOOTER_H),
-                                 Qt.AlignmentFlag.AlignVCenter, self.status_text or self.status)
+                painter.setPen(theme.PROBLEM if self.status == "failed" else theme.TEXT_DIM)
+                room = rect.width() - (90 if self.edited else 44)
+                painter.drawText(QRectF(22, top, room, FOOTER_H), Qt.AlignmentFlag.AlignVCenter,
+                                 _LABEL_METRICS.elidedText(self.status_text or self.status,
+                                                           Qt.TextElideMode.ElideRight, room))
         elif lod >= 0.6:
             painter.setFont(_LABEL_FONT)
             painter.setPen(theme.TEXT_DIM.darker(130))

@@ -211,6 +211,11 @@ class GraphScene(QGraphicsScene):
                     return ref
         return None
 
+    def edges_from(self, node_id: str) -> list[EdgeItem]:
+        """The wires leaving a node (the run view lights them as values pass)."""
+        return [self.edges[key] for key in self._edges_of.get(node_id, ())
+                if key[0].split(".", 1)[0] == node_id]
+
     def selected_node_ids(self) -> list[str]:
         return [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
 

@@ -43,6 +43,7 @@ class GraphView(QGraphicsView):
     add_node_requested = Signal(str, QPointF)  # type id, scene position
     search_requested = Signal(QPointF)  # Tab / Space: open the quick search here
     node_double_clicked = Signal(str)  # node id: open its body
+    escape_pressed = Signal()  # Esc with no gesture to cancel (cancels a run)
     zoom_changed = Signal(float)
 
     def __init__(self, scene: GraphScene) -> None:
@@ -192,6 +193,8 @@ class GraphView(QGraphicsView):
         if key == Qt.Key.Key_Tab:
             self.search_requested.emit(self.cursor_scene_pos())
             return
+        if key == Qt.Key.Key_Escape and self._interaction is None:
+            self.escape_pressed.emit()
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:

@@ -1,5 +1,6 @@
 """InspectorWidget: the editor's side panel showing the selected node's form, or the
-properties of the graph on the canvas when nothing is selected, in a scroll area.
+properties of the graph on the canvas when nothing is selected, in a scroll area; other
+tabs (the run's view of the node) are added beside it.
 
 A renamed node keeps its page (retargeted to the new id); a deleted node's page
 gives way to the graph's once the edit that deleted it is over.
@@ -8,7 +9,7 @@ gives way to the graph's once the edit that deleted it is over.
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from flowui.document import GraphKey
 from flowui.editor import Editor
@@ -28,9 +29,12 @@ class InspectorWidget(QWidget):
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.scroll_area, "Properties")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.scroll_area)
+        layout.addWidget(self.tabs)
         self.setMinimumWidth(300)
         self.doc.node_removed.connect(self._on_doc_node_removed)
         self.doc.node_renamed.connect(self._on_doc_node_renamed)
@@ -40,6 +44,13 @@ class InspectorWidget(QWidget):
 
     def sizeHint(self) -> QSize:
         return QSize(360, 640)
+
+    def add_tab(self, widget: QWidget, title: str) -> None:
+        self.tabs.addTab(widget, title)
+
+    def show_run_tab(self) -> None:
+        if self.tabs.count() > 1:
+            self.tabs.setCurrentIndex(1)
 
     @property
     def current_node(self) -> str | None:

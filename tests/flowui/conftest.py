@@ -4,12 +4,14 @@ drive the canvas with real mouse events on the view's viewport."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPointF, QSettings, Qt
+import shiboken6
+from PySide6.QtCore import QEvent, QPointF, QSettings, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.core.registry import Registry
 from tests.flowui.inspector_harness import make  # noqa: F401 (a fixture of the inspector tests)
+from tests.servers import http_server  # noqa: F401 (a fixture: a local HTTP server)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -42,14 +44,15 @@ def make_window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(QMessageBox, "question", staticmethod(warning))
 
     def new_window(registry: Registry | None = None) -> MainWindow:
-        theme.apply(QApplication.instance())
+        app = QApplication.instance()
+        if app.styleSheet() != theme.STYLE_SHEET:  # setting it re-polishes every widget
+            theme.apply(app)
         w = MainWindow(registry or Registry.discover(plugins=False),
                        settings=QSettings(str(tmp_path / "settings.ini"),
                                           QSettings.Format.IniFormat))
         w.asked = asked
         w.answers = []
         made.append(w)
-        qtbot.addWidget(w)
         w.resize(1200, 800)
         w.show()
         qtbot.waitExposed(w)
@@ -57,7 +60,16 @@ def make_window(qtbot, tmp_path, monkeypatch):
 
     yield new_window
     for w in made:
+        if not shiboken6.isValid(w):
+            continue
         w.stack.setClean()  # no prompt while closing
+        if w.runs.running:  # a test that failed mid-run: end it here, cleanly
+            w.runs.cancel()
+        w.close()
+        w.deleteLater()
+    # Deleted now, not at some later turn of a loop: windows left alive pile up, and
+    # every later style sheet change re-polishes all of their widgets.
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture
@@ -81,3 +93,33 @@ def drag(view, start: QPointF, end: QPointF, steps: int = 6) -> None:
         p = start + (end - start) * (i / steps)
         mouse(view, QMouseEvent.Type.MouseMove, p, button=Qt.MouseButton.NoButton)
     mouse(view, QMouseEvent.Type.MouseButtonRelease, end, buttons=Qt.MouseButton.NoButton)
+
+
+@pytest.fixture(scope="session")
+def _qt_asyncio_loop(qapp):
+    """One asyncio loop inside Qt's for the whole session, as the app has one for its
+    life: qasync's loop cannot be stopped without also quitting every later Qt event
+    loop (QApplication.exit), which would stop qtbot's waits."""
+    import qasync
+
+    return qasync.QEventLoop(qapp, already_running=True)
+
+
+@pytest.fixture
+def qloop(_qt_asyncio_loop):
+    """asyncio running inside Qt's event loop, as in the app (qasync): while a test
+    waits with qtbot, Qt processes events and asyncio's tasks run. At the end, no task
+    of the test may be left running."""
+    import asyncio
+
+    loop = _qt_asyncio_loop
+    asyncio.set_event_loop(loop)
+    asyncio.events._set_running_loop(loop)
+    yield loop
+    left = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in left:
+        task.cancel()
+    # Other tests use asyncio.run, which refuses to start inside a running loop.
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)
+    assert not left, f"tasks left running after the test: {left}"
