@@ -14,7 +14,12 @@ from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsSceneHoverEvent,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from engine.core.sdk import ERROR_PORT, Node, Port
 from engine.workflow.model import NodeSpec
@@ -27,6 +32,7 @@ FOOTER_H = 20.0  # run status lives here (duration, progress, message)
 PORT_R = 5.0
 RADIUS = 7.0
 HALO = 6.0  # room around the body for the running halo
+FAR_LOD = 0.35  # below this level of detail a node is a filled block
 
 _TITLE_FONT = QFont()
 _TITLE_FONT.setPointSizeF(9.5)
@@ -80,6 +86,7 @@ class NodeItem(QGraphicsItem):
         self.edited = False  # changed since the run shown started
         self.heat: QColor | None = None  # the timing view's colour
         self._run_tip = ""
+        self._tip_stale = False  # the tooltip is built when it can be seen (hover)
         self.port_hint: dict[str, bool] = {}  # endpoint -> compatible, while a wire is dragged
         self.on_moved: Callable[[NodeItem], None] | None = None  # the scene's: wires follow
         self._size = (WIDTH, TITLE_H + FOOTER_H)
@@ -120,14 +127,14 @@ class NodeItem(QGraphicsItem):
         if cls and cls.description:
             tip += f"<br>{cls.description}"
         self._tip = tip
-        self._show_tip()
+        self._tip_stale = True
         self.update()
 
     def set_problems(self, problems: list[str]) -> None:
         """Validation's messages about this node: a badge, and the end of its tooltip."""
         if problems != self.problems:
             self.problems = problems
-            self._show_tip()
+            self._tip_stale = True
             self.update()
 
     def set_run(self, status: str | None, text: str = "", progress: float | None = None,
@@ -141,11 +148,22 @@ class NodeItem(QGraphicsItem):
         self.edited, self.heat = edited, heat
         if tip != self._run_tip:
             self._run_tip = tip
-            self._show_tip()
+            self._tip_stale = True
         if changed:
             self.update()
 
+    def toolTip(self) -> str:
+        if self._tip_stale:
+            self._show_tip()
+        return super().toolTip()
+
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        if self._tip_stale:  # before Qt asks for the tooltip, which it does in C++
+            self._show_tip()
+        super().hoverEnterEvent(event)
+
     def _show_tip(self) -> None:
+        self._tip_stale = False
         found = self.problems
         self.setToolTip(self._tip + ("<hr><span style='color:#f85149'>" + "<br>".join(found)
                                      + "</span>" if found else "")
@@ -195,7 +213,7 @@ class NodeItem(QGraphicsItem):
         rect = self.body_rect()
         selected = self.isSelected()
         status = self.status
-        if lod < 0.35:  # far away: a block in the run's colour, else the category's
+        if lod < FAR_LOD:  # far away: a block in the run's colour, else the category's
             fill = theme.NODE_SELECTED if selected else (
                 self.heat or (theme.status_color(status) if status else self._title_color))
             painter.fillRect(rect, fill)

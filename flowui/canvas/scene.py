@@ -5,13 +5,15 @@ the editor turns into undo commands: the scene never edits the document."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Signal
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from flowui.canvas.edge_item import EdgeItem
 from flowui.canvas.node_item import NodeItem, PortRef
 from flowui.document import GraphKey, WorkflowDocument
 
 SCENE_MARGIN = 5000.0
+NO_CACHE = QGraphicsItem.CacheMode.NoCache
+DEVICE_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 
 Wire = tuple[str, str]  # ("node.port", "node.port"): a wire's source and target
 
@@ -39,6 +41,7 @@ class GraphScene(QGraphicsScene):
         self.edges: dict[Wire, EdgeItem] = {}
         self._edges_of: dict[str, set[Wire]] = {}
         self._syncing = False
+        self.far = False  # zoomed out to blocks: see set_far
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         doc.node_added.connect(self._on_doc_node_added)
         doc.node_removed.connect(self._on_doc_node_removed)
@@ -74,8 +77,20 @@ class GraphScene(QGraphicsScene):
         self._grow_scene_rect()
         self.rebuilt.emit()
 
+    def set_far(self, far: bool) -> None:
+        """Zoomed out, a node is a filled block: caching its picture costs more than
+        drawing it, the more so during a run when every node changes. Close up, the
+        cache saves repainting text and ports."""
+        if far != self.far:
+            self.far = far
+            mode = NO_CACHE if far else DEVICE_CACHE
+            for item in self.nodes.values():
+                item.setCacheMode(mode)
+
     def _add_node_item(self, node_id: str) -> NodeItem:
         item = NodeItem(node_id)
+        if self.far:
+            item.setCacheMode(NO_CACHE)
         item.on_moved = self.node_item_moved
         self._refresh_node(item)
         spec = self.doc.node(self.graph_key, node_id)

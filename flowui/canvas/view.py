@@ -5,6 +5,7 @@ drops from the palette, and the routing of mouse and key events into gestures
 from __future__ import annotations
 
 import math
+import time
 
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -14,6 +15,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
+    QPaintEvent,
     QPen,
     QWheelEvent,
 )
@@ -21,11 +23,12 @@ from PySide6.QtWidgets import QGraphicsView
 
 from flowui import theme
 from flowui.canvas.interactions import Interaction, NodeDrag, Pan, RubberBand, WireDrag
-from flowui.canvas.node_item import NodeItem
+from flowui.canvas.node_item import FAR_LOD, NodeItem
 from flowui.canvas.scene import GraphScene
 
 NODE_MIME = "application/x-flowui-node-type"
 MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
+FAR_ZOOM = FAR_LOD  # below it nodes are painted as blocks, uncached
 GRID = 20
 
 
@@ -61,6 +64,8 @@ class GraphView(QGraphicsView):
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)  # the grid
         self._interaction: Interaction | None = None  # the gesture in progress
+        self.last_paint_s = 0.0
+        self.zoom_changed.connect(self._on_zoom_changed)
         # Framed once the window has its size, not in the middle of a load.
         scene.rebuilt.connect(lambda: QTimer.singleShot(0, self, self.fit_all))
 
@@ -107,6 +112,15 @@ class GraphView(QGraphicsView):
         self.fit_rect(rect) if not rect.isNull() else self.fit_all()
 
     # --- background ----------------------------------------------------------------------
+
+    def _on_zoom_changed(self, zoom: float) -> None:
+        self.graph_scene.set_far(zoom < FAR_ZOOM)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        started = time.perf_counter()
+        super().paintEvent(event)
+        # What a frame costs, for whoever paces repaints (the live run view).
+        self.last_paint_s = time.perf_counter() - started
 
     def drawBackground(self, painter: QPainter, exposed: QRectF | QRect) -> None:
         rect = QRectF(exposed)

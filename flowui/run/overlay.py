@@ -148,6 +148,11 @@ class RunOverlay(QObject):
             return self._places[path]
         except KeyError:
             assert self.session is not None
+            found: tuple[GraphKey, str] | None
+            if "/" not in path:  # a node of the workflow itself: no search needed
+                found = self._places[path] = (None, path) if path in self.session.nodes \
+                    else None
+                return found
             found = self._places[path] = locate(self.session.workflow, self.registry, path)
             if found is not None and found[0] is not None and "/" in path:
                 self._prefixes.setdefault(found[0], path.rsplit("/", 1)[0])
