@@ -22,6 +22,7 @@ test: $(STAMP)  ## the whole test suite
 bench: $(STAMP) ## the benchmarks (not part of the test suite)
 	$(BIN)/python bench/engine.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/editor.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/live.py
 	$(BIN)/python bench/serve.py
 
 lint: $(STAMP)

@@ -188,8 +188,9 @@ class NodeRunView(QWidget):
         if key == self._shown:
             return
         self._shown = key
-        _show_kept(self.outputs, s.outputs, "No outputs" if s.status in (
-            "completed", "cached", "failed") else "No outputs yet")
+        _show_kept(self.outputs, s.outputs, {
+            "failed": "No outputs: it failed (its error is above)",
+            "completed": "No outputs", "cached": "No outputs"}.get(s.status, "No outputs yet"))
         _show_kept(self.inputs, s.inputs, "Its inputs show once it has run")
         self._fill_log([f"{_clock(line.ts)} {line.level:<7} {line.message}"
                         for line in s.logs])
@@ -221,7 +222,7 @@ def _clock(ts: float) -> str:
 
 
 def _show_kept(tree: ValueTree, kept: Kept | None, empty: str) -> None:
-    if kept is None:
+    if kept is None or kept.value == {}:
         tree.set_placeholder(empty)
         tree.clear()
         return
