@@ -7,8 +7,9 @@ that are off screen; far zoomed out it is a plain line without antialiasing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -93,6 +94,16 @@ class EdgeItem(QGraphicsItem):
                 self.prepareGeometryChange()  # the count's label needs room
             self.flow = flow
             self.update()
+
+    def line(self) -> QLineF:
+        return QLineF(self._start, self._end)
+
+    def update(self, *args: Any) -> None:
+        scene = self.scene()
+        if scene is not None and getattr(scene, "far", False):
+            scene.update(self._bounds)  # drawn by the overview: no contents of its own
+        else:
+            super().update(*args)
 
     def boundingRect(self) -> QRectF:
         return self._bounds.adjusted(-28, -12, 28, 12) if self.flow > 1 else self._bounds

@@ -177,6 +177,24 @@ class NodeItem(QGraphicsItem):
     def body_rect(self) -> QRectF:
         return QRectF(0, 0, *self._size)
 
+    def scene_body_rect(self) -> QRectF:
+        pos = self.pos()
+        return QRectF(pos.x(), pos.y(), *self._size)
+
+    def far_color(self) -> QColor:
+        """The block's colour when zoomed far out: selection, timing, run state, category."""
+        if self.isSelected():
+            return theme.NODE_SELECTED
+        status = self.status
+        return self.heat or (theme.status_color(status) if status else self._title_color)
+
+    def update(self, *args: Any) -> None:
+        scene = self.scene()
+        if scene is not None and getattr(scene, "far", False):
+            scene.update(self.sceneBoundingRect())  # drawn by the overview: no contents
+        else:
+            super().update(*args)
+
     def port_pos(self, name: str, output: bool) -> QPointF:
         """Where a port sits, in scene coordinates."""
         if output and name == ERROR_PORT:
@@ -213,10 +231,8 @@ class NodeItem(QGraphicsItem):
         rect = self.body_rect()
         selected = self.isSelected()
         status = self.status
-        if lod < FAR_LOD:  # far away: a block in the run's colour, else the category's
-            fill = theme.NODE_SELECTED if selected else (
-                self.heat or (theme.status_color(status) if status else self._title_color))
-            painter.fillRect(rect, fill)
+        if lod < FAR_LOD:  # far away: a block (the overview draws it in a batched view)
+            painter.fillRect(rect, self.far_color())
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod >= 0.6)
         if self.disabled or status == "skipped":

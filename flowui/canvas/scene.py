@@ -4,16 +4,19 @@ the editor turns into undo commands: the scene never edits the document."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Signal
+from PySide6.QtCore import QObject, QPointF, QRect, QRectF, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from flowui.canvas.edge_item import EdgeItem
 from flowui.canvas.node_item import NodeItem, PortRef
+from flowui.canvas.overview import paint_overview
 from flowui.document import GraphKey, WorkflowDocument
 
 SCENE_MARGIN = 5000.0
 NO_CACHE = QGraphicsItem.CacheMode.NoCache
 DEVICE_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
+NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 
 Wire = tuple[str, str]  # ("node.port", "node.port"): a wire's source and target
 
@@ -51,6 +54,7 @@ class GraphScene(QGraphicsScene):
         doc.connection_added.connect(self._on_doc_connection_added)
         doc.connection_removed.connect(self._on_doc_connection_removed)
         doc.reset.connect(self._on_doc_reset)
+        self.selectionChanged.connect(self._on_selection_changed)
         self.rebuild()
 
     # --- building ---------------------------------------------------------------------------
@@ -86,11 +90,29 @@ class GraphScene(QGraphicsScene):
             mode = NO_CACHE if far else DEVICE_CACHE
             for item in self.nodes.values():
                 item.setCacheMode(mode)
+                item.setFlag(NO_CONTENTS, far)
+            for edge in self.edges.values():
+                edge.setFlag(NO_CONTENTS, far)
+            self.update()
+
+    def _on_selection_changed(self) -> None:
+        if self.far:  # Qt repaints items it knows have contents; the overview's are not
+            self.update()
+
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        super().drawBackground(painter, rect)
+        self.draw_overview(painter, QRectF(rect))
+
+    def draw_overview(self, painter: QPainter, rect: QRectF) -> None:
+        """Far out, the nodes and wires (marked without contents) are drawn here."""
+        if self.far:
+            paint_overview(painter, rect, self.nodes.values(), self.edges.values())
 
     def _add_node_item(self, node_id: str) -> NodeItem:
         item = NodeItem(node_id)
         if self.far:
             item.setCacheMode(NO_CACHE)
+            item.setFlag(NO_CONTENTS, True)
         item.on_moved = self.node_item_moved
         self._refresh_node(item)
         spec = self.doc.node(self.graph_key, node_id)
@@ -111,6 +133,8 @@ class GraphScene(QGraphicsScene):
         port = self.doc.port(self.graph_key, src_node, src_port, output=True) \
             if src_node in self.nodes else None
         item = EdgeItem(source, target, port.type if port else "any")
+        if self.far:
+            item.setFlag(NO_CONTENTS, True)
         self.addItem(item)
         self._file_edge(item)
         self._place_edge(item)
@@ -209,6 +233,8 @@ class GraphScene(QGraphicsScene):
     # --- from items ---------------------------------------------------------------------------
 
     def node_item_moved(self, item: NodeItem) -> None:
+        if self.far:
+            self.update()  # the overview draws it: Qt does not know it moved a picture
         if not self._syncing:
             self._update_edges_of(item.node_id)
 

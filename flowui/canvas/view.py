@@ -114,7 +114,14 @@ class GraphView(QGraphicsView):
     # --- background ----------------------------------------------------------------------
 
     def _on_zoom_changed(self, zoom: float) -> None:
-        self.graph_scene.set_far(zoom < FAR_ZOOM)
+        far = zoom < FAR_ZOOM
+        if far != self.graph_scene.far:
+            # Far out the background holds the overview (the nodes and wires), which
+            # changes with them: it cannot be cached as the grid is.
+            self.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone if far
+                              else QGraphicsView.CacheModeFlag.CacheBackground)
+            self.resetCachedContent()
+        self.graph_scene.set_far(far)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         started = time.perf_counter()
@@ -127,6 +134,7 @@ class GraphView(QGraphicsView):
         painter.fillRect(rect, theme.BACKGROUND)
         zoom = self.zoom()
         if zoom < 0.25:
+            self.graph_scene.draw_overview(painter, rect)
             return  # a grid finer than a few pixels is noise
         left = math.floor(rect.left() / GRID) * GRID
         top = math.floor(rect.top() / GRID) * GRID
@@ -149,6 +157,7 @@ class GraphView(QGraphicsView):
                     painter.drawLine(QPointF(value, rect.top()), QPointF(value, rect.bottom()))
                 else:
                     painter.drawLine(QPointF(rect.left(), value), QPointF(rect.right(), value))
+        self.graph_scene.draw_overview(painter, rect)
 
     # --- mouse and keys: gestures ----------------------------------------------------------
 

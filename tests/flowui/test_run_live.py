@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from engine import Registry, Runner
 from engine.workflow import file as workflow_file
+from flowui import theme
 from tests.engine.toy import ATTEMPTS, toy_registry
 
 EXAMPLES = Path(__file__).parents[2] / "resources" / "examples"
@@ -388,3 +389,36 @@ def test_a_fault_in_a_view_never_stops_the_run_or_the_window(qtbot, make_window,
     monkeypatch.undo()
     run_to_end(qtbot, window)  # and the next run shows normally
     assert window.scene.nodes["s"].status == "completed"
+
+
+def test_zoomed_far_out_the_overview_shows_each_nodes_state(qtbot, make_window, qloop,
+                                                            tmp_path):
+    from PySide6.QtWidgets import QGraphicsItem
+
+    window = make_window(toy_registry())
+    nodes = [{"id": f"n{i}", "type": "toy.source", "config": {"value": i},
+              "position": [(i % 10) * 260, (i // 10) * 120]} for i in range(60)]
+    nodes.append({"id": "hang", "type": "toy.sleep", "config": {"seconds": 3600},
+                  "position": [0, 900]})
+    open_file(window, write(tmp_path, "far", nodes))
+    window.view.set_zoom(0.1)
+    assert window.scene.far
+    no_contents = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+    assert all(i.flags() & no_contents for i in window.scene.nodes.values())
+
+    def pixel(node_id: str) -> str:
+        item = window.scene.nodes[node_id]
+        window.view.centerOn(item)
+        at = window.view.mapFromScene(item.scene_body_rect().center())
+        return window.view.grab().toImage().pixelColor(at).name()
+
+    category = pixel("n5")
+    window.runs.start({})
+    qtbot.waitUntil(lambda: window.scene.nodes["hang"].status == "running", timeout=3000)
+    qtbot.wait(100)  # a frame
+    assert pixel("n5") == theme.STATUS_COLORS["completed"] != category
+    assert pixel("hang") == theme.STATUS_COLORS["running"]
+    window.runs.cancel()
+    qtbot.waitUntil(lambda: not window.runs.running, timeout=3000)
+    window.view.set_zoom(1.0)  # close up, items paint themselves again
+    assert not window.scene.far and not window.scene.nodes["n5"].flags() & no_contents
