@@ -58,6 +58,7 @@ class EdgeItem(QGraphicsItem):
         self._start = QPointF()
         self._end = QPointF()
         self._path = QPainterPath()
+        self._line = QLineF()
         self._bounds = QRectF()
         self._shape: QPainterPath | None = None
         self._hover = False
@@ -85,6 +86,7 @@ class EdgeItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._start, self._end = start, end
         self._path = wire_path(start, end)
+        self._line = QLineF(start, end)  # the overview's (far zoom)
         self._bounds = self._path.controlPointRect().adjusted(-4, -4, 4, 4)
         self._shape = None
 
@@ -96,7 +98,7 @@ class EdgeItem(QGraphicsItem):
             self.update()
 
     def line(self) -> QLineF:
-        return QLineF(self._start, self._end)
+        return self._line
 
     def update(self, *args: Any) -> None:
         scene = self.scene()

@@ -87,6 +87,7 @@ class NodeItem(QGraphicsItem):
         self.heat: QColor | None = None  # the timing view's colour
         self._run_tip = ""
         self._tip_stale = False  # the tooltip is built when it can be seen (hover)
+        self._scene_rect: QRectF | None = None
         self.port_hint: dict[str, bool] = {}  # endpoint -> compatible, while a wire is dragged
         self.on_moved: Callable[[NodeItem], None] | None = None  # the scene's: wires follow
         self._size = (WIDTH, TITLE_H + FOOTER_H)
@@ -121,6 +122,7 @@ class NodeItem(QGraphicsItem):
         rows = max(len(self.inputs), len(self.outputs), 1)
         width = max(WIDTH, _TITLE_METRICS.horizontalAdvance(self.title) + 64)
         self._size = (width, TITLE_H + rows * ROW_H + 8 + FOOTER_H)
+        self._scene_rect = None
         self._bounds = QRectF(-PORT_R - 1, -HALO, width + 2 * PORT_R + 2,
                               self._size[1] + 2 * HALO)
         tip = f"<b>{self.title}</b> <span style='color:#8b949e'>{spec.id} · {spec.type}</span>"
@@ -178,8 +180,11 @@ class NodeItem(QGraphicsItem):
         return QRectF(0, 0, *self._size)
 
     def scene_body_rect(self) -> QRectF:
-        pos = self.pos()
-        return QRectF(pos.x(), pos.y(), *self._size)
+        rect = self._scene_rect
+        if rect is None:  # kept until the node moves or resizes: the overview asks a lot
+            pos = self.pos()
+            rect = self._scene_rect = QRectF(pos.x(), pos.y(), *self._size)
+        return rect
 
     def far_color(self) -> QColor:
         """The block's colour when zoomed far out: selection, timing, run state, category."""
@@ -368,7 +373,8 @@ class NodeItem(QGraphicsItem):
     # --- movement ---------------------------------------------------------------------------
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged and \
-                self.on_moved is not None:
-            self.on_moved(self)
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            self._scene_rect = None
+            if self.on_moved is not None:
+                self.on_moved(self)
         return super().itemChange(change, value)
