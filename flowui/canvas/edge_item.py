@@ -90,12 +90,13 @@ class EdgeItem(QGraphicsItem):
         self._bounds = self._path.controlPointRect().adjusted(-4, -4, 4, 4)
         self._shape = None
 
-    def set_flow(self, flow: int) -> None:
+    def set_flow(self, flow: int, repaint: bool = True) -> None:
         if flow != self.flow:
             if (flow > 1) != (self.flow > 1):
                 self.prepareGeometryChange()  # the count's label needs room
             self.flow = flow
-            self.update()
+            if repaint:
+                self.update()
 
     def line(self) -> QLineF:
         return self._line

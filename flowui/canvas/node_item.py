@@ -140,7 +140,8 @@ class NodeItem(QGraphicsItem):
             self.update()
 
     def set_run(self, status: str | None, text: str = "", progress: float | None = None,
-                tip: str = "", *, edited: bool = False, heat: QColor | None = None) -> None:
+                tip: str = "", *, edited: bool = False, heat: QColor | None = None,
+                repaint: bool = True) -> None:
         """The run's view of this node: its state, the footer's text, a progress bar,
         what its tooltip adds (an error), whether it was edited since the run started,
         and its timing colour. None clears it."""
@@ -151,7 +152,7 @@ class NodeItem(QGraphicsItem):
         if tip != self._run_tip:
             self._run_tip = tip
             self._tip_stale = True
-        if changed:
+        if changed and repaint:  # (else the caller repaints the whole scene once)
             self.update()
 
     def toolTip(self) -> str:

@@ -206,10 +206,11 @@ class RunOverlay(QObject):
             self._heat_range = (min(durations), max(durations)) if durations else (0.0, 0.0)
         self._running.clear()
         for node_id, item in self.scene.nodes.items():
-            self._paint(node_id, item)
+            self._paint(node_id, item, repaint=False)
+        self.scene.update()  # once, rather than an update per item
         self._pulse_if_running()
 
-    def _paint(self, node_id: str, item: NodeItem) -> None:
+    def _paint(self, node_id: str, item: NodeItem, repaint: bool = True) -> None:
         graph = self.scene.graph_key
         state = self.state_of(graph, node_id)
         edited = (graph, node_id) in self.edited
@@ -218,10 +219,10 @@ class RunOverlay(QObject):
         else:
             self._running.discard(node_id)
         if state is None:
-            item.set_run(None, edited=edited)
+            item.set_run(None, edited=edited, repaint=repaint)
             flow = NO_RUN if self.session is None else WAITING
             for edge in self.scene.edges_from(node_id):
-                edge.set_flow(flow)
+                edge.set_flow(flow, repaint)
                 edge.describe = None
             return
         session = self.session
@@ -230,14 +231,15 @@ class RunOverlay(QObject):
         if self.timing and state.duration_ms is not None and self._heat_range[1] > 0:
             heat = heat_color(state.duration_ms, *self._heat_range)
         item.set_run(state.status, footer_text(state, session.max_attempts(state.path)),
-                     state.progress, tooltip(state), edited=edited, heat=heat)
+                     state.progress, tooltip(state), edited=edited, heat=heat,
+                     repaint=repaint)
         produced = _ports_with_values(state)
         # Values that passed: every iteration's when each node shows its latest.
         passed = 1 if self.iteration is not None or state.iteration is None else \
             max(session.completions.get(state.path, 1), 1)
         for edge in self.scene.edges_from(node_id):
             port = edge.source.split(".", 1)[1]
-            edge.set_flow(passed if port in produced else WAITING)
+            edge.set_flow(passed if port in produced else WAITING, repaint)
             edge.describe = self._describe_edge
 
     def _describe_edge(self, edge: EdgeItem) -> str:
