@@ -13,6 +13,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import shiboken6
@@ -21,8 +24,10 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QLabel, QMessageBox, QWidget
 
 from engine.core.bus import EventBus
+from engine.core.preflight import PreparedWorkflow
 from engine.core.registry import Registry
-from engine.core.runner import Run, Runner
+from engine.core.runner import Run, Runner, RunResult, new_run_id
+from engine.errors import WorkflowInvalidError
 from engine.workflow.model import Workflow
 from flowui.actions import make_action
 from flowui.document import GraphKey
@@ -47,6 +52,47 @@ UI_SHARE = 0.25  # the share of the loop the live view may take while a run goes
 CLOCK_MS = 200  # the status bar's elapsed time while running
 STATUS_COLORS = {"completed": "#3fb950", "failed": "#f85149", "cancelled": "#d29922",
                  "running": "#58a6ff"}
+
+
+# A plain Python thread (qasync's own executor uses QThreads, which Qt complains about
+# when the app quits while one works); one is enough: runs start one at a time.
+_compiler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowui-compile")
+
+
+class Launch:
+    """A run whose plan is compiled in a worker thread first, then started on the loop:
+    compiling 10,000 nodes takes a quarter of a second, which in the loop would freeze
+    the window. Cancel it at any time; `result` is None until the run itself ends."""
+
+    def __init__(self, runner: Runner, workflow: Workflow, inputs: dict[str, Any], *,
+                 base_dir: Path, **options: Any) -> None:
+        self.run_id = new_run_id()
+        self.result: RunResult | None = None
+        self._run: Run | None = None
+        self._task = asyncio.ensure_future(self._go(runner, workflow, inputs, base_dir,
+                                                    options))
+
+    async def _go(self, runner: Runner, workflow: Workflow, inputs: dict[str, Any],
+                  base_dir: Path, options: dict[str, Any]) -> RunResult:
+        source: Workflow | PreparedWorkflow
+        try:
+            source = await asyncio.get_running_loop().run_in_executor(
+                _compiler, partial(runner.prepare, workflow, base_dir=base_dir))
+        except WorkflowInvalidError:
+            source = workflow  # the run reports its problems as any run does
+        self._run = runner.start(source, inputs, base_dir=base_dir, run_id=self.run_id,
+                                 **options)
+        self.result = await self._run.wait()
+        return self.result
+
+    def cancel(self) -> None:
+        if self._run is not None:
+            self._run.cancel()  # ends as cancelled, reporting every node
+        else:
+            self._task.cancel()  # still compiling: nothing ran, nothing to report
+
+    async def wait(self) -> RunResult:
+        return await asyncio.shield(self._task)
 
 
 def snapshot(workflow: Workflow) -> Workflow:
@@ -80,7 +126,7 @@ class RunController(QObject):
         self.runner = Runner(registry)
         self.overlay = RunOverlay(editor.scene, registry, self)
         self.session: RunSession | None = None
-        self.run: Run | None = None
+        self.run: Launch | None = None
         self.label = QLabel()  # the status bar's run summary
         self._pending: list[Any] = []  # engine records not yet applied
         self._then: Callable[[], object] | None = None  # after the run ends (restart, close)
@@ -188,9 +234,9 @@ class RunController(QObject):
 
         bus = EventBus()
         bus.subscribe(receive)
-        self.run = self.runner.start(workflow, inputs, bus=bus, base_dir=self.doc.base_dir,
-                                     options={"test_run": True} if test_run else None,
-                                     on_outputs=receive)
+        self.run = Launch(self.runner, workflow, inputs, bus=bus, base_dir=self.doc.base_dir,
+                          options={"test_run": True} if test_run else None,
+                          on_outputs=receive)
         session.run_id = self.run.run_id
         self._started_clock = time.monotonic()
         self.overlay.show_session(session)

@@ -87,9 +87,8 @@ class RunSession:
         self.dirty: set[str] = set()  # paths changed since the views last looked
         self._max_attempts = max_attempts or {}
         top = [n.id for n in workflow.nodes]
-        for node_id in top:
+        for node_id in top:  # (shown as queued by whoever shows the session: not dirty)
             self.nodes[node_id] = NodeState(node_id)
-        self.dirty.update(top)
         self.total = len(top)  # the status bar's done/total counts the top-level graph
         self.done = 0
         self.failed = 0  # anywhere, bodies included
