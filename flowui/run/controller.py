@@ -29,6 +29,7 @@ from engine.core.registry import Registry
 from engine.core.runner import Run, Runner, RunResult, new_run_id
 from engine.errors import WorkflowInvalidError
 from engine.workflow.model import Workflow
+from flowui import theme
 from flowui.actions import make_action
 from flowui.document import GraphKey
 from flowui.editor import Editor
@@ -50,8 +51,6 @@ FRAME_MS = 25  # live updates are coalesced to at most one repaint per frame...
 MAX_FRAME_MS = 250  # ...and spaced out when a frame costs much (a huge graph at fit)
 UI_SHARE = 0.25  # the share of the loop the live view may take while a run goes
 CLOCK_MS = 200  # the status bar's elapsed time while running
-STATUS_COLORS = {"completed": "#3fb950", "failed": "#f85149", "cancelled": "#d29922",
-                 "running": "#58a6ff"}
 
 
 # A plain Python thread (qasync's own executor uses QThreads, which Qt complains about
@@ -128,6 +127,8 @@ class RunController(QObject):
         self.session: RunSession | None = None
         self.run: Launch | None = None
         self.label = QLabel()  # the status bar's run summary
+        self.dialog: RunDialog | None = None  # the run dialog last opened
+        self._started_clock = 0.0
         self._pending: list[Any] = []  # engine records not yet applied
         self._then: Callable[[], object] | None = None  # after the run ends (restart, close)
         self._frame = QTimer(self, interval=FRAME_MS)
@@ -345,7 +346,7 @@ class RunController(QObject):
                 parts.append(f"{s.failed} failed")
             parts.append(duration_text(s.duration_ms))
         self.label.setText("  " + " · ".join(parts) + "  ")
-        self.label.setStyleSheet(f"color: {STATUS_COLORS.get(status, '#8b949e')};")
+        self.label.setStyleSheet(f"color: {theme.status_color(status).name()};")
 
     @staticmethod
     def _final_sentence(s: RunSession) -> str:

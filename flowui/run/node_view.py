@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QVBoxLayout, Q
 from flowui.document import GraphKey
 from flowui.run.controller import RunController
 from flowui.run.keep import Kept, human_size
+from flowui.run.log_view import time_text
 from flowui.run.overlay import SKIP_REASONS, duration_text
 from flowui.run.session import NodeState, RunSession
 from flowui.run.value_tree import ValueTree
@@ -154,7 +155,7 @@ class NodeRunView(QWidget):
             self.outputs.set_value(result.get("outputs", {}),
                                    note="The run's outputs" if result else "")
             self.inputs.clear()
-            self._fill_log([f"{_clock(line.ts)} {line.level:<7} "
+            self._fill_log([f"{time_text(line.ts)} {line.level:<7} "
                             f"{line.node or ''} {line.message}" for line in session.log][-2000:])
         self.tabs.setTabText(0, "Run outputs")
 
@@ -192,7 +193,7 @@ class NodeRunView(QWidget):
             "failed": "No outputs: it failed (its error is above)",
             "completed": "No outputs", "cached": "No outputs"}.get(s.status, "No outputs yet"))
         _show_kept(self.inputs, s.inputs, "Its inputs show once it has run")
-        self._fill_log([f"{_clock(line.ts)} {line.level:<7} {line.message}"
+        self._fill_log([f"{time_text(line.ts)} {line.level:<7} {line.message}"
                         for line in s.logs])
 
     def _show_error(self, error: dict[str, Any] | None, *, routed: bool = False,
@@ -215,10 +216,6 @@ class NodeRunView(QWidget):
 
     def _fill_log(self, lines: list[str]) -> None:
         self.log.setPlainText("\n".join(line[:5000] for line in lines))
-
-
-def _clock(ts: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
 
 
 def _show_kept(tree: ValueTree, kept: Kept | None, empty: str) -> None:

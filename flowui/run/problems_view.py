@@ -97,10 +97,6 @@ class ProblemsView(QWidget):
                       None, error=True)
         self._update_titles()
 
-    @property
-    def run_rows(self) -> int:
-        return self._run_rows
-
     def _row(self, parent: QTreeWidgetItem, where: str, field: str, message: str,
              place: tuple[GraphKey, str] | None, *, error: bool) -> None:
         item = QTreeWidgetItem(parent, [where, field, message.splitlines()[0] if message

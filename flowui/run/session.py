@@ -60,7 +60,6 @@ class NodeState:
     outputs: Kept | None = None  # full outputs (bounded); the event's preview until they come
     inputs: Kept | None = None
     logs: deque[LogLine] = field(default_factory=lambda: deque(maxlen=MAX_NODE_LOG))
-    runs: int = 0  # how many times it completed (a node in a body: once per iteration)
     body_failures: int = 0  # for a node that runs a body: failures inside it
     iterations_seen: int = 0  # for a node that runs a body: the highest iteration + 1
 
@@ -77,7 +76,6 @@ class RunSession:
         self.started_at: float | None = None
         self.duration_ms: float | None = None
         self.result: dict[str, Any] | None = None  # run_completed's fields
-        self.attempt = 1  # of the whole workflow (retry_workflow)
         self.nodes: dict[str, NodeState] = {}  # by path: the latest state (iteration)
         self.iterations: dict[str, dict[int, NodeState]] = {}  # by path inside bodies
         self.budget = ValueBudget(max_value_bytes, budget_bytes)
@@ -149,7 +147,7 @@ class RunSession:
     def _node(self, event: Any) -> NodeState:
         """The state an event is about: per iteration inside bodies, latest otherwise."""
         path: str = event.node_id
-        key = event.index if event.index is not None else event.iteration
+        key = _iteration(event)
         self.dirty.add(path)
         if key is None:
             state = self.nodes.get(path)
@@ -191,7 +189,6 @@ class RunSession:
                                         "started")
 
     def _run_retrying(self, e: RunRetrying) -> None:
-        self.attempt = e.attempt
         for path, state in list(self.nodes.items()):  # a new attempt starts from scratch
             if "/" not in path:
                 self._set_top_status(state, "queued")
@@ -216,7 +213,6 @@ class RunSession:
     def _completed(self, e: NodeCompleted) -> None:
         s = self._node(e)
         s.node_type, s.duration_ms = e.node_type, e.duration_ms
-        s.runs += 1
         self.completions[e.node_id] = self.completions.get(e.node_id, 0) + 1
         s.progress = None
         if s.outputs is None:  # the full outputs come through the hook (if it was given)
@@ -252,8 +248,7 @@ class RunSession:
 
     def _logged(self, e: NodeLogged) -> None:
         s = self._node(e)
-        line = LogLine(e.timestamp, e.level, e.node_id, e.message,
-                       e.index if e.index is not None else e.iteration)
+        line = LogLine(e.timestamp, e.level, e.node_id, e.message, _iteration(e))
         s.logs.append(line)
         self.log.append(line)
         self.new_log.append(line)
@@ -296,7 +291,7 @@ class RunSession:
         self._say(time.time(), "warning", message)
 
     def _outputs(self, r: NodeOutputs) -> None:
-        key = r.index if r.index is not None else r.iteration
+        key = _iteration(r)
         s = self.nodes.get(r.node_id) if key is None else \
             self.iterations.get(r.node_id, {}).get(key)
         if s is None:
@@ -312,12 +307,15 @@ class RunSession:
     def _say(self, ts: float, level: str, message: str, about: Any = None) -> None:
         """A line of the run's own in the log (about a node when `about` is its event)."""
         node = about.node_id if about is not None else None
-        iteration = None
-        if about is not None:
-            iteration = about.index if about.index is not None else about.iteration
-        line = LogLine(ts, level, node, message, iteration)
+        line = LogLine(ts, level, node, message, _iteration(about) if about else None)
         self.log.append(line)
         self.new_log.append(line)
+
+
+def _iteration(record: Any) -> int | None:
+    """Which iteration of a body an event or outputs record is about: for_each's item
+    index, else the loop's iteration; None outside bodies."""
+    return record.index if record.index is not None else record.iteration  # type: ignore[no-any-return]
 
 
 _HANDLERS: dict[type, Any] = {

@@ -9,6 +9,8 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from engine.workflow.porttypes import type_name
+
 PAGE = 200  # children built at a time under a big array or object
 MAX_AT_ONCE = 10_000  # rows one click builds (~15 µs each: a click never freezes)
 STRING_CUT = 300  # characters of a long string shown in its row
@@ -24,23 +26,11 @@ Position = tuple[int, ...]  # a row's place in the data: child positions from th
 
 def kind(value: Any) -> str:
     """The name shown in the type column (JSON's names where they fit)."""
-    if isinstance(value, Mapping):
+    if isinstance(value, Mapping):  # any mapping, where the engine names dicts only
         return "object"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):  # before int: bool is an int
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
     if isinstance(value, bytes | bytearray):
         return "bytes"
-    return type(value).__name__
+    return type_name(value)
 
 
 def is_container(value: Any) -> bool:

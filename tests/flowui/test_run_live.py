@@ -19,7 +19,6 @@ from flowui import theme
 from tests.engine.toy import ATTEMPTS, toy_registry
 
 EXAMPLES = Path(__file__).parents[2] / "resources" / "examples"
-FINAL = {"completed", "cached", "failed", "skipped", "cancelled"}
 
 
 def write(tmp_path: Path, name: str, nodes: list[dict[str, Any]],
