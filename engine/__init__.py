@@ -36,6 +36,9 @@ _EXPORTS: dict[str, str] = {
     "expression": "engine.core.sdk", "template_text": "engine.core.sdk",
     "NodeContext": "engine.core.context", "preview": "engine.core.preview",
     "type_name": "engine.workflow.porttypes", "write_text_atomic": "engine.support.atomic",
+    "read_regular": "engine.support.bounded_read", "confine": "engine.support.file_roots",
+    "OutsideRootsError": "engine.support.file_roots", "in_thread": "engine.support.threads",
+    "parse_json": "engine.support.bounded_json", "JsonLimitError": "engine.support.bounded_json",
     # errors
     "FlowError": "engine.errors", "NodeError": "engine.errors",
     "TemplateError": "engine.errors", "ConfigError": "engine.errors",
@@ -113,6 +116,10 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time names load 
         WorkflowInvalidError,
     )
     from engine.support.atomic import write_text_atomic
+    from engine.support.bounded_json import JsonLimitError, parse_json
+    from engine.support.bounded_read import read_regular
+    from engine.support.file_roots import OutsideRootsError, confine
+    from engine.support.threads import in_thread
     from engine.workflow.file import dumps, load, loads, save
     from engine.workflow.model import (
         BODY_INPUT_TYPE,

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pydantic import ValidationError
 
 from engine.errors import WorkflowFileError
+from engine.support import bounded_json
 from engine.workflow import file as workflow_file
 from engine.workflow.model import Connection, NodeSpec, Workflow
 from flowui.document import GraphKey, WorkflowDocument
@@ -40,9 +41,9 @@ def parse_paste(doc: WorkflowDocument, graph: GraphKey, text: str,
     if not text.startswith("{"):
         raise PasteError("the clipboard does not hold FlowUI nodes")
     try:
-        data = json.loads(text)
-    except ValueError as e:
-        raise PasteError(f"the clipboard is not valid JSON ({e})") from None
+        data = bounded_json.loads(text)
+    except bounded_json.JsonLimitError as e:
+        raise PasteError(f"the clipboard is not acceptable JSON ({e})") from None
     if isinstance(data, dict) and "format" not in data and "nodes" in data:
         data = {"format": "flowui-workflow", "version": 1, **data}
     try:

@@ -41,7 +41,8 @@ EDIT_MENU = ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete"
              "select_all", None, "add_node", "validate")
 VIEW_MENU = ("fit_all", "fit_selection", None, "zoom_in", "zoom_out", "zoom_reset")
 GRAPH_MENU = ("show_workflow", "open_body", None, "new_subgraph", "delete_subgraph")
-RUN_MENU = ("run", "cancel", "clear_run", None, "test_run", "timing", None, "value_limit")
+RUN_MENU = ("run", "cancel", "clear_run", None, "test_run", "timing", None, "value_limit",
+            "allowed_folders")
 TOOLBAR = ("new", "open", "save", None, "undo", "redo", None, "cut", "copy", "paste",
            "delete", None, "add_node", "fit_all", "fit_selection", None, "validate", None,
            "run", "cancel", "timing")

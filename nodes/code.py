@@ -3,13 +3,12 @@ for Python source (the analysis itself is in nodes/code_analysis.py)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import Field
 
-from engine import Node, NodeConfig, NodeContext, NodeError, Port
+from engine import Node, NodeConfig, NodeContext, NodeError, Port, in_thread
 from nodes import code_analysis as analysis
 
 T = TypeVar("T")
@@ -24,7 +23,7 @@ async def _analyse(code: str, work: Callable[[analysis.Source], T]) -> T:
     def job() -> T:
         return work(analysis.parse(code))
     try:
-        return await asyncio.to_thread(job)
+        return await in_thread(job)
     except analysis.CodeError as e:
         raise NodeError(str(e), retryable=False) from None
 

@@ -3,20 +3,31 @@ folder of the workflow file, never the current directory."""
 
 from __future__ import annotations
 
-import asyncio
 import codecs
+import errno
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from engine import Node, NodeConfig, NodeContext, NodeError, Port, write_text_atomic
+from engine import (
+    Node,
+    NodeConfig,
+    NodeContext,
+    NodeError,
+    OutsideRootsError,
+    Port,
+    in_thread,
+    read_regular,
+    write_text_atomic,
+)
 
 if TYPE_CHECKING:
     from engine import Graph
 
 PATH_HELP = "Absolute, or relative to the workflow file's folder"
+MAX_READ_BYTES = 64 * 1024 * 1024
 
 
 def check_encoding(config: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -50,8 +61,12 @@ def os_error(error: OSError, action: str, path: Path) -> NodeError:
     if isinstance(error, NotADirectoryError):
         return NodeError(f"cannot {action} {path}: a part of the path is a file, not a "
                          "folder", retryable=False)
+    if isinstance(error, OutsideRootsError):
+        return NodeError(f"cannot {action} {path}: {error.strerror}", retryable=False)
     if isinstance(error, PermissionError):
         return NodeError(f"cannot {action} {path}: permission denied", retryable=False)
+    if error.errno in (errno.EINVAL, errno.EFBIG):  # not a regular file, too large
+        return NodeError(f"cannot {action} {path}: {error.strerror}", retryable=False)
     return NodeError(f"cannot {action} {path}: {error.strerror or error}", retryable=True)
 
 
@@ -60,13 +75,16 @@ class Read(Node):
     title = "Read file"
     category = "Files"
     icon = "file_read"
-    description = ("Reads a text file. A relative path starts at the workflow file's folder.")
+    description = ("Reads a text file. A relative path starts at the workflow file's folder; "
+                   "only files in that folder (and below) or in folders you allow are read.")
     inputs = (Port("path", "string", description=PATH_HELP),)
     outputs = (Port("text", "string"),)
 
     class Config(NodeConfig):
         path: str | None = Field(None, description=PATH_HELP)
         encoding: str = Field("utf-8", description="Text encoding of the file")
+        max_bytes: int = Field(MAX_READ_BYTES, ge=1, description=(
+            "Refuse files larger than this many bytes (the whole file is held in memory)"))
 
     @classmethod
     def check(cls, config: Mapping[str, Any], graph: Graph, *,
@@ -77,7 +95,8 @@ class Read(Node):
         file = target(ctx, path)
         encoding = self.config.encoding
         try:
-            data = await asyncio.to_thread(file.read_bytes)
+            data = await in_thread(read_regular, file, max_bytes=self.config.max_bytes,
+                                   limit_hint="raise max_bytes in the node's config to read it")
         except OSError as e:
             raise os_error(e, "read", file) from None
         try:
@@ -126,15 +145,20 @@ class Write(Node):
                             "encoding such as utf-8", retryable=False) from None
         except LookupError:
             raise NodeError(f"unknown text encoding {encoding!r}", retryable=False) from None
-        if file.is_dir():
-            raise os_error(IsADirectoryError(), "write", file)
-        try:
-            if self.config.create_folders:
-                await asyncio.to_thread(file.parent.mkdir, parents=True, exist_ok=True)
+        create_folders = self.config.create_folders
+
+        def write() -> None:  # every file system call off the loop: a drive may hang
+            if file.is_dir():
+                raise IsADirectoryError()
+            if create_folders:
+                file.parent.mkdir(parents=True, exist_ok=True)
             elif not file.parent.is_dir():
                 raise NodeError(f"cannot write {file}: the folder {file.parent} does not exist "
                                 "(set create_folders to make it)", retryable=False)
-            await asyncio.to_thread(write_text_atomic, file, text, encoding)
+            write_text_atomic(file, text, encoding)
+
+        try:
+            await in_thread(write)
         except OSError as e:
             raise os_error(e, "write", file) from None
-        return {"path": str(file.resolve())}
+        return {"path": str(file)}  # already resolved by resolve_path

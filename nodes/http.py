@@ -15,7 +15,15 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field
 
-from engine import Node, NodeConfig, NodeContext, NodeError, NodeTimeoutError, Port
+from engine import (
+    Node,
+    NodeConfig,
+    NodeContext,
+    NodeError,
+    NodeTimeoutError,
+    Port,
+    parse_json,
+)
 
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 EXCERPT_CHARS = 300
@@ -122,7 +130,7 @@ async def fetch(ctx: NodeContext, method: str, url: str, *, headers: dict[str, s
     parsed = None
     if text and is_json_type(content_type):
         try:
-            parsed = json.loads(text)
+            parsed = parse_json(text)
         except ValueError as e:
             ctx.warning(f"the response says it is JSON but does not parse ({e}); json is null")
     return Fetched(response.status_code, response.reason_phrase, dict(response.headers.items()),

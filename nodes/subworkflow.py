@@ -25,6 +25,7 @@ from engine import (
     PortContext,
     Workflow,
     WorkflowFileError,
+    confine,
     load,
 )
 
@@ -117,7 +118,10 @@ class _References:
                 yield file, name
             path = n.config.get("path") if cls is SubWorkflow else None
             if isinstance(path, str) and path and "{{" not in path:
-                yield _resolve(base, path), None
+                try:
+                    yield _resolve(base, path), None
+                except OSError:  # not allowed: its own node says so
+                    continue
 
     def label(self, key: GraphKey) -> str:
         file, sub = key
@@ -178,8 +182,7 @@ def _key_of(workflow: Workflow, graph: Graph) -> GraphKey | None:
 
 
 def _resolve(base: Path, path: str) -> Path:
-    p = Path(path).expanduser()
-    return (p if p.is_absolute() else base / p).resolve()
+    return confine(path, base)  # OutsideRootsError (an OSError) when not allowed
 
 
 def _shown(file: Path, base: Path) -> str:
@@ -284,7 +287,7 @@ def _body(config: Mapping[str, Any], context: PortContext | None) -> Graph | Non
     if isinstance(path, str) and subgraph is None and path and "{{" not in path:
         try:
             return load(_resolve(context.base_dir, path))
-        except WorkflowFileError:
+        except (WorkflowFileError, OSError):
             return None
     return None
 
@@ -298,7 +301,10 @@ def _file_problems(path: str, graph: Graph, context: PortContext | None,
                          "ports come from the file")]
     if context is None:
         return []
-    target = _resolve(context.base_dir, path)
+    try:
+        target = _resolve(context.base_dir, path)
+    except OSError as e:
+        return [("path", f"cannot load sub-workflow {path}: {e.strerror}")]
     try:
         load(target)
     except WorkflowFileError as e:

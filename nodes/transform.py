@@ -11,7 +11,7 @@ from jmespath.exceptions import JMESPathError
 from jmespath.functions import Functions
 from pydantic import Field
 
-from engine import Node, NodeConfig, NodeContext, NodeError, Port, template_text
+from engine import Node, NodeConfig, NodeContext, NodeError, Port, parse_json, template_text
 
 if TYPE_CHECKING:
     from engine import Graph
@@ -36,7 +36,7 @@ class JsonParse(Node):
                             retryable=False) from None
 
 
-_loads = json.loads
+_loads = parse_json  # within the limits of every JSON FlowUI reads (no NaN, depth 64)
 
 
 class JsonStringify(Node):

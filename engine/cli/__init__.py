@@ -8,12 +8,13 @@ Each command lives in its own module and imports what it needs when it runs.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
 from engine.cli.check_cmd import nodes, validate_cmd
-from engine.cli.common import EXIT_CANCELLED, EXIT_OK
+from engine.cli.common import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, fail
 from engine.cli.run_cmd import run
 from engine.cli.secrets_cmd import secrets_group
 from engine.cli.serve_cmd import serve
@@ -45,6 +46,13 @@ def main() -> None:
         sys.exit(e.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
         sys.exit(EXIT_CANCELLED)
+    except Exception as e:  # a bug of ours: one clear line, the traceback on request
+        if os.environ.get("FLOWUI_DEBUG"):
+            raise
+        # Only the type: the message of an unexpected error may quote a secret.
+        fail(f"internal error ({type(e).__name__}); this is a bug in FlowUI: please "
+             "report it with the output of the same command run with FLOWUI_DEBUG=1",
+             EXIT_FAILED)
     sys.exit(EXIT_OK)
 
 

@@ -9,12 +9,19 @@ from typing import Any
 
 import click
 
-from engine.cli.common import EXIT_INVALID, EXIT_OK, load_registry, load_workflow
+from engine.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    allow_path_option,
+    load_registry,
+    load_workflow,
+)
 
 
 @click.command(name="validate")
 @click.argument("workflow", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+@allow_path_option
 def validate_cmd(workflow: str, as_json: bool) -> None:
     """Check WORKFLOW and print every problem (exit 2 when there are any)."""
     from engine.core.plan import validate

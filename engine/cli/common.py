@@ -25,6 +25,23 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 EXIT_FOR_STATUS = {"completed": EXIT_OK, "failed": EXIT_FAILED, "cancelled": EXIT_CANCELLED}
 
+
+def allow_path_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--allow-path DIR` (repeatable): a folder the workflow's file nodes and
+    sub-workflows may use besides its own (engine.support.file_roots)."""
+    import click
+
+    def allow(ctx: Any, param: Any, values: tuple[str, ...]) -> None:
+        from engine.support.file_roots import allow as allow_folders
+
+        allow_folders(values)
+
+    return click.option(
+        "--allow-path", multiple=True, metavar="DIR", expose_value=False, callback=allow,
+        type=click.Path(file_okay=False),
+        help="Let file nodes and sub-workflows use DIR and below, besides the workflow's "
+             "own folder (repeatable; also FLOWUI_FILE_ROOTS).")(command)
+
 # styles of message parts, as rich names them
 RED, YELLOW, GREEN, CYAN, DIM, BOLD = "red", "yellow", "green", "cyan", "dim", "bold"
 

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from engine.errors import InputsError
+from engine.support import bounded_json
+from engine.support.bounded_read import read_regular
 from engine.workflow.model import Graph
 
 
@@ -20,13 +21,7 @@ def parse_inputs(graph: Graph, pairs: Iterable[str], inputs_file: str | None) ->
     values: dict[str, Any] = {}
     if inputs_file:
         path = Path(inputs_file)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise InputsError(f"--inputs-file {path}: cannot read it: {e.strerror or e}") from e
-        except json.JSONDecodeError as e:
-            raise InputsError(f"--inputs-file {path}: line {e.lineno}, column {e.colno}: "
-                              f"invalid JSON: {e.msg}") from e
+        data = _load_json(_read(path, f"--inputs-file {path}"), f"--inputs-file {path}")
         if not isinstance(data, dict):
             raise InputsError(f"--inputs-file {path}: must hold a JSON object "
                               '{"name": value, ...}')
@@ -40,18 +35,38 @@ def parse_inputs(graph: Graph, pairs: Iterable[str], inputs_file: str | None) ->
             values[name] = text
         elif spec is not None and spec.type != "any":
             try:
-                values[name] = json.loads(text)
-            except json.JSONDecodeError:
+                values[name] = bounded_json.loads(text)
+            except bounded_json.JsonLimitError as e:
+                if not e.syntax:
+                    raise InputsError(f"--input {name}: {e}") from None
                 hint = (' (for text, declare the input as "string" or quote it: '
                         f'{name}=\'"{text}"\')')
                 raise InputsError(f"--input {name}: {text!r} is not a JSON {spec.type}"
                                   + (hint if spec.type in ("object", "array") else "")) from None
         else:
             try:
-                values[name] = json.loads(text)
-            except json.JSONDecodeError:
+                values[name] = bounded_json.loads(text)
+            except bounded_json.JsonLimitError as e:
+                if not e.syntax:  # JSON past a limit is refused, not taken as text
+                    raise InputsError(f"--input {name}: {e}") from None
                 values[name] = text
     return values
+
+
+def _read(path: Path, where: str) -> str:
+    try:
+        return read_regular(path).decode("utf-8-sig")
+    except OSError as e:
+        raise InputsError(f"{where}: cannot read it: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise InputsError(f"{where}: byte {e.start}: not UTF-8 text") from None
+
+
+def _load_json(text: str, where: str) -> Any:
+    try:
+        return bounded_json.loads(text)
+    except bounded_json.JsonLimitError as e:
+        raise InputsError(f"{where}: {e}") from None
 
 
 def parse_trigger_payload(text: str) -> dict[str, Any]:
@@ -60,15 +75,8 @@ def parse_trigger_payload(text: str) -> dict[str, Any]:
     if text.startswith("@"):
         path = Path(text[1:])
         where = f"--trigger-payload {path}"
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as e:
-            raise InputsError(f"{where}: cannot read it: {e.strerror or e}") from None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputsError(f"{where}: line {e.lineno}, column {e.colno}: invalid JSON: "
-                          f"{e.msg}") from None
+        text = _read(path, where)
+    value = _load_json(text, where)
     if not isinstance(value, dict):
         raise InputsError(f'{where}: must be a JSON object, e.g. {{"body": {{"name": "Ada"}}}}')
     return value

@@ -12,6 +12,7 @@ import click
 
 from engine.cli.common import (
     EXIT_FOR_STATUS,
+    allow_path_option,
     fail,
     invalid,
     jsonl_writer,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
               help="What trigger nodes fire with, e.g. '{\"body\": {\"x\": 1}}' or @req.json.")
 @click.option("--test-run", is_flag=True,
               help="A test run: nodes may limit costs (llm.chat caps max_tokens).")
+@allow_path_option
 def run(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None, events: str,
         output: str | None, max_parallel: int | None, timeout: float | None,
         no_store: bool, trigger_payload: str | None = None, test_run: bool = False) -> None:

@@ -17,6 +17,7 @@ import click
 from engine.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    allow_path_option,
     fail,
     invalid,
     jsonl_writer,
@@ -52,6 +53,7 @@ from engine.errors import FlowError, InputsError, WorkflowInvalidError
               show_default=True, help="jsonl: every run's events on stdout.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Overrides settings.timeout_s for each run.")
+@allow_path_option
 def serve(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None,
           host: str | None, port: int | None, max_concurrent_runs: int | None,
           queue_size: int | None, grace: float, dead_letter: str | None, events: str,

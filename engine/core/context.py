@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.core.events import NodeLogged, NodeProgressed
 from engine.errors import NodeError
+from engine.support.file_roots import OutsideRootsError, confine
 
 if TYPE_CHECKING:
     import httpx
@@ -93,8 +94,13 @@ class NodeContext:
         return self._scope.plan.settings
 
     def resolve_path(self, path: str) -> Path:
-        p = Path(path).expanduser()
-        return p if p.is_absolute() else self.base_dir / p
+        """`path` made absolute (relative ones start at `base_dir`), links resolved, and
+        checked against the folders the workflow may use (engine.support.file_roots):
+        every file a node touches goes through here. NodeError when outside."""
+        try:
+            return confine(path, self.base_dir)
+        except OutsideRootsError as e:
+            raise NodeError(f"cannot use {path}: {e.strerror}", retryable=False) from None
 
     # --- reporting --------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ fakes.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import inspect
 import re
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Union, get_args, get_origin, ge
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from engine.errors import NodeError, RegistryError
+from engine.support.threads import in_thread
 from engine.workflow.model import (
     BODY_INPUT_TYPE,
     BODY_OUTPUT_TYPE,
@@ -334,7 +334,7 @@ def function_node(
             elif inline:
                 result = fn(**kwargs)
             else:
-                result = await asyncio.to_thread(fn, **kwargs)
+                result = await in_thread(fn, **kwargs)
             if returns_dict:
                 if not isinstance(result, dict):
                     raise NodeError(f"{fn.__name__} must return a dict, returned "

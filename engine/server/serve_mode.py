@@ -10,8 +10,10 @@ cancels them. The HTTP side is aiohttp's low-level server on this asyncio loop.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import gc
 import json
+import logging
 import re
 import socket
 import sys
@@ -32,8 +34,10 @@ from engine.core.registry import Registry
 from engine.core.runner import Run, Runner, RunResult
 from engine.core.validation import resolve_inputs
 from engine.errors import ServeError
+from engine.support import bounded_json
 from engine.support.atomic import write_text_atomic
 from engine.support.paths import data_dir
+from engine.support.threads import in_thread
 from engine.workflow.model import Workflow
 
 CANCEL_WAIT_S = 10.0  # after the grace period: how long cancelled runs get to wind down
@@ -184,7 +188,8 @@ class Server:
             async def handler(request: Any, routes: dict[str, dict[str, str]] = routes) -> Any:
                 return await self._handle(request, routes)
 
-            runner = web.ServerRunner(web.Server(handler, access_log=None),
+            runner = web.ServerRunner(web.Server(handler, access_log=None,
+                                                 logger=self._http_logger()),
                                       shutdown_timeout=2.0)
             await runner.setup()
             site = web.SockSite(runner, sock)
@@ -198,6 +203,15 @@ class Server:
         if self._sites:
             self.log(f"at most {self.max_runs} concurrent runs, {self.queue_size} waiting; "
                      "Ctrl-C to stop")
+
+    def _http_logger(self) -> logging.Logger:
+        """aiohttp's own complaints (a client that vanished, a body it could not drain
+        after we answered) as one line in our log, never a traceback."""
+        logger = logging.getLogger(f"flowui.serve.{id(self)}")
+        logger.propagate = False
+        if not logger.handlers:
+            logger.addHandler(_OneLine(self.log))
+        return logger
 
     async def _shutdown(self) -> None:
         assert self._idle is not None
@@ -289,6 +303,7 @@ class Server:
 
     async def _dead_letter(self, run: Run | None, result: RunResult,
                            payload: dict[str, Any]) -> None:
+        payload = _without_credentials(payload)  # the client's, kept out of the folder
         if run is not None and run.redactor:  # a stored record: secrets never leave a run
             payload = run.redactor.scrub(payload)
         record = {"run_id": result.run_id, "time": _now_iso(), "workflow": self.workflow.name,
@@ -302,7 +317,7 @@ class Server:
             write_text_atomic(path, text)
 
         try:
-            await asyncio.to_thread(write)
+            await in_thread(write)
         except OSError as e:  # say so loudly, with the payload, rather than lose it
             self.log(f"cannot write dead letter {path}: {e}; payload: {text}")
 
@@ -316,6 +331,9 @@ class Server:
             self.log(f"{request.method} {request.path} {e.status} "
                      f"{(time.perf_counter() - started) * 1000:.1f}ms -")
             raise
+        except Exception as e:  # a fault of ours: a JSON answer and a log line, no traceback
+            self.log(f"error: {request.method} {request.path}: {type(e).__name__}: {e}")
+            response, run_id = _json(500, {"error": f"internal error: {type(e).__name__}"}), "-"
         self.log(f"{request.method} {request.path} {response.status} "
                  f"{(time.perf_counter() - started) * 1000:.1f}ms {run_id}")
         return response
@@ -330,20 +348,36 @@ class Server:
                          {"Allow": ", ".join(methods)}), "-"
         try:
             body = await _read_body(request)
-        except ValueError as e:
-            return _json(400, {"error": str(e)}), "-"
-        if not await self._acquire():
-            why = "the server is stopping" if self._stopping else \
-                f"busy: {self.max_runs} runs and {len(self._waiters)} waiting requests"
-            return _json(503, {"error": why}, {"Retry-After": "1"}), "-"
+        except _Unacceptable as e:
+            return _json(e.status, {"error": str(e)}), "-"
         query = request.query
         payload = {"node": node, "method": request.method, "path": request.path,
                    "headers": {k.lower(): v for k, v in request.headers.items()},
                    "query": {k: (v[0] if len(v) == 1 else v)
                              for k in query for v in (query.getall(k),)},
                    "body": body}
+        try:  # headers and query too: a lone surrogate from a %-escape is not text
+            bounded_json.check(payload)
+        except bounded_json.JsonLimitError as e:
+            return _json(400, {"error": f"the request cannot be taken: {e}"}), "-"
+        if not await self._acquire():
+            why = "the server is stopping" if self._stopping else \
+                f"busy: {self.max_runs} runs and {len(self._waiters)} waiting requests"
+            return _json(503, {"error": why}, {"Retry-After": "1"}), "-"
         run, result = await self._execute(payload)
-        return _result_response(run, result), result.run_id
+        try:
+            response = _result_response(run, result)
+        except (ValueError, TypeError) as e:  # NaN, a surrogate, an object: not JSON
+            # Said once, with the run id, and kept: a retrying client must not run it twice.
+            why = f"the run's response cannot be sent as JSON: {e}"
+            await self._dead_letter(run, RunResult(
+                result.run_id, "failed", result.outputs,
+                error={"type": "ResponseError", "message": why, "node": None}), payload)
+            response = _json(500, {"run_id": result.run_id, "error": {
+                "type": "ResponseError", "node": None,
+                "message": why + "; the payload was kept as a dead letter"}},
+                {"X-FlowUI-Run-Id": result.run_id})
+        return response, result.run_id
 
     # --- intervals -------------------------------------------------------------------------------
 
@@ -379,23 +413,89 @@ class Server:
                  f"{(time.perf_counter() - started) * 1000:.1f}ms {result.run_id}")
 
 
+class _OneLine(logging.Handler):
+    def __init__(self, log: Callable[[str], None]) -> None:
+        super().__init__(logging.WARNING)
+        self._log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        why = f": {type(error).__name__}: {' '.join(str(error).split())}" if error else ""
+        self._log(f"warning: http: {record.getMessage()}{why}")
+
+
+class _Unacceptable(Exception):
+    """A request refused before any run starts; `status` is the 4xx to answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# Request headers that carry the client's credentials: never written to a dead letter.
+_CREDENTIAL_HEADERS = frozenset({
+    "authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "apikey",
+    "x-auth-token", "x-access-token", "x-csrf-token", "x-xsrf-token", "x-amz-security-token",
+    "x-goog-api-key", "ocp-apim-subscription-key", "x-hub-signature", "x-hub-signature-256",
+})
+_CREDENTIAL_WORDS = ("auth", "token", "secret", "password", "passwd", "session", "api-key",
+                     "apikey", "signature", "cookie")
+
+
+def _credential(header: str) -> bool:
+    name = header.lower()
+    return name in _CREDENTIAL_HEADERS or any(w in name for w in _CREDENTIAL_WORDS)
+
+
+def _without_credentials(payload: dict[str, Any]) -> dict[str, Any]:
+    headers = payload.get("headers")
+    if not isinstance(headers, Mapping):
+        return payload
+    return {**payload, "headers": {k: "***" if _credential(k) else v
+                                   for k, v in headers.items()}}
+
+
 async def _read_body(request: Any) -> Any:
-    """Parsed JSON when the Content-Type says JSON, else the text."""
-    data = await request.read()
+    """Parsed JSON when the Content-Type says JSON, else the text. Every way a body can
+    be unacceptable is a 4xx with a message (FORMAT.md: the client's fault, not ours)."""
+    try:
+        data = await request.read()
+    except web.HTTPException:
+        raise  # 413 over aiohttp's size limit: already an answer
+    except Exception as e:  # a Content-Encoding the body does not match, a cut stream
+        encoding = request.headers.get("Content-Encoding")
+        why = (f"it is not valid {encoding} data (Content-Encoding: {encoding})" if encoding
+               else " ".join(str(e).split()) or type(e).__name__)
+        raise _Unacceptable(400, f"the body cannot be read: {why}") from None
     ctype = request.content_type or ""
+    charset = request.charset
+    if charset:
+        try:
+            codecs.lookup(charset)
+        except LookupError:
+            raise _Unacceptable(415, f"unknown charset {charset!r} in Content-Type; "
+                                "send UTF-8") from None
     if ctype == "application/json" or ctype.endswith("+json"):
         if not data.strip():
             return None
         try:
-            return json.loads(data)
-        except ValueError as e:
-            raise ValueError(f"the body is not valid JSON: {e}") from None
-    return data.decode(request.charset or "utf-8", errors="replace")
+            text = data.decode(charset or "utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise _Unacceptable(400, f"the body is not {charset or 'UTF-8'} text (byte "
+                                f"{e.start})") from None
+        try:
+            return bounded_json.loads(text)
+        except bounded_json.JsonLimitError as e:
+            what = "valid" if e.syntax else "acceptable"
+            raise _Unacceptable(400, f"the body is not {what} JSON: {e}") from None
+    return data.decode(charset or "utf-8", errors="replace")
 
 
 def _json(status: int, value: Any, headers: Mapping[str, str] | None = None) -> Any:
-    return web.Response(status=status, headers=headers,
-                        body=json.dumps(value, ensure_ascii=False, default=str).encode(),
+    """A JSON answer; refuses (ValueError) what strict JSON cannot carry (NaN, a lone
+    surrogate) rather than send a body a client cannot parse."""
+    body = json.dumps(value, ensure_ascii=False, allow_nan=False, default=str)
+    return web.Response(status=status, headers=headers, body=body.encode(),
                         content_type="application/json")
 
 
@@ -420,7 +520,7 @@ def _result_response(run: Run | None, result: RunResult) -> Any:
         data = body.encode()
         headers["Content-Type"] = "text/plain; charset=utf-8"
     else:
-        data = json.dumps(body, ensure_ascii=False, default=str).encode()
+        data = json.dumps(body, ensure_ascii=False, allow_nan=False, default=str).encode()
         headers["Content-Type"] = "application/json"
     if sent["headers"]:  # the workflow's own headers win (names are case-insensitive)
         own = {k.lower() for k in sent["headers"]}

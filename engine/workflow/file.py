@@ -18,7 +18,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.errors import MigrationError, WorkflowFileError
+from engine.support import bounded_json
 from engine.support.atomic import write_text_atomic
+from engine.support.bounded_read import MAX_FILE_BYTES, human_bytes, read_regular
 from engine.support.gcpause import gc_paused
 from engine.workflow.migrations import DEFAULT, Migrator
 from engine.workflow.model import FORMAT_NAME, Graph, InputSpec, NodeSpec, RetryPolicy, Workflow
@@ -30,7 +32,7 @@ def load(path: str | os.PathLike[str], *, migrator: Migrator = DEFAULT) -> Workf
     """Read a workflow file. Raises WorkflowFileError listing every problem."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        raw = read_regular(p, max_bytes=MAX_FILE_BYTES)
     except OSError as e:
         raise WorkflowFileError(str(p), [f"cannot read the file: {e.strerror or e}"]) from e
     try:
@@ -42,17 +44,27 @@ def load(path: str | os.PathLike[str], *, migrator: Migrator = DEFAULT) -> Workf
 
 
 def loads(text: str, *, source: str = "<string>", migrator: Migrator = DEFAULT) -> Workflow:
+    if len(text) > MAX_FILE_BYTES:
+        raise WorkflowFileError(source, [
+            f"the text is longer than the limit of {human_bytes(MAX_FILE_BYTES)}"])
     try:
         with gc_paused():
-            data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise WorkflowFileError(
-            source, [f"line {e.lineno}, column {e.colno}: invalid JSON: {e.msg}"]) from e
-    return from_data(data, source=source, migrator=migrator)
+            data = bounded_json.loads(text)
+    except bounded_json.JsonLimitError as e:
+        raise WorkflowFileError(source, [str(e)]) from e
+    return _build(data, source, migrator)
 
 
 def from_data(data: Any, *, source: str = "<data>", migrator: Migrator = DEFAULT) -> Workflow:
     """Build a Workflow from an already parsed JSON value (migrating old versions)."""
+    try:  # data built in Python (the editor, an API) meets the same limits as a file
+        bounded_json.check(data)
+    except bounded_json.JsonLimitError as e:
+        raise WorkflowFileError(source, [str(e)]) from e
+    return _build(data, source, migrator)
+
+
+def _build(data: Any, source: str, migrator: Migrator) -> Workflow:
     if not isinstance(data, dict):
         raise WorkflowFileError(source, ["the top level must be a JSON object {...}"])
     if data.get("format") != FORMAT_NAME:

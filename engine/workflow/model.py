@@ -30,12 +30,16 @@ BODY_OUTPUT_TYPE: Final = "flow.output"
 
 OnError = Literal["stop", "continue", "retry_workflow"]
 Identifier = Annotated[str, Field(pattern=rf"^{IDENT}$")]
+# A canvas far bigger than any drawing, yet small enough for Qt's scene index and
+# for whole-number positions on save.
+MAX_COORDINATE: Final = 10_000_000
+Coordinate = Annotated[float, Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)]
 
 
 class _Strict(BaseModel):
     # Unknown keys inside nodes, settings and the like are almost always typos
     # ("timout_s"); refusing them with the field named beats silently ignoring them.
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class RetryPolicy(_Strict):
@@ -81,7 +85,7 @@ class NodeSpec(_Strict):
     id: Identifier
     type: str = Field(min_length=1)
     title: str | None = None
-    position: tuple[float, float] = (0.0, 0.0)
+    position: tuple[Coordinate, Coordinate] = (0.0, 0.0)
     config: dict[str, Any] = Field(default_factory=dict)
     retry: RetryPolicy | None = None
     timeout_s: float | None = Field(None, gt=0)
@@ -97,7 +101,7 @@ class Connection(_Strict):
     from_: str = Field(alias="from", pattern=ENDPOINT_PATTERN)
     to: str = Field(pattern=ENDPOINT_PATTERN)
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     @property
     def source(self) -> tuple[str, str]:
@@ -113,7 +117,7 @@ class Connection(_Strict):
 class Graph(BaseModel):
     """What a workflow and a subgraph share: inputs, nodes, connections."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     name: str = ""
     description: str = ""

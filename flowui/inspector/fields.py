@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 
+from engine.support import bounded_json
 from flowui.inspector.base import (
     INT_LIMIT,
     NOT_SET,
@@ -272,11 +273,12 @@ class JsonEditor(FieldEditor):
         if not text.strip():
             return UNSET, ""
         try:
-            return json.loads(text), ""
-        except json.JSONDecodeError as e:
-            if "{{" in text:
+            return bounded_json.loads(text), ""
+        except bounded_json.JsonLimitError as e:
+            if e.syntax and "{{" in text:
                 return text, ""
-            return UNSET, f"Not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})"
+            return UNSET, (f"Not valid JSON: {e.reason}" if e.syntax
+                           else f"Not accepted: {e.reason}")
 
     def _changed(self) -> None:
         if self._quiet:

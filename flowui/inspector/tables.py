@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from engine.support import bounded_json
 from flowui.inspector.base import UNSET, FieldEditor, same_value
 from flowui.inspector.schema import EXPRESSION, STRING, TEMPLATE, FieldSchema
 
@@ -43,8 +44,8 @@ def parse_cell(text: str, item: FieldSchema | None) -> Any:
     if _text_only(item) or not text.strip():
         return text
     try:
-        return json.loads(text)
-    except ValueError:
+        return bounded_json.loads(text)
+    except ValueError:  # not JSON (or past a limit): the text itself
         return text
 
 
@@ -53,7 +54,7 @@ def format_cell(value: Any, item: FieldSchema | None) -> str:
         if _text_only(item):
             return value
         try:
-            json.loads(value)
+            bounded_json.loads(value)
         except ValueError:
             return value  # shown bare; it reads back as the same string
         return json.dumps(value, ensure_ascii=False)  # "1" quoted, or it would read back as 1

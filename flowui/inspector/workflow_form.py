@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.support import bounded_json
 from engine.workflow.model import IDENT_RE, InputSpec, Settings
 from engine.workflow.porttypes import PORT_TYPES, matches
 from flowui import theme
@@ -130,7 +131,7 @@ class InputCard(QFrame):
                 data["default"] = text
             else:
                 try:
-                    data["default"] = json.loads(text)
+                    data["default"] = bounded_json.loads(text)
                 except ValueError:
                     if kind != "any":
                         return name, None, f"Default: {text!r} is not a valid {kind}"

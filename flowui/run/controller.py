@@ -33,6 +33,8 @@ from flowui import theme
 from flowui.actions import make_action
 from flowui.document import GraphKey
 from flowui.editor import Editor
+from flowui.run import allowed_folders
+from flowui.run.allowed_folders import AllowedFoldersDialog
 from flowui.run.keep import DEFAULT_BUDGET_BYTES, DEFAULT_MAX_VALUE_BYTES, human_size
 from flowui.run.overlay import RunOverlay, duration_text
 from flowui.run.run_dialog import (
@@ -146,7 +148,11 @@ class RunController(QObject):
                                     None, "Run with the test-run caps (FORMAT.md)"),
             "value_limit": make_action(window, "&Value Size Limit…", self.ask_value_limit,
                                        None, None, "How big a value the editor keeps whole"),
+            "allowed_folders": make_action(
+                window, "Allowed &Folders…", self.ask_allowed_folders, None, None,
+                "Folders file nodes may use besides the workflow's own"),
         }
+        allowed_folders.apply(settings)
         self.actions["test_run"].setCheckable(True)
         self.actions["test_run"].setChecked(remembered_test_run(settings, None))
         for signal in (self.doc.node_changed, self.doc.node_added, self.doc.node_moved,
@@ -388,6 +394,11 @@ class RunController(QObject):
 
     def _on_test_run_toggled(self) -> None:
         remember_test_run(self.settings, None, self.actions["test_run"].isChecked())
+
+    def ask_allowed_folders(self) -> None:
+        dialog = AllowedFoldersDialog(self.window, self.settings)
+        if dialog.exec():
+            self.validation.revalidate()  # a sub-workflow may be reachable now, or not
 
     def ask_value_limit(self) -> None:
         current = self.max_value_bytes // 1000

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.support import bounded_json
 from engine.workflow.model import InputSpec
 from engine.workflow.porttypes import matches
 from flowui import resources
@@ -60,16 +61,19 @@ def parse(spec: InputSpec, text: str) -> Any:
     if kind == "string":
         return text
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
+        value = bounded_json.loads(text)
+    except bounded_json.JsonLimitError as e:
+        if e.kind == "number" and "characters" in e.reason:
+            raise ValueError("Too many digits") from None
+        if e.kind == "number":
+            raise ValueError("Must be a finite number (JSON has no NaN or infinity)") from None
+        if not e.syntax:  # nesting past the limit, a lone surrogate
+            raise ValueError(e.reason[:1].upper() + e.reason[1:]) from None
         if kind == "any":
             return text  # plain text, as `--input` takes it
         if kind in ("object", "array"):
-            raise ValueError(f"Not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})") \
-                from None
+            raise ValueError(f"Not valid JSON: {e.reason}") from None
         value = EMPTY
-    except ValueError:  # Python's int() refuses more than 4300 digits; so would the engine
-        raise ValueError("Too many digits") from None
     if value is not EMPTY and not _is_json(value):  # NaN, Infinity, 1e999
         raise ValueError("Must be a finite number (JSON has no NaN or infinity)")
     if value is EMPTY or not matches(kind, value):
@@ -93,7 +97,7 @@ def as_text(kind: str, value: Any) -> str:
         return value
     if kind == "any" and isinstance(value, str) and value.strip():
         try:
-            json.loads(value)
+            bounded_json.loads(value)
         except ValueError:
             return value  # plain text stays plain; "42" as a string is shown as "\"42\""
     compact = json.dumps(value, ensure_ascii=False)
@@ -339,8 +343,8 @@ def remembered_inputs(settings: QSettings, path: Path | None) -> dict[str, Any]:
     if not isinstance(text, str) or not text:
         return {}
     try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
+        value = bounded_json.loads(text)
+    except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
 

@@ -17,6 +17,8 @@ EXPORTED = sorted([
     # writing node types
     "Node", "NodeConfig", "Port", "BodySpec", "PortContext", "ERROR_PORT", "function_node",
     "expression", "template_text", "NodeContext", "preview", "type_name", "write_text_atomic",
+    "read_regular", "confine", "OutsideRootsError", "in_thread", "parse_json",
+    "JsonLimitError",
     # errors
     "FlowError", "NodeError", "TemplateError", "ConfigError", "InputTypeError",
     "NodeTimeoutError", "BodyError", "WorkflowFileError", "WorkflowInvalidError",

@@ -1,0 +1,66 @@
+"""Which files a workflow may touch: its own folder and below, plus folders the
+user allows. Running someone else's workflow must not let it read `~/.ssh` and send
+it out over HTTP.
+
+The user allows more folders with the environment variable `FLOWUI_FILE_ROOTS`
+(folders separated by `os.pathsep`; `/` allows every file), with `flowcli run
+--allow-path DIR`, or in the editor's Run menu; those land in `allow()`. A
+workflow cannot widen its own access: nothing in the file is consulted.
+
+Paths are resolved (symbolic links followed, `..` and `~` applied) before the
+check, so a link inside the folder pointing outside it is refused too.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+ENV = "FLOWUI_FILE_ROOTS"
+_allowed: list[Path] = []
+
+
+class OutsideRootsError(PermissionError):
+    """A path outside every allowed folder; `strerror` says which and how to allow it."""
+
+
+def allow(folders: Iterable[str | os.PathLike[str]]) -> None:
+    """Allow `folders` (and below) for every workflow this process runs."""
+    for folder in folders:
+        path = Path(folder).expanduser().resolve()
+        if path not in _allowed:
+            _allowed.append(path)
+
+
+def set_allowed(folders: Iterable[str | os.PathLike[str]]) -> None:
+    """Replace what `allow()` added (the editor's setting, when the user edits it)."""
+    _allowed.clear()
+    allow(folders)
+
+
+def env_roots() -> list[Path]:
+    return [Path(p).expanduser().resolve()
+            for p in os.environ.get(ENV, "").split(os.pathsep) if p.strip()]
+
+
+def user_roots() -> list[Path]:
+    """The folders the user allowed: `allow()`, then `FLOWUI_FILE_ROOTS`."""
+    return [*_allowed, *env_roots()]
+
+
+def confine(path: str | os.PathLike[str], base_dir: Path) -> Path:
+    """`path` (relative ones start at `base_dir`) resolved, if it lies in `base_dir`
+    or a folder the user allowed; else OutsideRootsError naming both."""
+    p = Path(path).expanduser()
+    resolved = (p if p.is_absolute() else base_dir / p).resolve()
+    roots = [base_dir.resolve(), *user_roots()]
+    if any(resolved.is_relative_to(root) for root in roots):
+        return resolved
+    raise OutsideRootsError(
+        errno.EACCES,
+        f"{resolved} is outside the folders this workflow may use (its own folder "
+        f"{roots[0]}{' and ' + ', '.join(map(str, roots[1:])) if roots[1:] else ''}); "
+        f"to allow it, add its folder to {ENV} or pass --allow-path, or use Run > "
+        "Allowed Folders in the editor", str(path))
