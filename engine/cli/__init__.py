@@ -14,7 +14,7 @@ import sys
 import click
 
 from engine.cli.check_cmd import nodes, validate_cmd
-from engine.cli.common import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, fail
+from engine.cli.common import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, say_error
 from engine.cli.run_cmd import run
 from engine.cli.secrets_cmd import secrets_group
 from engine.cli.serve_cmd import serve
@@ -35,25 +35,33 @@ def main() -> None:
     # The command line owns its process and has no Qt objects: big workflows may skip
     # the garbage collector's rescans of what loading and compiling built.
     file_built_objects_as_old()
+    sys.exit(run_command())
+
+
+def run_command(argv: list[str] | None = None) -> int:
+    """One `flowcli` command (`argv`, else the process's arguments); its exit code.
+    Commands end in SystemExit, which is taken here too."""
     # Not click's standalone mode: it turns Ctrl-C into "Aborted!" with exit 1, and
     # FORMAT.md wants 130 for a cancelled command.
     try:
-        cli.main(prog_name="flowcli", standalone_mode=False)
+        cli.main(args=argv, prog_name="flowcli", standalone_mode=False)
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else EXIT_FAILED
     except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
+        return e.exit_code
     except click.ClickException as e:
         e.show()
-        sys.exit(e.exit_code)
+        return e.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt):
-        sys.exit(EXIT_CANCELLED)
+        return EXIT_CANCELLED
     except Exception as e:  # a bug of ours: one clear line, the traceback on request
         if os.environ.get("FLOWUI_DEBUG"):
             raise
         # Only the type: the message of an unexpected error may quote a secret.
-        fail(f"internal error ({type(e).__name__}); this is a bug in FlowUI: please "
-             "report it with the output of the same command run with FLOWUI_DEBUG=1",
-             EXIT_FAILED)
-    sys.exit(EXIT_OK)
+        say_error(f"internal error ({type(e).__name__}); this is a bug in FlowUI: please "
+                  "report it with the output of the same command run with FLOWUI_DEBUG=1")
+        return EXIT_FAILED
+    return EXIT_OK
 
 
-__all__ = ["cli", "main"]
+__all__ = ["cli", "main", "run_command"]

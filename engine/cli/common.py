@@ -42,6 +42,7 @@ def allow_path_option(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Let file nodes and sub-workflows use DIR and below, besides the workflow's "
              "own folder (repeatable; also FLOWUI_FILE_ROOTS).")(command)
 
+
 # styles of message parts, as rich names them
 RED, YELLOW, GREEN, CYAN, DIM, BOLD = "red", "yellow", "green", "cyan", "dim", "bold"
 
@@ -86,8 +87,12 @@ def printer() -> Printer:
     return _printer
 
 
-def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
+def say_error(message: str) -> None:
     printer().line(("error: ", f"{BOLD} {RED}"), message)
+
+
+def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
+    say_error(message)
     sys.exit(code)
 
 
