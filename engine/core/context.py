@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.core.events import NodeLogged, NodeProgressed
 from engine.errors import NodeError
-from engine.support.file_roots import OutsideRootsError, confine
+from engine.support.file_roots import confine
 
 if TYPE_CHECKING:
     import httpx
@@ -99,8 +99,8 @@ class NodeContext:
         every file a node touches goes through here. NodeError when outside."""
         try:
             return confine(path, self.base_dir)
-        except OutsideRootsError as e:
-            raise NodeError(f"cannot use {path}: {e.strerror}", retryable=False) from None
+        except OSError as e:  # outside the allowed folders, or not a path at all
+            raise NodeError(f"cannot use {path!r}: {e.strerror}", retryable=False) from None
 
     # --- reporting --------------------------------------------------------------------------
 

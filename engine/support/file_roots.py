@@ -52,9 +52,15 @@ def user_roots() -> list[Path]:
 
 def confine(path: str | os.PathLike[str], base_dir: Path) -> Path:
     """`path` (relative ones start at `base_dir`) resolved, if it lies in `base_dir`
-    or a folder the user allowed; else OutsideRootsError naming both."""
+    or a folder the user allowed; else OutsideRootsError naming both. Another
+    OSError for a path that cannot be one (a NUL character, a loop of links)."""
+    if "\0" in os.fspath(path):
+        raise OSError(errno.EINVAL, "a path cannot contain a NUL character", str(path))
     p = Path(path).expanduser()
-    resolved = (p if p.is_absolute() else base_dir / p).resolve()
+    try:
+        resolved = (p if p.is_absolute() else base_dir / p).resolve()
+    except RuntimeError:  # Python 3.11 on a symbolic link loop
+        raise OSError(errno.ELOOP, "a loop of symbolic links", str(path)) from None
     roots = [base_dir.resolve(), *user_roots()]
     if any(resolved.is_relative_to(root) for root in roots):
         return resolved

