@@ -158,6 +158,7 @@ def _runnable(text: str) -> bool:
     return not any(f'"{t}"' in text for t in NOT_RUN)
 
 
+@pytest.mark.timeout(max(120, EXAMPLE_COUNT))  # up to 1 s a case, for long local runs
 @FUZZ
 @given(text=hostile_text())
 def test_any_file_validates_and_runs_to_a_clear_end(capsys, text):
