@@ -24,6 +24,7 @@ bench: $(STAMP) ## the benchmarks (not part of the test suite)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/editor.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/live.py
 	$(BIN)/python bench/serve.py
+	$(BIN)/python bench/guards.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine nodes flowui tests bench

@@ -7,10 +7,11 @@ The limits (docs/limits.md lists them with the settings that change them):
 - nesting depth: `MAX_DEPTH` objects/arrays inside each other. Python's C parser
   recurses once per level and would end in RecursionError near 1,000; pydantic
   and `json.dumps` fail earlier still on values several hundred levels deep;
-- a number literal: `MAX_NUMBER_CHARS` characters (Python refuses to turn ints of
-  over 4,300 digits into text, and big-int parsing is quadratic);
-- `NaN`, `Infinity`, `-Infinity`: refused. They are not JSON (RFC 8259), and a
-  value holding one cannot be saved or sent back as JSON afterwards;
+- integers: `MAX_INT_DIGITS` digits (Python refuses ints of over 4,300 digits, and
+  big-int arithmetic is quadratic);
+- `NaN`, `Infinity`, `-Infinity`, and literals that overflow to an infinity
+  (`1e999`): refused. They are not JSON (RFC 8259), and a value holding one cannot
+  be saved or sent back as JSON afterwards;
 - lone UTF-16 surrogates (`"\\ud800"`): refused; they cannot be encoded as UTF-8,
   so a run holding one fails only when its result is written.
 
@@ -25,7 +26,11 @@ import re
 from typing import Any
 
 MAX_DEPTH = 64
-MAX_NUMBER_CHARS = 100
+MAX_INT_DIGITS = 100
+_BIG = 10 ** MAX_INT_DIGITS
+_TOO_LONG = (f"an integer of more than {MAX_INT_DIGITS} digits is not accepted; write big "
+             "values as strings")
+_HUGE_INT = re.compile(r"-?\d{4300,}")
 
 # A `\uD800`-`\uDFFF` escape; only when one occurs is every string walked.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
@@ -34,8 +39,9 @@ _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 
 class JsonLimitError(ValueError):
     """Input that is not acceptable JSON; the message names the place and the fix.
-    `kind` says which rule: "syntax" (not JSON at all), "depth", "number" (too long,
-    NaN, infinite) or "text" (not Unicode); `reason` is the message without its place."""
+    `kind` says which rule: "syntax" (not JSON at all), "depth", "integer" (too many
+    digits), "number" (NaN, infinite) or "text" (not Unicode); `reason` is the
+    message without its place."""
 
     def __init__(self, message: str, kind: str, *, reason: str = "") -> None:
         super().__init__(message)
@@ -57,24 +63,6 @@ def _constant(name: str) -> Any:
     raise _Refused(f"{name} is not allowed (it is not JSON); write a number or null", name)
 
 
-def _number(kind: type) -> Any:
-    def parse(text: str) -> Any:
-        if len(text) > MAX_NUMBER_CHARS:
-            raise _Refused(f"a number of {len(text)} characters is longer than the limit of "
-                           f"{MAX_NUMBER_CHARS}; write big values as strings", text)
-        value = kind(text)
-        if value in (_INF, -_INF):  # 1e999 parses as infinity
-            raise _Refused(f"{text} is out of range (it would be infinite)", text)
-        return value
-    return parse
-
-
-_INF = float("inf")
-
-
-_PARSE_INT, _PARSE_FLOAT = _number(int), _number(float)
-
-
 def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     """`json.loads` within the limits above. Raises JsonLimitError (every message
     starts with the place: "line L, column C: ..." or "at PATH: ...")."""
@@ -84,8 +72,9 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
         except UnicodeDecodeError as e:
             raise JsonLimitError(f"byte {e.start}: not UTF-8 text", "syntax") from None
     try:
-        value = json.loads(text, parse_constant=_constant, parse_int=_PARSE_INT,
-                           parse_float=_PARSE_FLOAT)
+        # No parse_int/parse_float hooks: a Python call per number doubled the parse
+        # time of a workflow file. Numbers are checked on the built value instead.
+        value = json.loads(text, parse_constant=_constant)
     except json.JSONDecodeError as e:
         raise _syntax_error(e) from None
     except _Refused as e:
@@ -99,7 +88,12 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
                              reason=str(e)) from None
     except RecursionError:
         raise JsonLimitError(_too_deep_in_text(text, max_depth), "depth") from None
-    if _SURROGATE_ESCAPE.search(text) or not _shallow(value, max_depth):
+    except ValueError:  # an integer past Python's own limit of 4,300 digits
+        found = _HUGE_INT.search(text)
+        raise JsonLimitError(
+            f"{_place(text, found.start() if found else -1)}: {_TOO_LONG}", "integer",
+            reason=_TOO_LONG) from None
+    if _SURROGATE_ESCAPE.search(text) or not _plain(value, max_depth):
         check(value, max_depth=max_depth)  # the slow walk that names the place
     return value
 
@@ -112,10 +106,12 @@ def _syntax_error(e: json.JSONDecodeError) -> JsonLimitError:
                           reason=f"{e.msg} (line {e.lineno}, column {e.colno})")
 
 
-def _shallow(value: Any, max_depth: int) -> bool:
-    """Whether no container nests deeper than `max_depth`: one pass per level over the
-    containers only, the cheap test every parsed value takes."""
-    level = [value] if type(value) is dict or type(value) is list else []
+def _plain(value: Any, max_depth: int) -> bool:
+    """Whether no container nests deeper than `max_depth` and every number is within
+    the limits: one pass per level, the cheap test every parsed value takes."""
+    if type(value) is not dict and type(value) is not list:
+        return _number_ok(value)
+    level = [value]
     for _ in range(max_depth):
         if not level:
             return True
@@ -123,10 +119,22 @@ def _shallow(value: Any, max_depth: int) -> bool:
         keep = below.append
         for item in level:
             for child in item.values() if type(item) is dict else item:
-                if type(child) is dict or type(child) is list:  # `type is`: 3x faster here
+                kind = type(child)  # `type is`: 3x faster than isinstance here
+                if kind is dict or kind is list:
                     keep(child)
+                elif kind is int:
+                    if not -_BIG < child < _BIG:
+                        return False
+                elif kind is float and child - child != 0.0:  # inf - inf and nan are nan
+                    return False
         level = below
     return not level
+
+
+def _number_ok(value: Any) -> bool:
+    if type(value) is int:
+        return -_BIG < value < _BIG
+    return type(value) is not float or value - value == 0.0
 
 
 def check(value: Any, *, max_depth: int = MAX_DEPTH, surrogates: bool = True,
@@ -136,7 +144,8 @@ def check(value: Any, *, max_depth: int = MAX_DEPTH, surrogates: bool = True,
     Unicode. Walks iteratively; raises JsonLimitError naming the path."""
     # Only what can be wrong is visited: containers, floats and (when asked) strings;
     # a big workflow file is mostly short strings and ints.
-    wanted = (dict, list, tuple, float, str) if surrogates else (dict, list, tuple, float)
+    wanted = (dict, list, tuple, float, int, str) if surrogates else (dict, list, tuple, float,
+                                                                       int)
     stack: list[tuple[Any, int, tuple[Any, ...]]] = [(value, 0, ())]
     while stack:
         item, depth, path = stack.pop()
@@ -151,10 +160,14 @@ def check(value: Any, *, max_depth: int = MAX_DEPTH, surrogates: bool = True,
                 if isinstance(child, wanted):
                     stack.append((child, depth + 1, (*path, key)))
         elif isinstance(item, float):
-            if item != item or item in (float("inf"), float("-inf")):
+            if item - item != 0.0:  # NaN, or an infinity (1e999 in a file becomes one)
                 raise JsonLimitError(f"at {_path(where, path)}: {json.dumps(item)} is not "
-                                     "allowed (it is not JSON); write a number or null",
-                                     "number")
+                                     "allowed (it is not JSON; a literal such as 1e999 "
+                                     "overflows to it); write a number or null", "number")
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if not -_BIG < item < _BIG:
+                raise JsonLimitError(f"at {_path(where, path)}: {_TOO_LONG}", "integer",
+                                     reason=_TOO_LONG)
         elif surrogates and isinstance(item, str):
             _check_text(item, where, path)
 

@@ -63,7 +63,7 @@ def parse(spec: InputSpec, text: str) -> Any:
     try:
         value = bounded_json.loads(text)
     except bounded_json.JsonLimitError as e:
-        if e.kind == "number" and "characters" in e.reason:
+        if e.kind == "integer":
             raise ValueError("Too many digits") from None
         if e.kind == "number":
             raise ValueError("Must be a finite number (JSON has no NaN or infinity)") from None

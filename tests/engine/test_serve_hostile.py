@@ -24,7 +24,7 @@ MALFORMED = {
     "lone surrogate": (b'{"name": "\\ud800"}', JSON, 400, "lone UTF-16 surrogate"),
     "NaN": (b'{"n": NaN}', JSON, 400, "NaN is not allowed"),
     "Infinity": (b"[Infinity]", JSON, 400, "Infinity is not allowed"),
-    "a 5,000-digit number": (b"9" * 5000, JSON, 400, "a number of 5000 characters"),
+    "a 5,000-digit number": (b"9" * 5000, JSON, 400, "an integer of more than 100 digits"),
     "unknown charset (JSON)": (b"{}", {"Content-Type": "application/json; charset=klingon"},
                                415, "unknown charset 'klingon'"),
     "unknown charset (text)": (b"hi", {"Content-Type": "text/plain; charset=x-nope"},
@@ -69,7 +69,8 @@ def test_an_answer_that_cannot_be_encoded_is_a_dead_letter_with_its_run_id(tmp_p
     # The run produces NaN (not JSON): the client gets one 500 with the run id, and the
     # payload is kept, once, without the client's credentials.
     flow = write_flow(tmp_path, [
-        hook(), {"id": "nan", "type": "flow.constant", "config": {"value": "{{ run.id|length * 1e308 * 10 }}"}},
+        hook(), {"id": "nan", "type": "flow.constant",
+                 "config": {"value": "{{ run.id|length * 1e308 * 10 }}"}},
         {"id": "reply", "type": "http.respond"}], [("nan.value", "reply.body")])
     data_dir = tmp_path / "data"
     with served(tmp_path, flow, env={"FLOWUI_DATA_DIR": str(data_dir)}) as s:
