@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec
 
@@ -48,7 +48,7 @@ class RunContext:
                  trigger: Mapping[str, Any] | None = None,
                  options: Mapping[str, Any] | None = None,
                  on_outputs: OutputsHook | None = None,
-                 file_plans: FilePlans | None = None) -> None:
+                 file_plans: FilePlans | None = None, masked: Iterable[str] = ()) -> None:
         self.run_id = run_id
         self.bus = bus
         self._templates = templates
@@ -60,10 +60,13 @@ class RunContext:
         self.seq = 0
         self.publish = bus.publish
         self.secrets: dict[str, str] = {}
+        # Values masked like secrets without being secrets: a webhook client's
+        # credentials (serve mode), which the workflow sees but nothing may echo.
+        self._masked = tuple(v for v in masked if v)
         self.redactor = _NO_SECRETS
         self.redacting = False
-        if secrets:
-            self.add_secrets(secrets)
+        if secrets or self._masked:
+            self.add_secrets(secrets or {})
         self.trigger = dict(trigger) if trigger is not None else None
         self.options: dict[str, Any] = dict(options or {})
         # Read by the executor on every completion: None costs one comparison per node.
@@ -134,10 +137,10 @@ class RunContext:
 
     def add_secrets(self, values: Mapping[str, str]) -> None:
         """Make secrets available to templates; their values are redacted from then on."""
-        if not values:
+        if not values and self.redacting:
             return
         self.secrets.update(values)
-        self.redactor = Redactor(self.secrets.values())
+        self.redactor = Redactor([*self.secrets.values(), *self._masked])
         self.redacting = bool(self.redactor)
 
     def respond(self, status: int, headers: Mapping[str, str], body: Any) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import secrets as _secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -271,18 +271,19 @@ class Runner:
               max_parallel: int | None = None, timeout_s: float | None = None,
               trigger: Mapping[str, Any] | None = None,
               options: Mapping[str, Any] | None = None,
-              on_outputs: OutputsHook | None = None) -> Run:
+              on_outputs: OutputsHook | None = None, masked: Iterable[str] = ()) -> Run:
         """Start a run on the running event loop and return its handle.
 
         `source` is a workflow, a workflow prepared once with `prepare` (serve mode, the
         editor and re-runs skip compiling), or a finished `preflight`. `trigger` is the
         payload trigger nodes output (a webhook request, a tick); `options` are run
         options such as `{"test_run": True}`, kept in the result's metadata;
-        `on_outputs` receives every node's full outputs as they are produced."""
+        `on_outputs` receives every node's full outputs as they are produced; `masked`
+        values are kept out of everything the run emits, as secrets are."""
         return self._make_run(source, inputs, bus=bus, subscribers=subscribers,
                               base_dir=base_dir, run_id=run_id, max_parallel=max_parallel,
                               timeout_s=timeout_s, trigger=trigger, options=options,
-                              on_outputs=on_outputs)
+                              on_outputs=on_outputs, masked=masked)
 
     def _make_run(self, source: RunSource, inputs: Mapping[str, Any] | None, *,
                   bus: EventBus | None = None,
@@ -291,7 +292,8 @@ class Runner:
                   max_parallel: int | None = None, timeout_s: float | None = None,
                   trigger: Mapping[str, Any] | None = None,
                   options: Mapping[str, Any] | None = None,
-                  on_outputs: OutputsHook | None = None, own_task: bool = True) -> Run:
+                  on_outputs: OutputsHook | None = None, own_task: bool = True,
+                  masked: Iterable[str] = ()) -> Run:
         if isinstance(source, Checked) and inputs:
             raise ValueError("a checked run already has its inputs")
         bus = bus or EventBus()
@@ -299,7 +301,7 @@ class Runner:
             bus.subscribe(fn)
         context = RunContext(run_id or new_run_id(), bus, self._templates, self.registry,
                              trigger=trigger, options=options, on_outputs=on_outputs,
-                             file_plans=self.file_plans)
+                             file_plans=self.file_plans, masked=masked)
         base = None if isinstance(source, Checked) else _folder(base_dir)  # preflight's only
         return Run(self, source, inputs or {}, context, base, max_parallel, timeout_s,
                    own_task=own_task)

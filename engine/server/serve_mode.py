@@ -283,7 +283,8 @@ class Server:
                 assert self._checked is not None
                 run = self.runner.start(self._checked, trigger=payload, bus=self.bus,
                                         base_dir=self.base_dir,
-                                        timeout_s=self.options.timeout_s)
+                                        timeout_s=self.options.timeout_s,
+                                        masked=_credential_values(payload))
                 self._runs.add(run)
                 result = await run.wait()
             except Exception as e:  # an engine fault must not lose the payload
@@ -447,6 +448,25 @@ def _credential(header: str) -> bool:
     return name in _CREDENTIAL_HEADERS or any(w in name for w in _CREDENTIAL_WORDS)
 
 
+def _credential_values(payload: Mapping[str, Any]) -> list[str]:
+    """The client's credentials as the run must mask them: each credential header's
+    value, its token without the scheme (`Bearer x` -> `x`), each cookie's value."""
+    headers = payload.get("headers")
+    if not isinstance(headers, Mapping):
+        return []
+    out: list[str] = []
+    for name, value in headers.items():
+        if not isinstance(value, str) or not _credential(name):
+            continue
+        out.append(value)
+        scheme, _, token = value.partition(" ")
+        if token and scheme.isalpha():
+            out.append(token.strip())
+        if "cookie" in name.lower():
+            out += [v.strip() for _, _, v in (c.partition("=") for c in value.split(";"))]
+    return [v for v in out if len(v) >= 4]  # shorter ones would mask ordinary words
+
+
 def _without_credentials(payload: dict[str, Any]) -> dict[str, Any]:
     headers = payload.get("headers")
     if not isinstance(headers, Mapping):
@@ -511,6 +531,8 @@ def _result_response(run: Run | None, result: RunResult) -> Any:
     if result.status != "completed":
         return _json(500, {"run_id": result.run_id, "error": result.error}, headers)
     sent = run.response if run is not None else None
+    if sent is not None and run is not None and run.redactor:  # a response leaves the run
+        sent = run.redactor.scrub(sent)
     if sent is None:
         return _json(202, {"run_id": result.run_id}, headers)
     body = sent["body"]

@@ -96,6 +96,27 @@ def test_an_answer_that_cannot_be_encoded_is_a_dead_letter_with_its_run_id(tmp_p
     assert stat.S_IMODE(letters[0].stat().st_mode) != 0o600 or _umask() == 0o077
 
 
+def test_the_clients_credentials_never_leave_the_run(tmp_path):
+    # The workflow sees them (it may check a token) but its events, logs and answer
+    # mask them, as they mask the workflow's own secrets.
+    flow = write_flow(tmp_path, [
+        hook(), {"id": "log", "type": "debug.log"},
+        {"id": "token", "type": "transform.template",
+         "config": {"template": "{{ value.authorization.split(' ')[1] }}"}},
+        {"id": "reply", "type": "http.respond"}],
+        [("hook.headers", "log.message"), ("hook.headers", "token.value"),
+         ("token.text", "reply.body")])
+    with served(tmp_path, flow, "--events", "jsonl") as s:
+        r = httpx.post(s.url + "/in", json={}, headers={
+            "Authorization": "Bearer tok-3f9a8b7c6d", "Cookie": "a=1; session=cookie-5e4d3c2b"})
+        assert r.status_code == 200 and r.text == "***"  # it had the token; it is not echoed
+        assert s.interrupt() == 0
+    produced = s.stdout.read_text() + s.err()
+    assert "node_completed" in produced and "x-trace" not in produced
+    for secret in ("tok-3f9a8b7c6d", "cookie-5e4d3c2b"):
+        assert secret not in produced
+
+
 def _umask() -> int:
     import os
 
