@@ -45,9 +45,10 @@ def _utf8(text: str) -> bytes:
 
 
 def _reprs(text: str) -> set[str]:
-    """The inside of repr(text), alone and next to both quote characters: repr escapes
-    `'` only when the whole string also holds a `"`."""
-    return {repr(text)[1:-1], repr("\"'" + text)[4:-1]}
+    """The inside of repr(text) and ascii(text), alone and next to both quote
+    characters: repr escapes `'` only when the whole string also holds a `"`."""
+    return {repr(text)[1:-1], repr("\"'" + text)[4:-1], ascii(text)[1:-1],
+            ascii("\"'" + text)[4:-1]}
 
 
 def _breprs(text: str) -> set[str]:
@@ -70,10 +71,18 @@ def _markup(text: str) -> str:
             .replace('"', "&#34;").replace("'", "&#39;"))
 
 
+def _jsons(text: str) -> set[str]:
+    """JSON strings as Python writes them (ensure_ascii on and off), and as encoders
+    that also escape `/` or, to be safe in HTML, `<>&'` (Jinja's own tojson) do."""
+    out = {json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+    safe = {e.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("'", "\\u0027") for e in out}
+    return out | safe | {e.replace("/", "\\/") for e in out}
+
+
 # One level of encoding: each returns the spellings of `text` it produces.
 _ENCODERS: tuple[Callable[[str], set[str]], ...] = (
-    lambda t: {json.dumps(t)[1:-1], json.dumps(t, ensure_ascii=False)[1:-1]},
-    _reprs, _breprs, _quotes,
+    _jsons, _reprs, _breprs, _quotes,
     lambda t: {html.escape(t), html.escape(t, quote=False), _markup(t)},
     lambda t: {_utf8(t).decode("latin-1")},  # UTF-8 bytes read as Latin-1 (mojibake)
 )
@@ -99,13 +108,14 @@ def _whole(secret: str) -> set[str]:
 
 def forms(secret: str) -> set[str]:
     """Every spelling of `secret` masked: itself; one level of JSON (ensure_ascii on
-    and off), repr (text and bytes), URL quoting, HTML escaping or Latin-1 mojibake;
+    and off, `/` or `<>&'` escaped or not), repr or ascii (of the text) and repr (of
+    its UTF-8 bytes), URL quoting, HTML escaping or Latin-1 mojibake;
     two levels of any of these (JSON inside JSON, JSON in a URL, a repr of JSON…);
     three levels of JSON; base64 and hex of the whole."""
     one = {f for enc in _ENCODERS for f in enc(secret)}
     two = {f for s in one for enc in _ENCODERS for f in enc(s)}
-    jsons = _ENCODERS[0]
-    three = {f for s in two for f in jsons(s)}
+    # JSON in JSON in JSON (a JSON event holding json_stringify of a JSON string)
+    three = {f for s in _jsons(secret) for t in _jsons(s) for f in _jsons(t)}
     return ({secret} | one | two | three | _whole(secret)) - {""}
 
 
@@ -176,10 +186,11 @@ class _Compiled:
     """What a set of secrets is masked with, text and bytes: built once per set."""
 
     def __init__(self, values: tuple[str, ...]) -> None:
-        spellings = {f for v in values for f in forms(v)}
+        each = [forms(v) for v in values]
+        spellings = set().union(*each)
         self.longest = max(map(len, spellings))  # how far past a cut to look
         self.text = re.compile(_alternation(spellings))
-        self.anchors = tuple({a for v in values for a in _anchors(forms(v))})
+        self.anchors = tuple(set().union(*map(_anchors, each)))
         # Bytes hold the forms' UTF-8, or Latin-1 where a secret is Latin-1 text.
         # (Built as text with one character per byte, Latin-1, then compiled as bytes.)
         data = {_utf8(f).decode("latin-1") for f in spellings} | {

@@ -19,6 +19,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from jinja2.utils import htmlsafe_json_dumps
 
 from engine import Registry, Runner
 from engine.core.preview import MAX_STR
@@ -27,7 +28,7 @@ from engine.secrets.store import MappingSecrets
 from engine.workflow.file import from_data
 
 FLOWCLI = Path(sys.executable).with_name("flowcli")
-AWKWARD = 'sk"q\\u%41+b/&c d\x01\n\'é😀z'
+AWKWARD = 'sk"q\\u%41+b/&c d\x01\n\'é😀<z>'
 
 
 def spellings(secret: str) -> dict[str, str]:
@@ -40,7 +41,10 @@ def spellings(secret: str) -> dict[str, str]:
         "json twice": json.dumps(json.dumps(secret))[3:-3],
         "json unicode twice": json.dumps(json.dumps(secret, ensure_ascii=False),
                                          ensure_ascii=False)[3:-3],
+        "json html-safe": str(htmlsafe_json_dumps(secret))[1:-1],  # Jinja's own tojson
+        "json slash-escaped": json.dumps(secret)[1:-1].replace("/", "\\/"),
         "repr": repr(secret)[1:-1],
+        "ascii": ascii(secret)[1:-1],
         "repr beside quotes": repr("\"'" + secret)[4:-1],
         "bytes repr": repr(data)[2:-1],
         "quote": quote(data, safe=""),
