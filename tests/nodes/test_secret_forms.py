@@ -249,7 +249,11 @@ def structure(fuzz_flow: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     return "\n".join(produced.values())
 
 
-@settings(max_examples=int(os.environ.get("FLOWUI_FUZZ_EXAMPLES", "15")), deadline=None,
+FUZZ_EXAMPLES = int(os.environ.get("FLOWUI_FUZZ_EXAMPLES", "15"))
+
+
+@pytest.mark.timeout(60 + 3 * FUZZ_EXAMPLES)  # one flowcli run each, ~0.5 s
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None,
           database=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                 HealthCheck.too_slow])
 @given(st.lists(_secret, min_size=SECRETS_PER_RUN, max_size=SECRETS_PER_RUN, unique=True))
