@@ -93,11 +93,12 @@ class DetectIssues(Node):
         return {"issues": issues}
 
 
-def _issue_list(issues: list[Any]) -> list[dict[str, Any]]:
+def _issue_list(ctx: NodeContext, issues: list[Any]) -> list[dict[str, Any]]:
     for i, issue in enumerate(issues):
         if not isinstance(issue, dict) or not isinstance(issue.get("kind"), str):
+            got = ctx.redact(str(issue), 80)  # masked before the cut
             raise NodeError(f"issues[{i}] is not an issue object with a 'kind' (got "
-                            f"{str(issue)[:80]!r}); wire the output of code.detect_issues "
+                            f"{got!r}); wire the output of code.detect_issues "
                             "here", retryable=False)
     return issues
 
@@ -117,7 +118,7 @@ class SuggestImprovements(Node):
         return {"suggestions": [
             {"kind": i["kind"], "function": i.get("function"), "line": i.get("line"),
              "suggestion": analysis.suggest(i)}
-            for i in _issue_list(issues)]}
+            for i in _issue_list(ctx, issues)]}
 
 
 class QualityScore(Node):
@@ -134,7 +135,7 @@ class QualityScore(Node):
     async def run(self, ctx: NodeContext, complexity: dict[str, Any],
                   issues: list[Any]) -> dict[str, Any]:
         average, maximum = _complexity_figures(complexity)
-        kinds = [i["kind"] for i in _issue_list(issues)]
+        kinds = [i["kind"] for i in _issue_list(ctx, issues)]
         return {"score": analysis.quality_score(average, maximum, kinds)}
 
 

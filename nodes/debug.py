@@ -61,7 +61,7 @@ class Inspect(Node):
         log: bool = Field(True, description="Also log a one-line summary")
 
     async def run(self, ctx: NodeContext, value: Any) -> dict[str, Any]:
-        summary = summarize(value)
+        summary = summarize(value, ctx.redactor)
         if self.config.log:
             ctx.info(describe(summary))
         return {"value": value, "summary": summary}
@@ -95,7 +95,9 @@ def shape(value: Any, depth: int = SHAPE_DEPTH) -> Any:
     return k
 
 
-def summarize(value: Any) -> dict[str, Any]:
+def summarize(value: Any, redactor: Any = None) -> dict[str, Any]:
+    """`redactor`: the run's (ctx.redactor), so that the preview is masked before it
+    is cut."""
     k = type_name(value)
     size = len(value) if k in ("string", "array", "object") else None
     try:
@@ -104,7 +106,7 @@ def summarize(value: Any) -> dict[str, Any]:
     except (TypeError, ValueError):  # e.g. a circular value from a custom node
         size_bytes = None
     return {"type": k, "size": size, "bytes": size_bytes, "shape": shape(value),
-            "preview": preview(value, depth=2)}
+            "preview": preview(value, depth=2, redactor=redactor)}
 
 
 def describe(summary: dict[str, Any]) -> str:

@@ -64,9 +64,11 @@ def is_json_type(content_type: str) -> bool:
     return mime == "application/json" or mime.endswith("+json")
 
 
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """The start of a body on one line, for error messages."""
-    flat = " ".join(text.split())
+def excerpt(text: str, limit: int = EXCERPT_CHARS, ctx: NodeContext | None = None) -> str:
+    """The start of a body on one line, for error messages. With `ctx`, the run's
+    secrets are masked first: before the cut (it would leave a secret's start) and
+    before the whitespace is folded (a secret holding spaces would no longer match)."""
+    flat = " ".join((ctx.redact(text) if ctx is not None else text).split())
     return flat if len(flat) <= limit else flat[:limit] + "…"
 
 
@@ -174,7 +176,7 @@ def status_error(ctx: NodeContext, method: str, url: str, answer: Fetched) -> No
     retryable = status in (408, 429) or status >= 500
     hint = {401: " (check the credentials)", 403: " (check the credentials or permissions)",
             404: " (check the URL)"}.get(status, "")
-    body = excerpt(answer.text) or "(empty body)"
+    body = excerpt(answer.text, ctx=ctx) or "(empty body)"
     return NodeError(ctx.redact(f"{method} {url} answered HTTP {status} {answer.reason}{hint}: "
                                 f"{body}"),
                      retryable=retryable, retry_after_s=answer.retry_after_s if retryable else None)

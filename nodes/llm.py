@@ -81,12 +81,12 @@ class Chat(Node):
         raw = answer.json
         if not isinstance(raw, dict):
             raise NodeError(ctx.redact(f"POST {url} did not answer with a JSON object: "
-                                       f"{excerpt(answer.text) or '(empty body)'}"),
+                                       f"{excerpt(answer.text, ctx=ctx) or '(empty body)'}"),
                             retryable=False)
         choices = raw.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise NodeError(ctx.redact(f"the model's answer has no choices: "
-                                       f"{excerpt(answer.text)}"), retryable=False)
+                                       f"{excerpt(answer.text, ctx=ctx)}"), retryable=False)
         first = choices[0]
         message = first.get("message")
         content = message.get("content") if isinstance(message, dict) else None

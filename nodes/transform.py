@@ -31,7 +31,8 @@ class JsonParse(Node):
         try:
             return {"parsed": _loads(json)}
         except ValueError as e:
-            excerpt = json[:80] + ("..." if len(json) > 80 else "")
+            # masked before the cut, which could leave the start of a secret
+            excerpt = ctx.redact(json, 80) + ("..." if len(json) > 80 else "")
             raise NodeError(f"input is not valid JSON ({e}); it starts {excerpt!r}",
                             retryable=False) from None
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from engine.core.plan import Plan
     from engine.core.run_context import RunContext
+    from engine.secrets.redactor import Redactor
     from engine.workflow.model import Settings
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -173,9 +174,19 @@ class NodeContext:
         """The secrets the workflow refers to, resolved before the run started."""
         return self._scope.run.secrets
 
-    def redact(self, text: str) -> str:
-        """`text` with every secret value masked: for messages built from data."""
-        return self._scope.run.redactor.text(text) if self._scope.run.redactor else text
+    def redact(self, text: str, limit: int | None = None) -> str:
+        """`text` with every secret value masked: for messages built from data. With
+        `limit`, only its start: masked before it is cut, so that a secret crossing
+        the cut is masked whole rather than left as a prefix."""
+        redactor = self._scope.run.redactor
+        if limit is not None:
+            return redactor.cut(text, limit) if len(text) > limit else redactor.text(text)
+        return redactor.text(text) if redactor else text
+
+    @property
+    def redactor(self) -> Redactor:
+        """Masks the run's secret values (falsy when the run has none)."""
+        return self._scope.run.redactor
 
     @property
     def trigger(self) -> dict[str, Any] | None:

@@ -313,7 +313,7 @@ class GraphExecution:
         self.outputs[i] = pinned
         path = self.prefix + node.id
         self.run.emit(NodeCompleted, path, node.cls.type, 0.0,
-                      preview_outputs(pinned), True, self.iteration, self.index)
+                      preview_outputs(pinned, self.run.redactor), True, self.iteration, self.index)
         if self.run.on_outputs is not None:
             self.run.hand_over(NodeOutputs(self.run.run_id, path, node.cls.type, dict(pinned),
                                            True, self.iteration, self.index))
@@ -356,7 +356,8 @@ class GraphExecution:
             self.outputs[i] = outputs
         # ms with µs resolution; integer arithmetic, as round() costs a third of a µs
         self.run.emit(NodeCompleted, path, node.cls.type,
-                      (perf_counter_ns() - started) // 1000 / 1000, preview_outputs(outputs),
+                      (perf_counter_ns() - started) // 1000 / 1000,
+                      preview_outputs(outputs, self.run.redactor),
                       False, self.iteration, self.index)
         if self.run.on_outputs is not None:
             self.run.hand_over(NodeOutputs(self.run.run_id, path, node.cls.type, outputs, False,

@@ -150,7 +150,7 @@ class Run:
         ctx.add_secrets(checked.secrets)
         inputs = dict(checked.inputs)
         plan = checked.prepared.plan
-        ctx.emit(RunStarted, self.workflow.name, preview(inputs))
+        ctx.emit(RunStarted, self.workflow.name, preview(inputs, redactor=ctx.redactor))
         timeout_s = self._timeout_s or plan.settings.timeout_s
         try:
             if timeout_s is None:  # asyncio.timeout costs microseconds: only when one is set
