@@ -284,7 +284,7 @@ class TemplateEngine:
             return str(rv)
         env = self._value_env
         if callable(rv):  # a function, method, class or macro: described, never handed out
-            return str(clean(rv))
+            return clean(rv)
         if compiled.walk and isinstance(rv, Iterator | range | KeysView | ValuesView | ItemsView):
             # Lazy results the expression made (|map, range(), d.items()) become the list
             # they stand for; an iterator passed in as data is handed back untouched.

@@ -149,36 +149,25 @@ def _weight(value: Any, budget: int) -> int:
     return total
 
 
-class _Opaque:
-    """Stands for a function, method, class or other object with internals when it is
-    turned into text: `<function range>`, never a memory address or our qualified names."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, obj: Any) -> None:
-        name = getattr(obj, "__name__", None)
-        if isinstance(obj, type):
-            self.text = f"<class {obj.__name__}>"
-        elif isinstance(obj, Macro):
-            self.text = f"<macro {obj.name}>"
-        elif isinstance(obj, LoopContext):
-            self.text = "<loop>"
-        elif callable(obj) and isinstance(name, str):
-            kind = "method" if isinstance(getattr(obj, "__self__", None), _DATA_TYPES) else \
-                "function"
-            self.text = f"<{kind} {name}>"
-        else:
-            self.text = f"<{type(obj).__name__} object>"
-
-    def __str__(self) -> str:
-        return self.text
-
-    __repr__ = __str__
+def _describe(obj: Any) -> str:
+    """What a function, method, class or other object with internals shows as text:
+    `<function range>`, never a memory address or our qualified names."""
+    name = getattr(obj, "__name__", None)
+    if isinstance(obj, type):
+        return f"<class {obj.__name__}>"
+    if isinstance(obj, Macro):
+        return f"<macro {obj.name}>"
+    if isinstance(obj, LoopContext):
+        return "<loop>"
+    if callable(obj) and isinstance(name, str):
+        owner = getattr(obj, "__self__", None)
+        return f"<{'method' if isinstance(owner, _DATA_TYPES) else 'function'} {name}>"
+    return f"<{type(obj).__name__} object>"
 
 
 def _opaque(obj: Any) -> bool:
     """Whether str()/repr() of `obj` may show internals (addresses, qualified names)."""
-    if isinstance(obj, str | int | float | types.NoneType | Undefined | _Opaque):
+    if isinstance(obj, str | int | float | types.NoneType | Undefined):
         return False
     tp = type(obj)
     return (callable(obj) or isinstance(obj, Iterator)
@@ -204,7 +193,7 @@ def _has_opaque(value: Any) -> bool:
 
 
 def clean(value: Any) -> Any:
-    """`value` with every opaque object in it replaced by an `_Opaque`; the same object
+    """`value` with every opaque object in it replaced by its description; the same object
     when there is none (the usual case: one quick scan). Only called on values already
     bounded by weight."""
     tp = type(value)
@@ -215,7 +204,7 @@ def clean(value: Any) -> Any:
         return items if isinstance(value, list) else type(value)(items)
     if isinstance(value, dict):
         return {clean(k): clean(v) for k, v in value.items()}
-    return _Opaque(value) if _opaque(value) else value
+    return _describe(value) if _opaque(value) else value
 
 
 def _shown(name: Any) -> str:
