@@ -229,12 +229,6 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"a {type(value).__name__!r} value cannot be turned into JSON")
 
 
-def _tojson(value: Any, indent: int | None = None) -> str:
-    """Plain JSON, compact unless `indent`; keys keep their order and <>&' are NOT
-    HTML-escaped (unlike Jinja's tojson), because nothing here is HTML."""
-    seps = (",", ":") if indent is None else (",", ": ")
-    return json.dumps(value, ensure_ascii=False, indent=indent, separators=seps,
-                      default=_json_default)
 
 
 def _fromjson(value: str) -> Any:
@@ -385,7 +379,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         self._range = range_
         self.globals.clear()  # drops lipsum, cycler, joiner, namespace: objects with internals
         self.globals.update(range=range_, dict=dict)
-        self.filters.update(tojson=_tojson, fromjson=_fromjson, sum=self._sum)
+        self.filters.update(tojson=self._tojson, fromjson=_fromjson, sum=self._sum)
         self.filters = {name: self._guard_filter(name, f) for name, f in self.filters.items()}
         self.filters[_ITER_FILTER] = Guarded
         self.tests = {name: self._guard_test(name, cast(Callable[..., Any], f))
@@ -518,6 +512,29 @@ class Sandbox(ImmutableSandboxedEnvironment):
         rv = join(tuple(clean(i) for i in items))
         charge(len(rv), self.max_work)
         return rv
+
+    def _tojson(self, value: Any, indent: int | str | None = None) -> str:
+        """Plain JSON, compact unless `indent`; keys keep their order and <>&' are NOT
+        HTML-escaped (unlike Jinja's tojson), because nothing here is HTML.
+
+        The input's weight is bounded by the filter guard; an indent repeats on every
+        line, once per level of nesting, so the indented text is counted as produced
+        (the depth, at most the weight, bounds each chunk)."""
+        if indent is None:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                              default=_json_default)
+        size = len(indent) if isinstance(indent, str) else indent
+        self.bound(size * _weight(value, self.max_items), "|tojson indented to {n} characters")
+        encoder = json.JSONEncoder(ensure_ascii=False, indent=indent, separators=(",", ": "),
+                                   default=_json_default)
+        parts, total = [], 0
+        for i, chunk in enumerate(encoder.iterencode(value)):
+            if not i & 255:
+                tick()
+            total += len(chunk)
+            self.bound(total, "the result of |tojson ({n} characters)")
+            parts.append(chunk)
+        return "".join(parts)
 
     @pass_environment
     def _sum(self, environment: Any, iterable: Any, attribute: Any = None,
