@@ -46,8 +46,8 @@ _COLLECT_FILTERS = frozenset({
 # Methods of dicts whose result is part of the dict: no new data, no weight to check.
 _SORTING = frozenset({"sort", "dictsort", "groupby", "unique", "min", "max"})
 # Filters with a check of their own in `_guard_filter`.
-_SPECIAL_FILTERS = frozenset({"center", "batch", "slice", "indent", "replace", "join", "format",
-                              "wordwrap", "urlize"})
+_SPECIAL_FILTERS = frozenset({"pprint", "center", "batch", "slice", "indent", "replace", "join",
+                              "format", "wordwrap", "urlize"})
 _PASS_THROUGH = frozenset({"get", "setdefault", "copy", "keys", "values", "items"})
 # Comparisons and the tests that compare (`is eq`, `is in`, ...), as Python functions.
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
@@ -172,6 +172,19 @@ def _opaque(obj: Any) -> bool:
     tp = type(obj)
     return (callable(obj) or isinstance(obj, Iterator)
             or (tp.__repr__ is object.__repr__ and tp.__str__ is object.__str__))
+
+
+def _depth(value: Any, budget: int) -> int:
+    """How deeply containers nest in `value`, looking at no more than `budget` values."""
+    deepest, stack = 0, [(value, 0)]
+    while stack and budget > 0:
+        item, depth = stack.pop()
+        budget -= 1
+        if isinstance(item, list | tuple | set | frozenset | dict):
+            deepest = max(deepest, depth + 1)
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _has_opaque(value: Any) -> bool:
@@ -580,6 +593,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
                     value = clean(value)
             if not special:
                 pass
+            elif name == "pprint":  # pure Python, unticked; indents every line by depth
+                self.bound(_weight(value, self.max_items) * (_depth(value, self.max_items) + 1),
+                           "|pprint of {n} (items x depth)")
             elif name in ("center", "batch", "slice"):
                 size = _arg(rest, kwargs, 0, {"center": "width", "batch": "linecount"}.get(
                     name, "slices"), 0)

@@ -157,6 +157,7 @@ REFUSED: list[tuple[str, str]] = [
     (V, "{{ [" + S + ", " + S + "]|string }}"),
     (V, "{{ [" + S + ", " + S + "]|pprint }}"),
     (V, "{{ range(100000)|list|tojson(indent=100000) }}"),
+    (V, "{{ " + "[" * 40 + "range(99000)|list" + "]" * 40 + "|pprint }}"),
     (V, "{{ range(100000)|list|tojson(indent=" + S + ") }}"),
     (V, "{{ [[[[[[[[[[range(9000)|list]]]]]]]]]]|tojson(indent=10) }}"),
     (V, "{{ {'a': " + S + ", 'b': " + S + "}|urlencode }}"),
