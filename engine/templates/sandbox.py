@@ -479,6 +479,10 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def _check_method(self, owner: Any, name: str, args: tuple[Any, ...],
                       kwargs: dict[str, Any]) -> tuple[Any, ...]:
         """Refuse, before they run, methods of data whose output size an argument controls."""
+        if isinstance(owner, list | tuple) and name in ("index", "count") and args:
+            self._check_contains(args[0], owner)  # compares with every item, in C
+        elif isinstance(owner, LoopContext) and name == "changed":
+            self._check_compare(list(args), owner._last_changed_value)
         if owner is dict and name == "fromkeys" and args and isinstance(args[0], Sized):
             self.bound(len(args[0]), "fromkeys() of {n} keys")  # before building it
         if isinstance(owner, str | bytes):
@@ -645,11 +649,17 @@ class Sandbox(ImmutableSandboxedEnvironment):
         """A tuple literal: tuples hash recursively (dict keys, `in`, |unique), so nesting
         shared tuples (`a = (b, b)`, `b = (c, c)`, ...) would hash for hours, unticked."""
         if any(type(v) is tuple for v in value):
-            cap = 2 * self.max_items
+            cap = self.max_items
             if _weight(value, cap) > cap:
                 raise Refused(f"a tuple of over {cap} items (shared values counted every "
                               "time) is not allowed")
         return value
+
+    def _check_contains(self, item: Any, seq: Any) -> None:
+        """`item in seq`, `seq.index(item)`: `item` compared with each entry."""
+        if isinstance(item, _CONTAINERS) and isinstance(seq, list | tuple):
+            for entry in seq[:1000]:  # a sample: heavy entries come from few built values
+                self._check_compare(item, entry)
 
     def compare(self, left: Any, *rest: Any) -> Any:
         """`left op1 right1 op2 right2 ...`, as Python chains comparisons."""
@@ -658,9 +668,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         for i in range(0, len(rest), 2):
             op, right = rest[i], rest[i + 1]
             if op in ("in", "notin"):
-                if isinstance(right, _CONTAINERS):
-                    for item in itertools.islice(right, 1000):  # a sample: the rest are alike
-                        self._check_compare(left, item)
+                self._check_contains(left, right)
             else:
                 self._check_compare(left, right)
             rv = _COMPARE[op](left, right)

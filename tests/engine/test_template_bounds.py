@@ -206,6 +206,11 @@ REFUSED: list[tuple[str, str]] = [
     (T, _shared_tree("[{0}, {0}]") + "{{ a40 is eq(b40) }}"),
     (T, _shared_tree("[{0}, {0}]") + "{{ [a40, b40]|sort }}"),
     (T, _shared_tree("[{0}, {0}]") + "{{ [a40, b40]|max }}"),
+    (T, _shared_tree("[{0}, {0}]") + "{{ [1, a40].index(b40) }}"),
+    (T, _shared_tree("[{0}, {0}]") + "{{ [a40].count(b40) }}"),
+    (T, _shared_tree("[{0}, {0}]") + "{{ [a40, b40]|select('eq', b40)|list }}"),
+    (T, _shared_tree("[{0}, {0}]") + "{% for x in [a40, b40] %}{{ loop.changed(x) }}"
+        "{% endfor %}"),
     (T, _shared_tree("({0}, {0})") + "{{ {a40: 1} }}"),
     (T, _shared_tree("({0}, {0})") + "{{ [a40]|unique|list }}"),
     (T, "{% for i in range(100000) %}{% set y = (7 ** 99999) // (3 ** 49999) %}{% endfor %}"),
