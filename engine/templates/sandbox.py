@@ -1,6 +1,9 @@
 """The sandboxed Jinja environment: Jinja's immutable sandbox without include/import/extends
 or calls on anything but plain data; every value it builds is bounded to `max_items` items
-and every render to the deadline its caller puts in `RUN`.
+(by weight: shared references count every time, big ints count their digits), every
+buffer of output to `max_items` characters, all values built in one render to
+`WORK_FACTOR * max_items`, and every render to the deadline its caller puts in `RUN`.
+Functions, methods, classes and other objects with internals print as `<function range>`.
 """
 
 from __future__ import annotations
@@ -38,16 +41,18 @@ _TEXT_FILTERS = frozenset({
     "capitalize", "center", "e", "escape", "forceescape", "format", "indent", "lower",
     "pprint", "replace", "safe", "string", "striptags", "title", "tojson", "trim", "upper",
     "urlencode", "urlize", "wordwrap", "xmlattr", "list"})
-# Filters that collect, sort or scan their whole input in C or without ticking: an input
-# built lazily is materialised under the bounds first, and any input is limited in length.
+# Filters that collect their whole input: one built lazily (|map, |batch, ...) is
+# materialised under the bounds first.
 _COLLECT_FILTERS = frozenset({
     "list", "join", "sort", "dictsort", "groupby", "unique", "min", "max", "sum", "last",
     "batch", "slice", "reverse", "random"})
-# Methods of dicts whose result is part of the dict: no new data, no weight to check.
+# Filters that sort or scan their input in C or without ticking: limited in length, and
+# their compares bounded like `==`.
 _SORTING = frozenset({"sort", "dictsort", "groupby", "unique", "min", "max"})
 # Filters with a check of their own in `_guard_filter`.
 _SPECIAL_FILTERS = frozenset({"pprint", "center", "batch", "slice", "indent", "replace", "join",
                               "format", "wordwrap", "urlize"})
+# Methods of dicts whose result is part of the dict: no new data, no weight to check.
 _PASS_THROUGH = frozenset({"get", "setdefault", "copy", "keys", "values", "items"})
 # Comparisons and the tests that compare (`is eq`, `is in`, ...), as Python functions.
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
@@ -71,8 +76,9 @@ class Refused(Exception):
 
 # The deadline is checked in every sandbox hook (attribute and item access, calls,
 # intercepted operators, filters, each `{{ }}` output, `~`), every 256 items of each
-# for-loop and at each output chunk. Not interruptible: one long C-level operation
-# (sorting or joining a list that arrived big as data) and compiling a template.
+# for-loop, at each output chunk and each append to an output buffer. Not interruptible:
+# one C-level operation, so those are bounded beforehand (sorting at most max_items items,
+# comparing values of bounded weight, big ints to max_items digits), and compiling.
 def tick() -> None:
     run = RUN.get()
     if run is not None and time.monotonic() > run[0]:

@@ -356,9 +356,13 @@ def test_format_specs_up_to_the_limit_still_work(eng: TemplateEngine) -> None:
 
 
 def test_buffers_are_bounded(eng: TemplateEngine) -> None:
-    for source in ("{% set x %}{% for i in range(200000) %}x{% endfor %}{% endset %}",
-                   "{% filter upper %}{% for i in range(200000) %}x{% endfor %}{% endfilter %}"):
-        with pytest.raises(TemplateError, match="exceeds the limit of 100000"):
+    many = "{% for i in range(1000) %}{% for j in range(200) %}x{% endfor %}{% endfor %}"
+    for source in ("{% set x %}" + many + "{% endset %}",
+                   "{% filter upper %}" + many + "{% endfilter %}",
+                   "{% macro m() %}" + many + "{% endmacro %}{% set y = m() %}",
+                   "{% macro m() %}{{ caller() }}{% endmacro %}{% set y %}{% call m() %}"
+                   + many + "{% endcall %}{% endset %}"):
+        with pytest.raises(TemplateError, match="buffered template output .* exceeds the limit"):
             eng.render_text(source, {})
     assert eng.render_text("{% set x %}{{ 'ab' * 3 }}{% endset %}{{ x|upper }}", {}) == "ABABAB"
 
