@@ -362,7 +362,7 @@ def test_buffers_are_bounded(eng: TemplateEngine) -> None:
                    "{% macro m() %}" + many + "{% endmacro %}{% set y = m() %}",
                    "{% macro m() %}{{ caller() }}{% endmacro %}{% set y %}{% call m() %}"
                    + many + "{% endcall %}{% endset %}"):
-        with pytest.raises(TemplateError, match="buffered template output .* exceeds the limit"):
+        with pytest.raises(TemplateError, match=r"buffered template output .* exceeds the limit"):
             eng.render_text(source, {})
     assert eng.render_text("{% set x %}{{ 'ab' * 3 }}{% endset %}{{ x|upper }}", {}) == "ABABAB"
 
