@@ -489,8 +489,6 @@ class Sandbox(ImmutableSandboxedEnvironment):
             self._check_contains(args[0], owner)  # compares with every item, in C
         elif isinstance(owner, LoopContext) and name == "changed":
             self._check_compare(list(args), owner._last_changed_value)
-        if owner is dict and name == "fromkeys" and args and isinstance(args[0], Sized):
-            self.bound(len(args[0]), "fromkeys() of {n} keys")  # before building it
         if isinstance(owner, str | bytes):
             sep = _arg(args, kwargs, 0, "sep", None)
             if name in ("split", "rsplit") and type(sep) is type(owner) and sep:
@@ -785,8 +783,11 @@ class Sandbox(ImmutableSandboxedEnvironment):
             raise SecurityError(f"calling a {type(obj).__name__!r} object is not allowed")
         name = getattr(obj, "__name__", "?")
         owner = getattr(obj, "__self__", None)
-        if obj is dict and args and isinstance(args[0], Sized):
-            self.bound(len(args[0]), "dict() of {n} items")  # before building it
+        if (obj is dict or (owner is dict and name == "fromkeys")) and args:
+            if isinstance(args[0], Iterator):  # built lazily: materialised under the bound
+                args = (self._take(args[0], f"the input of {name}()"), *args[1:])
+            elif isinstance(args[0], Sized):
+                self.bound(len(args[0]), f"{name}() of {{n}} items")  # before building it
         if owner is not None:
             args = self._check_method(owner, name, args, kwargs)
         rv = context.call(obj, *args, **kwargs)
