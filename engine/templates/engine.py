@@ -6,7 +6,7 @@ See FORMAT.md "Expressions and templates"; `default_engine` is the shared instan
 from __future__ import annotations
 
 import functools
-import itertools
+import re
 import time
 import types
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
@@ -22,13 +22,16 @@ from markupsafe import Markup
 
 from engine.errors import TemplateError
 from engine.templates.detect import contains_template
-from engine.templates.sandbox import RUN, Guarded, Refused, Sandbox, tick
+from engine.templates.sandbox import RUN, Guarded, Refused, Sandbox, _weight, clean, tick
 
 # Private-use characters: nobody types them, so `{%` and `{#` stay literal in config values.
 _VALUE_DELIMITERS = {"block_start_string": "\ue000\ue001", "block_end_string": "\ue001\ue000",
                      "comment_start_string": "\ue002\ue003", "comment_end_string": "\ue003\ue002"}
 _BUILDERS = (nodes.List, nodes.Tuple, nodes.Dict, nodes.Call, nodes.Filter, nodes.BinExpr)
 _PLAIN = frozenset({str, int, float, bool, types.NoneType})
+# What Python's messages may show of our objects: addresses and qualified names.
+_INTERNALS = re.compile(r" at 0x[0-9a-fA-F]+|\b(?:jinja2|markupsafe|engine)(?:\.\w+)+\.(?=\w)"
+                        r"|\b[\w.]*<locals>\.")
 
 
 class _Compiled:
@@ -88,6 +91,14 @@ def _strings(value: Any, out: list[str], budget: int = 10_000) -> None:
             stack.extend(item.values())
         elif isinstance(item, list | tuple):
             stack.extend(item)
+
+
+def _handed_in(value: Any, names: Mapping[str, Any]) -> bool:
+    """Whether `value` is a name's value or one of its entries: data passing through."""
+    for v in names.values():
+        if v is value or (type(v) is dict and any(w is value for w in v.values())):
+            return True
+    return False
 
 
 def _template_line(exc: BaseException) -> int | None:
@@ -222,7 +233,7 @@ class TemplateEngine:
         # Through a local: Python 3.11 compiles `RUN.set()` on an imported name as a
         # module attribute (no LOAD_METHOD), which costs ~25 ns per call here.
         run = RUN
-        token = run.set((time.monotonic() + self.time_limit_s, source, self.time_limit_s))
+        token = run.set([time.monotonic() + self.time_limit_s, source, self.time_limit_s, 0])
         try:
             return job(compiled, names)
         except Exception as exc:
@@ -271,12 +282,13 @@ class TemplateEngine:
             rv._fail_with_undefined_error()
         if isinstance(rv, Markup):
             return str(rv)
+        env = self._value_env
+        if callable(rv):  # a function, method, class or macro: described, never handed out
+            return clean(rv)
         if compiled.walk and isinstance(rv, Iterator | range | KeysView | ValuesView | ItemsView):
             # Lazy results the expression made (|map, range(), d.items()) become the list
             # they stand for; an iterator passed in as data is handed back untouched.
-            items = list(itertools.islice(Guarded(rv), self.max_items + 1))
-            self._value_env.bound(len(items), "the result")
-            return items
+            return clean(env._take(Guarded(rv), "the result"))
         if compiled.walk:  # an undefined may hide inside a container built by the expression
             stack, seen = [rv], 0
             while stack and seen <= self.max_items:
@@ -287,6 +299,13 @@ class TemplateEngine:
                     stack.extend(item.values())
                 elif isinstance(item, list | tuple):
                     stack.extend(item)
+            if _weight(rv, self.max_items) > self.max_items:
+                if _handed_in(rv, names):
+                    return rv
+                # Heavier than the bound: allowed only as heavy as the data it came from
+                # (`text.split()`), never more (shared values counted every time).
+                env._check_result(rv, tuple(names.values()), "the result")
+            return clean(rv)
         return rv
 
     def _error(self, exc: Exception, source: str, names: Mapping[str, Any],
@@ -294,15 +313,15 @@ class TemplateEngine:
         if isinstance(exc, TemplateError):
             return exc
         if isinstance(exc, UndefinedError | Refused):
-            problem = str(exc)
+            problem = _INTERNALS.sub("", str(exc))
         elif isinstance(exc, SecurityError):
-            problem = f"refused: {exc}"
+            problem = _INTERNALS.sub("", f"refused: {exc}")
         elif isinstance(exc, RecursionError):
             problem = "recursion too deep"
         else:
             # Python's messages can quote values (list.index, KeyError, ...): hide any
             # string from the names that the template text does not itself contain.
-            problem = f"{type(exc).__name__}: {exc}"
+            problem = _INTERNALS.sub("", f"{type(exc).__name__}: {exc}")
             found: list[str] = []
             _strings(dict(names), found)
             for text in sorted({s for s in found if len(s) >= 4 and s not in source},

@@ -1,6 +1,9 @@
 """The sandboxed Jinja environment: Jinja's immutable sandbox without include/import/extends
 or calls on anything but plain data; every value it builds is bounded to `max_items` items
-and every render to the deadline its caller puts in `RUN`.
+(by weight: shared references count every time, big ints count their digits), every
+buffer of output to `max_items` characters, all values built in one render to
+`WORK_FACTOR * max_items`, and every render to the deadline its caller puts in `RUN`.
+Functions, methods, classes and other objects with internals print as `<function range>`.
 """
 
 from __future__ import annotations
@@ -10,28 +13,60 @@ import functools
 import itertools
 import json
 import math
+import operator
 import re
 import time
 import types
-from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
-from typing import Any
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, Sized, ValuesView
+from typing import Any, cast
 
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError
+from jinja2.filters import make_attrgetter, sync_do_sum
 from jinja2.runtime import BlockReference, LoopContext, Macro, StrictUndefined, Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from jinja2.utils import pass_environment
+from markupsafe import EscapeFormatter, Markup
 
 _ITER_FILTER = "\ue000iter"  # not an identifier, so templates cannot name it
 _DATA_TYPES = (str, bytes, int, float, complex, list, tuple, dict, set, frozenset, range,
                KeysView, ValuesView, ItemsView, LoopContext)
 _DICT_ATTRS = frozenset(dir(dict))
 _PCT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
-_BRACE_SPEC = re.compile(r"\{[^{}]*:([^{}]*)\}")
-_NESTED_BRACE = re.compile(r"\{[^{}]*:[^{}]*\{")
+# The width and precision of a resolved str.format spec: [[fill]align][sign][z][#][0]width...
+_FORMAT_SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?(\d*)[,_]?(?:\.(\d*))?", re.S)
+# Filters that turn their input into text (or walk all of it): its weight is bounded first.
+_TEXT_FILTERS = frozenset({
+    "capitalize", "center", "e", "escape", "forceescape", "format", "indent", "lower",
+    "pprint", "replace", "safe", "string", "striptags", "title", "tojson", "trim", "upper",
+    "urlencode", "urlize", "wordwrap", "xmlattr", "list"})
+# Filters that collect their whole input: one built lazily (|map, |batch, ...) is
+# materialised under the bounds first.
+_COLLECT_FILTERS = frozenset({
+    "list", "join", "sort", "dictsort", "groupby", "unique", "min", "max", "sum", "last",
+    "batch", "slice", "reverse", "random"})
+# Filters that sort or scan their input in C or without ticking: limited in length, and
+# their compares bounded like `==`.
+_SORTING = frozenset({"sort", "dictsort", "groupby", "unique", "min", "max"})
+# Filters with a check of their own in `_guard_filter`.
+_SPECIAL_FILTERS = frozenset({"pprint", "center", "batch", "slice", "indent", "replace", "join",
+                              "format", "wordwrap", "urlize"})
+# Methods of dicts whose result is part of the dict: no new data, no weight to check.
+_PASS_THROUGH = frozenset({"get", "setdefault", "copy", "keys", "values", "items"})
+# Comparisons and the tests that compare (`is eq`, `is in`, ...), as Python functions.
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "lteq": operator.le,
+    "gt": operator.gt, "gteq": operator.ge, "in": lambda a, b: a in b,
+    "notin": lambda a, b: a not in b}
+_COMPARE_TESTS = frozenset({"in", "eq", "==", "equalto", "ne", "!=", "lt", "<", "lessthan",
+                            "le", "<=", "gt", ">", "greaterthan", "ge", ">="})
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+WORK_FACTOR = 50  # a render may allocate at most this many times max_items in results
 
-# (deadline, template source, time limit) of the render running in this thread / task.
-RUN: contextvars.ContextVar[tuple[float, str, float] | None] = contextvars.ContextVar(
+# [deadline, template source, time limit, items allocated so far] of the render running
+# in this thread / task (a list: the last entry is updated in place).
+RUN: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
     "flowui_template_run", default=None)
 
 
@@ -41,36 +76,154 @@ class Refused(Exception):
 
 # The deadline is checked in every sandbox hook (attribute and item access, calls,
 # intercepted operators, filters, each `{{ }}` output, `~`), every 256 items of each
-# for-loop and at each output chunk. Not interruptible: one long C-level operation
-# (sorting or joining a list that arrived big as data) and compiling a template.
+# for-loop, at each output chunk and each append to an output buffer. Not interruptible:
+# one C-level operation, so those are bounded beforehand (sorting at most max_items items,
+# comparing values of bounded weight, big ints to max_items digits), and compiling.
 def tick() -> None:
     run = RUN.get()
     if run is not None and time.monotonic() > run[0]:
         raise Refused(f"evaluation took longer than {run[2]} s (time limit)")
 
 
+def charge(n: int, limit: int) -> None:
+    """Count `n` items allocated by the running render; refuse past `limit` in total, so
+    a loop that builds and drops big values cannot churn through unbounded memory."""
+    run = RUN.get()
+    if run is not None:
+        run[3] += n
+        if run[3] > limit:
+            raise Refused(f"the values built by this template exceed the limit of {limit} "
+                          "items in total")
+
+
+def _range_len(rng: range) -> int:
+    # len() would overflow past a C ssize_t; this is the same count, as a Python int
+    return max(0, -((rng.start - rng.stop) // rng.step))
+
+
+_BIG = 1 << 64  # ints beyond a machine word weigh their digits
+_SCALARS = frozenset({float, bool, complex, types.NoneType})
+
+
 def _weight(value: Any, budget: int) -> int:
-    """Rough size in items (characters for strings), counted only up to `budget`.
+    """Rough size in items (characters for strings, digits for big ints), counted only
+    up to `budget`.
 
     Shared references (`[x] * n`) count every time, because that is what they cost
     once serialised; a container is charged its length before being entered, so
-    the walk itself never takes more than `budget` steps.
+    the walk itself never takes more than `budget` steps. Exact types are tested
+    first: this runs over every value that is output or built.
     """
     total, stack = 1, [value]  # every value, the top one included, counts at least 1
+    pop, extend, big = stack.pop, stack.extend, _BIG
     while stack and total <= budget:
-        item = stack.pop()
-        if isinstance(item, str | bytes):
+        item = pop()
+        tp = type(item)
+        if tp is int:
+            if item >= big or item <= -big:  # log10(2) ~ 0.30103; no str() needed
+                total += item.bit_length() * 30103 // 100000
+        elif tp is str or tp is list or tp is tuple or tp is bytes:
+            if item:
+                total += len(item) - 1
+                if (tp is list or tp is tuple) and total <= budget:
+                    extend(item)
+        elif tp is dict:
+            if item:
+                total += 2 * len(item) - 1
+                if total <= budget:
+                    extend(item.keys())
+                    extend(item.values())
+        elif tp in _SCALARS:
+            pass
+        elif isinstance(item, str | bytes):  # subclasses: Markup
+            total += max(len(item) - 1, 0)
+        elif isinstance(item, int) and not -_BIG < item < _BIG:
+            total += item.bit_length() * 30103 // 100000
+        elif isinstance(item, range):
+            total += max(_range_len(item) - 1, 0)
+        elif isinstance(item, KeysView | ValuesView | ItemsView):
             total += max(len(item) - 1, 0)
         elif isinstance(item, dict):
             total += max(2 * len(item) - 1, 0)
             if total <= budget:
-                stack.extend(item.keys())
-                stack.extend(item.values())
+                extend(item.keys())
+                extend(item.values())
         elif isinstance(item, list | tuple | set | frozenset):
             total += max(len(item) - 1, 0)
             if total <= budget:
-                stack.extend(item)
+                extend(item)
     return total
+
+
+def _describe(obj: Any) -> str:
+    """What a function, method, class or other object with internals shows as text:
+    `<function range>`, never a memory address or our qualified names."""
+    name = getattr(obj, "__name__", None)
+    if isinstance(obj, type):
+        return f"<class {obj.__name__}>"
+    if isinstance(obj, Macro):
+        return f"<macro {obj.name}>"
+    if isinstance(obj, LoopContext):
+        return "<loop>"
+    if callable(obj) and isinstance(name, str):
+        owner = getattr(obj, "__self__", None)
+        return f"<{'method' if isinstance(owner, _DATA_TYPES) else 'function'} {name}>"
+    return f"<{type(obj).__name__} object>"
+
+
+def _opaque(obj: Any) -> bool:
+    """Whether str()/repr() of `obj` may show internals (addresses, qualified names)."""
+    if isinstance(obj, str | int | float | types.NoneType | Undefined):
+        return False
+    tp = type(obj)
+    return (callable(obj) or isinstance(obj, Iterator)
+            or (tp.__repr__ is object.__repr__ and tp.__str__ is object.__str__))
+
+
+def _depth(value: Any, budget: int) -> int:
+    """How deeply containers nest in `value`, looking at no more than `budget` values."""
+    deepest, stack = 0, [(value, 0)]
+    while stack and budget > 0:
+        item, depth = stack.pop()
+        budget -= 1
+        if isinstance(item, list | tuple | set | frozenset | dict):
+            deepest = max(deepest, depth + 1)
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _has_opaque(value: Any) -> bool:
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        tp = type(item)
+        if tp is str or tp is int or tp in _SCALARS or tp is bytes:
+            continue
+        if tp is list or tp is tuple or tp is set or tp is frozenset:
+            extend(item)
+        elif tp is dict:
+            extend(item.keys())
+            extend(item.values())
+        elif _opaque(item):
+            return True
+    return False
+
+
+def clean(value: Any) -> Any:
+    """`value` with every opaque object in it replaced by its description; the same object
+    when there is none (the usual case: one quick scan). Only called on values already
+    bounded by weight."""
+    tp = type(value)
+    if tp is str or tp is int or tp in _SCALARS or not _has_opaque(value):
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [clean(v) for v in value]
+        return items if isinstance(value, list) else type(value)(items)
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}
+    return _describe(value) if _opaque(value) else value
 
 
 def _shown(name: Any) -> str:
@@ -95,12 +248,6 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"a {type(value).__name__!r} value cannot be turned into JSON")
 
 
-def _tojson(value: Any, indent: int | None = None) -> str:
-    """Plain JSON, compact unless `indent`; keys keep their order and <>&' are NOT
-    HTML-escaped (unlike Jinja's tojson), because nothing here is HTML."""
-    seps = (",", ":") if indent is None else (",", ": ")
-    return json.dumps(value, ensure_ascii=False, indent=indent, separators=seps,
-                      default=_json_default)
 
 
 def _fromjson(value: str) -> Any:
@@ -129,6 +276,66 @@ class Guarded:
             yield item
 
 
+class _Buffer(list[str]):
+    """The list Jinja's generated code collects buffered output in (`{% set %}` and
+    `{% filter %}` blocks, macro and `{% call %}` bodies, recursive loops) before joining
+    it: counted as it grows, since only the top-level output stream is counted outside."""
+
+    __slots__ = ("env", "size")
+
+    def __init__(self, env: Sandbox) -> None:
+        super().__init__()
+        self.env, self.size = env, 0
+
+    def _count(self, n: int) -> None:
+        tick()
+        self.size += n
+        self.env.bound(self.size, "buffered template output ({n} characters)")
+        charge(n, self.env.max_work)
+
+    def append(self, item: str) -> None:
+        self._count(len(item))
+        super().append(item)
+
+    def extend(self, items: Any) -> None:
+        items = tuple(items)  # a handful of output chunks, already strings
+        self._count(sum(len(i) for i in items))
+        super().extend(items)
+
+
+class _Formatter(SandboxedFormatter):
+    """str.format / format_map: each field's resolved spec and value are bounded right
+    before format() applies them, whatever nesting or argument produced the spec."""
+
+    def __init__(self, env: Sandbox, **kwargs: Any) -> None:
+        super().__init__(env, **kwargs)
+        self.sandbox, self.total = env, 0
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        tick()
+        self.sandbox.bound(_weight(value, self.sandbox.max_items), "a formatted value")
+        return super().convert_field(clean(value), conversion)
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        env = self.sandbox
+        tick()
+        match = _FORMAT_SPEC.match(format_spec)
+        for digits in match.groups() if match else ():
+            if digits:  # a 10**9-digit width must not even reach int()
+                env.bound(int(digits) if len(digits) < 10 else 10**10, "a format width of {n}")
+        weight = _weight(value, env.max_items)
+        env.bound(weight, "a formatted value ({n} items)")
+        rv = super().format_field(clean(value), format_spec)
+        self.total += len(rv)
+        env.bound(self.total, "the text being formatted ({n} characters)")
+        charge(len(rv), env.max_work)
+        return rv
+
+
+class _EscapeFormatter(_Formatter, EscapeFormatter):
+    pass
+
+
 class _CodeGenerator(CodeGenerator):
     """Routes every for-loop iterable and every `~` through the environment's checks."""
 
@@ -149,6 +356,27 @@ class _CodeGenerator(CodeGenerator):
             self.write(", ")
         self.write("))")
 
+    def visit_Compare(self, node: nodes.Compare, frame: Any) -> None:
+        # `a == b`, `a in b`, ...: all operands evaluated, then compared by the environment
+        self.write("environment.compare(")
+        self.visit(node.expr, frame)
+        for op in node.ops:
+            self.write(f", {op.op!r}, ")
+            self.visit(op.expr, frame)
+        self.write(")")
+
+    def visit_Tuple(self, node: nodes.Tuple, frame: Any) -> None:
+        if node.ctx != "load":  # a target: `{% for a, b in ... %}`
+            super().visit_Tuple(node, frame)
+            return
+        self.write("environment.checked_tuple(")
+        super().visit_Tuple(node, frame)
+        self.write(")")
+
+    def buffer(self, frame: Any) -> None:
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.new_buffer()")
+
 
 class Sandbox(ImmutableSandboxedEnvironment):
     code_generator_class = _CodeGenerator
@@ -158,20 +386,26 @@ class Sandbox(ImmutableSandboxedEnvironment):
         super().__init__(autoescape=False, undefined=_Undefined, keep_trailing_newline=True,
                          **options)
         self.max_items = max_items
+        self.max_work = WORK_FACTOR * max_items
         self.finalize = self._finalize
 
         def range_(*args: int) -> range:
             rng = range(*args)
-            # len() would overflow past a C ssize_t; this is the same count, as a Python int
-            self.bound(-((rng.start - rng.stop) // rng.step), "range() of {n} items")
+            self.bound(_range_len(rng), "range() of {n} items")
             return rng
 
+        range_.__name__ = range_.__qualname__ = "range"  # what `{{ range }}` shows
         self._range = range_
         self.globals.clear()  # drops lipsum, cycler, joiner, namespace: objects with internals
         self.globals.update(range=range_, dict=dict)
-        self.filters.update(tojson=_tojson, fromjson=_fromjson)
+        self.filters.update(tojson=self._tojson, fromjson=_fromjson, sum=self._sum)
         self.filters = {name: self._guard_filter(name, f) for name, f in self.filters.items()}
         self.filters[_ITER_FILTER] = Guarded
+        self.tests = {name: self._guard_test(name, cast(Callable[..., Any], f))
+                      for name, f in self.tests.items()}
+
+    def new_buffer(self) -> _Buffer:
+        return _Buffer(self)
 
     # -- bounds ----------------------------------------------------------------------
 
@@ -180,18 +414,59 @@ class Sandbox(ImmutableSandboxedEnvironment):
         if n > self.max_items:
             raise Refused(f"{what.format(n=n)} exceeds the limit of {self.max_items} items")
 
-    def _check_size(self, value: Any, what: str) -> None:
-        if isinstance(value, str | bytes | list | tuple | dict | set | frozenset):
-            self.bound(len(value), what + " ({n} items)")
+    def _check_result(self, rv: Any, inputs: tuple[Any, ...], what: str) -> None:
+        """A value an operation built: bounded in length, and in weight (shared references
+        counted every time) beyond what its inputs already weighed: `text.split()` of a
+        big text hands back data it was given, `dict.fromkeys(keys, s)` multiplies `s`."""
+        if type(rv) is str:  # the usual case, quickly
+            if len(rv) > self.max_items:
+                self.bound(len(rv), what + " ({n} items)")
+            charge(len(rv), self.max_work)
+            return
+        if not isinstance(rv, str | bytes | list | tuple | dict | set | frozenset):
+            return
+        self.bound(len(rv), what + " ({n} items)")
+        charge(len(rv), self.max_work)
+        if isinstance(rv, str | bytes) or _weight(rv, self.max_items) <= self.max_items:
+            return
+        # Rare: only results heavier than the bound pay for weighing their inputs.
+        allowed = self.max_items + sum(_weight(x, 10 * self.max_items) for x in inputs)
+        if _weight(rv, allowed) > allowed:
+            raise Refused(f"{what} (shared values counted every time) exceeds the limit of "
+                          f"{self.max_items} items")
 
-    def _check_format(self, fmt: str, values: list[Any]) -> None:
-        widths = [int(w) for m in _PCT_SPEC.finditer(fmt) for w in m.groups() if w and w != "*"]
-        widths += [int(w) for spec in _BRACE_SPEC.findall(fmt) for w in re.findall(r"\d+", spec)]
-        if "*" in fmt or _NESTED_BRACE.search(fmt):  # widths taken from the arguments
-            widths += [v for v in values if isinstance(v, int)]
-        self.bound(max(widths, default=0), "a format width of {n}")
-        self.bound(len(fmt) + sum(_weight(v, self.max_items) for v in values),
-                   "the text being formatted")
+    def _take(self, items: Any, what: str) -> list[Any]:
+        """An iterator made by the template (|map, |batch, ...) as a list, stopped as soon
+        as the weight of what it produced passes the bound: never materialised first."""
+        out, total = [], 0
+        for i, item in enumerate(items):
+            if not i & 255:
+                tick()
+            total += _weight(item, self.max_items)
+            if total > self.max_items:
+                raise Refused(f"{what} exceeds the limit of {self.max_items} items")
+            out.append(item)
+        charge(len(out), self.max_work)
+        return out
+
+    def _check_format(self, fmt: str, right: Any) -> Any:
+        """`fmt % right` (and |format): widths, precisions and the values, counted before
+        formatting. Returns `right` with opaque objects replaced, so `%s`/`%r` show no
+        internals."""
+        specs = list(itertools.islice(_PCT_SPEC.finditer(fmt), self.max_items + 1))
+        self.bound(len(specs), "{n} format fields")
+        widths = sum(int(w) if len(w) < 10 else 10**10
+                     for m in specs for w in m.groups() if w and w != "*")
+        values = list(right) if isinstance(right, tuple) else [right]
+        if "*" in fmt:  # widths taken from the arguments
+            widths += sum(v for v in values if isinstance(v, int) and v > 0)
+        self.bound(widths, "format widths of {n}")
+        if isinstance(right, Mapping):  # `%(a)s` may name the same value any number of times
+            weight = len(specs) * _weight(right, self.max_items)
+        else:
+            weight = sum(_weight(v, self.max_items) for v in values)
+        self.bound(widths + weight, "the text being formatted")
+        return clean(right)
 
     def _check_replace(self, s: Any, old: Any, new: Any, count: Any) -> None:
         if all(isinstance(x, str | bytes) for x in (s, old, new)):
@@ -202,17 +477,28 @@ class Sandbox(ImmutableSandboxedEnvironment):
                        "the result of replace ({n} characters)")
 
     def _joined(self, sep: Any, items: Any) -> list[Any]:
-        items = list(itertools.islice(items, self.max_items + 1))
-        self.bound(len(items), "joining {n} items")
+        items = self._take(items, "joining items")
         size = sum(_weight(item, self.max_items) for item in items)
         self.bound(size + len(sep) * max(0, len(items) - 1), "the result of join")
-        return items
+        return [clean(item) for item in items]
 
     def _check_method(self, owner: Any, name: str, args: tuple[Any, ...],
                       kwargs: dict[str, Any]) -> tuple[Any, ...]:
         """Refuse, before they run, methods of data whose output size an argument controls."""
+        if isinstance(owner, list | tuple) and name in ("index", "count") and args:
+            self._check_contains(args[0], owner)  # compares with every item, in C
+        elif isinstance(owner, LoopContext) and name == "changed":
+            self._check_compare(list(args), owner._last_changed_value)
         if isinstance(owner, str | bytes):
-            if name in ("center", "ljust", "rjust", "zfill"):
+            sep = _arg(args, kwargs, 0, "sep", None)
+            if name in ("split", "rsplit") and type(sep) is type(owner) and sep:
+                # counted before the parts are built (a big text split on a common letter)
+                parts = cast(Any, owner).count(sep) + 1
+                most = _arg(args, kwargs, 1, "maxsplit", -1)
+                if isinstance(most, int) and most >= 0:
+                    parts = min(parts, most + 1)
+                self.bound(parts, f"{name}() into {{n}} parts")
+            elif name in ("center", "ljust", "rjust", "zfill"):
                 self.bound(_arg(args, kwargs, 0, "width", 0), f"{name}() width {{n}}")
             elif name == "expandtabs":
                 tab = _arg(args, kwargs, 0, "tabsize", 8)
@@ -224,8 +510,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
                                     _arg(args, kwargs, 2, "count", -1))
             elif name == "join" and args:
                 return (self._joined(owner, args[0]),)
-            elif name == "translate" and args and isinstance(args[0], Mapping):
-                longest = max((len(v) for v in args[0].values() if isinstance(v, str)), default=1)
+            elif name == "translate" and args and isinstance(args[0], Mapping | list | tuple):
+                table = args[0].values() if isinstance(args[0], Mapping) else args[0]
+                longest = max((len(v) for v in table if isinstance(v, str | bytes)), default=1)
                 self.bound(len(owner) * longest, "the result of translate() ({n} characters)")
         elif isinstance(owner, int) and name == "to_bytes":
             self.bound(_arg(args, kwargs, 0, "length", 1), "to_bytes() length {n}")
@@ -235,23 +522,89 @@ class Sandbox(ImmutableSandboxedEnvironment):
         # Every `{{ }}` of a statement template passes here before str(): catch
         # `[x] * n`-style blow-ups before they are turned into text.
         tick()
-        if not isinstance(value, str | int | float | bool | types.NoneType):
-            self.bound(_weight(value, self.max_items), "an output value")
-        return value
+        if isinstance(value, str | int | float | types.NoneType):
+            return value
+        self.bound(_weight(value, self.max_items), "an output value")
+        return clean(value)
 
     def checked_concat(self, join: Callable[[tuple[Any, ...]], str], items: tuple[Any, ...]) -> str:
         tick()
         self.bound(sum(_weight(i, self.max_items) for i in items), "the result of ~")
-        return join(items)
+        rv = join(tuple(clean(i) for i in items))
+        charge(len(rv), self.max_work)
+        return rv
+
+    def _tojson(self, value: Any, indent: int | str | None = None) -> str:
+        """Plain JSON, compact unless `indent`; keys keep their order and <>&' are NOT
+        HTML-escaped (unlike Jinja's tojson), because nothing here is HTML.
+
+        The input's weight is bounded by the filter guard; an indent repeats on every
+        line, once per level of nesting, so the indented text is counted as produced
+        (the depth, at most the weight, bounds each chunk)."""
+        if indent is None:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                              default=_json_default)
+        size = len(indent) if isinstance(indent, str) else indent
+        self.bound(size * _weight(value, self.max_items), "|tojson indented to {n} characters")
+        encoder = json.JSONEncoder(ensure_ascii=False, indent=indent, separators=(",", ": "),
+                                   default=_json_default)
+        parts, total = [], 0
+        for i, chunk in enumerate(encoder.iterencode(value)):
+            if not i & 255:
+                tick()
+            total += len(chunk)
+            self.bound(total, "the result of |tojson ({n} characters)")
+            parts.append(chunk)
+        return "".join(parts)
+
+    @pass_environment
+    def _sum(self, environment: Any, iterable: Any, attribute: Any = None,
+             start: Any = 0) -> Any:
+        """|sum: Python's sum() copies the running total for every list it adds (quadratic
+        time, unticked); lists and tuples are concatenated in one pass instead."""
+        if not isinstance(start, list | tuple):
+            return sync_do_sum(environment, iterable, attribute, start)
+        if attribute is not None:
+            iterable = map(make_attrgetter(environment, attribute), iterable)
+        out = list(start)
+        for i, part in enumerate(iterable):
+            if not i & 255:
+                tick()
+            if not isinstance(part, type(start)):
+                raise TypeError(f"can only concatenate {type(start).__name__} "
+                                f"(not {type(part).__name__!r}) to {type(start).__name__}")
+            out.extend(part)
+            self.bound(len(out), "the result of |sum ({n} items)")
+        return out if isinstance(start, list) else tuple(out)
 
     def _guard_filter(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         skip = 1 if hasattr(func, "jinja_pass_arg") else 0  # context/environment comes first
+        text, collect = name in _TEXT_FILTERS, name in _COLLECT_FILTERS
+        sorting, special = name in _SORTING, name in _SPECIAL_FILTERS
+        of_input, of_result = f"the input of |{name}", f"the result of |{name}"
 
         @functools.wraps(func)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             tick()
             value, rest = args[skip], args[skip + 1:]
-            if name in ("center", "batch", "slice"):
+            if collect and isinstance(value, Iterator):
+                value = self._take(value, of_input)
+            if sorting:  # superlinear or Python-level work over the whole input, and
+                # compares that walk nested values in C (shared ones exponentially)
+                self.bound(len(value) if isinstance(value, Sized) else 0, of_input + " ({n} items)")
+                self._check_compare(value, value)
+            if text:
+                if type(value) is str:
+                    self.bound(len(value), of_input)
+                else:
+                    self.bound(_weight(value, self.max_items), of_input)
+                    value = clean(value)
+            if not special:
+                pass
+            elif name == "pprint":  # pure Python, unticked; indents every line by depth
+                self.bound(_weight(value, self.max_items) * (_depth(value, self.max_items) + 1),
+                           "|pprint of {n} (items x depth)")
+            elif name in ("center", "batch", "slice"):
                 size = _arg(rest, kwargs, 0, {"center": "width", "batch": "linecount"}.get(
                     name, "slices"), 0)
                 self.bound(size, f"|{name}({{n}})")
@@ -266,15 +619,77 @@ class Sandbox(ImmutableSandboxedEnvironment):
                                     _arg(rest, kwargs, 2, "count", None))
             elif name == "join":
                 value = self._joined(_arg(rest, kwargs, 0, "d", ""), value)
-                args = (*args[:skip], value, *rest)
             elif name == "format" and isinstance(value, str):
-                self._check_format(value, [*rest, *kwargs.values()])
-            elif name in ("string", "tojson", "pprint", "xmlattr", "urlencode", "list"):
-                self.bound(_weight(value, self.max_items), f"the input of |{name}")
+                if kwargs:
+                    kwargs = self._check_format(value, kwargs)
+                else:
+                    rest = self._check_format(value, rest)
+            elif name in ("wordwrap", "urlize") and isinstance(value, str):
+                # Inserted at every break / link: at most one per word or `width` characters.
+                extra = sum(_weight(v, self.max_items) for v in (*rest, *kwargs.values())
+                            if isinstance(v, str))
+                pieces = value.count(" ") + value.count("\n") + len(value) // max(
+                    1, _arg(rest, kwargs, 0, "width", 79) if name == "wordwrap" else 1) + 1
+                self.bound(len(value) + pieces * extra, f"the result of |{name}")
+            args = (*args[:skip], value, *rest)
             rv = func(*args, **kwargs)
             if rv is not value:
-                self._check_size(rv, f"the result of |{name}")
+                self._check_result(rv, (value, *rest, *kwargs.values()), of_result)
             return rv
+
+        return guarded
+
+    def _check_compare(self, left: Any, right: Any) -> None:
+        """Comparing two containers walks both in C, unticked, and shared references make
+        that walk exponential (`a = [b, b]`, `b = [c, c]`, ...): refuse when both weigh
+        more than twice the item bound."""
+        if isinstance(left, _CONTAINERS) and isinstance(right, _CONTAINERS):
+            cap = 2 * self.max_items
+            if _weight(left, cap) > cap and _weight(right, cap) > cap:
+                raise Refused(f"comparing two values of over {cap} items each (shared "
+                              "values counted every time) is not allowed")
+
+    def checked_tuple(self, value: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A tuple literal: tuples hash recursively (dict keys, `in`, |unique), so nesting
+        shared tuples (`a = (b, b)`, `b = (c, c)`, ...) would hash for hours, unticked."""
+        if any(type(v) is tuple for v in value):
+            cap = self.max_items
+            if _weight(value, cap) > cap:
+                raise Refused(f"a tuple of over {cap} items (shared values counted every "
+                              "time) is not allowed")
+        return value
+
+    def _check_contains(self, item: Any, seq: Any) -> None:
+        """`item in seq`, `seq.index(item)`: `item` compared with each entry."""
+        if isinstance(item, _CONTAINERS) and isinstance(seq, list | tuple):
+            for entry in seq[:1000]:  # a sample: heavy entries come from few built values
+                self._check_compare(item, entry)
+
+    def compare(self, left: Any, *rest: Any) -> Any:
+        """`left op1 right1 op2 right2 ...`, as Python chains comparisons."""
+        tick()
+        rv: Any = True
+        for i in range(0, len(rest), 2):
+            op, right = rest[i], rest[i + 1]
+            if op in ("in", "notin"):
+                self._check_contains(left, right)
+            else:
+                self._check_compare(left, right)
+            rv = _COMPARE[op](left, right)
+            if not rv:
+                return rv
+            left = right
+        return rv
+
+    def _guard_test(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        compares = name in _COMPARE_TESTS
+
+        @functools.wraps(func)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            tick()
+            if compares and len(args) >= 2:
+                self._check_compare(args[-2], args[-1])
+            return func(*args, **kwargs)
 
         return guarded
 
@@ -298,10 +713,11 @@ class Sandbox(ImmutableSandboxedEnvironment):
             if all(isinstance(x, str | bytes | list | tuple) for x in (left, right)):
                 self.bound(len(left) + len(right), "the result of + ({n} items)")
         elif operator == "%" and isinstance(left, str):
-            values = (list(right) if isinstance(right, tuple)
-                      else list(right.values()) if isinstance(right, Mapping) else [right])
-            self._check_format(left, values)
-        return self.binop_table[operator](left, right)
+            right = self._check_format(left, right)
+        rv = self.binop_table[operator](left, right)
+        if isinstance(rv, str | bytes | list | tuple):
+            charge(len(rv), self.max_work)
+        return rv
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         tick()
@@ -317,6 +733,27 @@ class Sandbox(ImmutableSandboxedEnvironment):
         if isinstance(obj, Undefined):
             obj._fail_with_undefined_error()
         return super().getitem(obj, argument)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """Jinja's own wrapping of str.format / format_map, with `_Formatter`: a fresh one
+        per call, since it counts the text it produces."""
+        if (not isinstance(value, types.MethodType | types.BuiltinMethodType)
+                or value.__name__ not in ("format", "format_map")
+                or not isinstance(value.__self__, str)):
+            return None
+        fmt: str = value.__self__
+        by_map = value.__name__ == "format_map"
+
+        def wrapper(*args: Any, **kwargs: Any) -> str:
+            if by_map and (kwargs or len(args) != 1):
+                raise TypeError("format_map() takes exactly one argument")
+            formatter = (_EscapeFormatter(self, escape=fmt.escape) if isinstance(fmt, Markup)
+                         else _Formatter(self))
+            if by_map:
+                return type(fmt)(formatter.vformat(fmt, (), args[0]))
+            return type(fmt)(formatter.vformat(fmt, args, kwargs))
+
+        return functools.update_wrapper(wrapper, value)
 
     def get_template(self, *args: Any, **kwargs: Any) -> Any:
         raise SecurityError("include, import and extends are not available")
@@ -335,7 +772,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
             return True
         if isinstance(obj, types.BuiltinMethodType | types.MethodType):
             return isinstance(obj.__self__, _DATA_TYPES) or obj.__self__ in _DATA_TYPES
-        # str.format / format_map, already wrapped by the sandbox's SandboxedFormatter
+        # str.format / format_map, already wrapped by `wrap_str_format`
         return isinstance(getattr(getattr(obj, "__wrapped__", None), "__self__", None), str)
 
     def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
@@ -346,15 +783,14 @@ class Sandbox(ImmutableSandboxedEnvironment):
             raise SecurityError(f"calling a {type(obj).__name__!r} object is not allowed")
         name = getattr(obj, "__name__", "?")
         owner = getattr(obj, "__self__", None)
-        wrapped = getattr(obj, "__wrapped__", None)
-        if wrapped is not None and isinstance(getattr(wrapped, "__self__", None), str):
-            mapping = args[0] if name == "format_map" and args else None
-            values = list(mapping.values()) if isinstance(mapping, Mapping) else [*args]
-            self._check_format(wrapped.__self__, values + list(kwargs.values()))
-        elif owner is not None:
+        if (obj is dict or (owner is dict and name == "fromkeys")) and args:
+            if isinstance(args[0], Iterator):  # built lazily: materialised under the bound
+                args = (self._take(args[0], f"the input of {name}()"), *args[1:])
+            elif isinstance(args[0], Sized):
+                self.bound(len(args[0]), f"{name}() of {{n}} items")  # before building it
+        if owner is not None:
             args = self._check_method(owner, name, args, kwargs)
         rv = context.call(obj, *args, **kwargs)
-        if rv is not owner:
-            self._check_size(rv, f"the result of {name}()")
+        if rv is not owner and not (isinstance(owner, dict) and name in _PASS_THROUGH):
+            self._check_result(rv, (owner, *args, *kwargs.values()), f"the result of {name}()")
         return rv
-
