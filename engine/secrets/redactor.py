@@ -299,8 +299,8 @@ class Redactor:
             masked = self.data(bytes(value))
             return bytearray(masked) if t is bytearray else masked
         if isinstance(value, str):  # a subclass (e.g. Markup): plain text once masked
-            text = self.text(value)
-            return value if text == value else text
+            masked_text = self.text(value)
+            return value if masked_text == value else masked_text
         return self._other(value)
 
     def _other(self, value: Any) -> Any:
