@@ -22,7 +22,10 @@ from markupsafe import Markup
 
 from engine.errors import TemplateError
 from engine.templates.detect import contains_template
-from engine.templates.sandbox import RUN, Guarded, Refused, Sandbox, _weight, clean, tick
+from engine.templates.generated import Guarded
+from engine.templates.measure import RUN, Refused, tick, weight
+from engine.templates.sandbox import Sandbox
+from engine.templates.shown import clean
 
 # Private-use characters: nobody types them, so `{%` and `{#` stay literal in config values.
 _VALUE_DELIMITERS = {"block_start_string": "\ue000\ue001", "block_end_string": "\ue001\ue000",
@@ -299,7 +302,7 @@ class TemplateEngine:
                     stack.extend(item.values())
                 elif isinstance(item, list | tuple):
                     stack.extend(item)
-            if _weight(rv, self.max_items) > self.max_items:
+            if weight(rv, self.max_items) > self.max_items:
                 if _handed_in(rv, names):
                     return rv
                 # Heavier than the bound: allowed only as heavy as the data it came from

@@ -1,41 +1,45 @@
 """The sandboxed Jinja environment: Jinja's immutable sandbox without include/import/extends
 or calls on anything but plain data; every value it builds is bounded to `max_items` items
-(by weight: shared references count every time, big ints count their digits), every
-buffer of output to `max_items` characters, all values built in one render to
-`WORK_FACTOR * max_items`, and every render to the deadline its caller puts in `RUN`.
-Functions, methods, classes and other objects with internals print as `<function range>`.
+(by weight, `measure.weight`: shared references count every time, big ints count their
+digits), every buffer of output to `max_items` characters (`generated.Buffer`), all
+values built in one render to `WORK_FACTOR * max_items`, every format field as it is
+applied (`formatting`), and every render to the deadline its caller puts in `RUN`.
+Functions, methods, classes and other objects with internals print as `<function range>`
+(`shown`).
 """
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import itertools
 import json
 import math
 import operator
-import re
-import time
 import types
-from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, Sized, ValuesView
+from collections.abc import Callable, Iterator, Mapping, Sized
 from typing import Any, cast
 
-from jinja2 import nodes
-from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError
 from jinja2.filters import make_attrgetter, sync_do_sum
 from jinja2.runtime import BlockReference, LoopContext, Macro, StrictUndefined, Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import pass_environment
-from markupsafe import EscapeFormatter, Markup
+from markupsafe import Markup
 
-_ITER_FILTER = "\ue000iter"  # not an identifier, so templates cannot name it
-_DATA_TYPES = (str, bytes, int, float, complex, list, tuple, dict, set, frozenset, range,
-               KeysView, ValuesView, ItemsView, LoopContext)
+from engine.templates.formatting import PCT_SPEC, BoundedEscapeFormatter, BoundedFormatter
+from engine.templates.generated import ITER_FILTER, BoundedCodeGenerator, Buffer, Guarded
+from engine.templates.measure import (
+    WORK_FACTOR,
+    Refused,
+    charge,
+    depth,
+    range_len,
+    tick,
+    weight,
+)
+from engine.templates.shown import DATA_TYPES, clean, shown_name
+
 _DICT_ATTRS = frozenset(dir(dict))
-_PCT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
-# The width and precision of a resolved str.format spec: [[fill]align][sign][z][#][0]width...
-_FORMAT_SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?(\d*)[,_]?(?:\.(\d*))?", re.S)
 # Filters that turn their input into text (or walk all of it): its weight is bounded first.
 _TEXT_FILTERS = frozenset({
     "capitalize", "center", "e", "escape", "forceescape", "format", "indent", "lower",
@@ -62,182 +66,13 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 _COMPARE_TESTS = frozenset({"in", "eq", "==", "equalto", "ne", "!=", "lt", "<", "lessthan",
                             "le", "<=", "gt", ">", "greaterthan", "ge", ">="})
 _CONTAINERS = (list, tuple, dict, set, frozenset)
-WORK_FACTOR = 50  # a render may allocate at most this many times max_items in results
-
-# [deadline, template source, time limit, items allocated so far] of the render running
-# in this thread / task (a list: the last entry is updated in place).
-RUN: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
-    "flowui_template_run", default=None)
-
-
-class Refused(Exception):
-    """One of our own bounds, raised deep inside Jinja and reported as TemplateError."""
-
-
-# The deadline is checked in every sandbox hook (attribute and item access, calls,
-# intercepted operators, filters, each `{{ }}` output, `~`), every 256 items of each
-# for-loop, at each output chunk and each append to an output buffer. Not interruptible:
-# one C-level operation, so those are bounded beforehand (sorting at most max_items items,
-# comparing values of bounded weight, big ints to max_items digits), and compiling.
-def tick() -> None:
-    run = RUN.get()
-    if run is not None and time.monotonic() > run[0]:
-        raise Refused(f"evaluation took longer than {run[2]} s (time limit)")
-
-
-def charge(n: int, limit: int) -> None:
-    """Count `n` items allocated by the running render; refuse past `limit` in total, so
-    a loop that builds and drops big values cannot churn through unbounded memory."""
-    run = RUN.get()
-    if run is not None:
-        run[3] += n
-        if run[3] > limit:
-            raise Refused(f"the values built by this template exceed the limit of {limit} "
-                          "items in total")
-
-
-def _range_len(rng: range) -> int:
-    # len() would overflow past a C ssize_t; this is the same count, as a Python int
-    return max(0, -((rng.start - rng.stop) // rng.step))
-
-
-_BIG = 1 << 64  # ints beyond a machine word weigh their digits
-_SCALARS = frozenset({float, bool, complex, types.NoneType})
-
-
-def _weight(value: Any, budget: int) -> int:
-    """Rough size in items (characters for strings, digits for big ints), counted only
-    up to `budget`.
-
-    Shared references (`[x] * n`) count every time, because that is what they cost
-    once serialised; a container is charged its length before being entered, so
-    the walk itself never takes more than `budget` steps. Exact types are tested
-    first: this runs over every value that is output or built.
-    """
-    total, stack = 1, [value]  # every value, the top one included, counts at least 1
-    pop, extend, big = stack.pop, stack.extend, _BIG
-    while stack and total <= budget:
-        item = pop()
-        tp = type(item)
-        if tp is int:
-            if item >= big or item <= -big:  # log10(2) ~ 0.30103; no str() needed
-                total += item.bit_length() * 30103 // 100000
-        elif tp is str or tp is list or tp is tuple or tp is bytes:
-            if item:
-                total += len(item) - 1
-                if (tp is list or tp is tuple) and total <= budget:
-                    extend(item)
-        elif tp is dict:
-            if item:
-                total += 2 * len(item) - 1
-                if total <= budget:
-                    extend(item.keys())
-                    extend(item.values())
-        elif tp in _SCALARS:
-            pass
-        elif isinstance(item, str | bytes):  # subclasses: Markup
-            total += max(len(item) - 1, 0)
-        elif isinstance(item, int) and not -_BIG < item < _BIG:
-            total += item.bit_length() * 30103 // 100000
-        elif isinstance(item, range):
-            total += max(_range_len(item) - 1, 0)
-        elif isinstance(item, KeysView | ValuesView | ItemsView):
-            total += max(len(item) - 1, 0)
-        elif isinstance(item, dict):
-            total += max(2 * len(item) - 1, 0)
-            if total <= budget:
-                extend(item.keys())
-                extend(item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
-            total += max(len(item) - 1, 0)
-            if total <= budget:
-                extend(item)
-    return total
-
-
-def _describe(obj: Any) -> str:
-    """What a function, method, class or other object with internals shows as text:
-    `<function range>`, never a memory address or our qualified names."""
-    name = getattr(obj, "__name__", None)
-    if isinstance(obj, type):
-        return f"<class {obj.__name__}>"
-    if isinstance(obj, Macro):
-        return f"<macro {obj.name}>"
-    if isinstance(obj, LoopContext):
-        return "<loop>"
-    if callable(obj) and isinstance(name, str):
-        owner = getattr(obj, "__self__", None)
-        return f"<{'method' if isinstance(owner, _DATA_TYPES) else 'function'} {name}>"
-    return f"<{type(obj).__name__} object>"
-
-
-def _opaque(obj: Any) -> bool:
-    """Whether str()/repr() of `obj` may show internals (addresses, qualified names)."""
-    if isinstance(obj, str | int | float | types.NoneType | Undefined):
-        return False
-    tp = type(obj)
-    return (callable(obj) or isinstance(obj, Iterator)
-            or (tp.__repr__ is object.__repr__ and tp.__str__ is object.__str__))
-
-
-def _depth(value: Any, budget: int) -> int:
-    """How deeply containers nest in `value`, looking at no more than `budget` values."""
-    deepest, stack = 0, [(value, 0)]
-    while stack and budget > 0:
-        item, depth = stack.pop()
-        budget -= 1
-        if isinstance(item, list | tuple | set | frozenset | dict):
-            deepest = max(deepest, depth + 1)
-            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-def _has_opaque(value: Any) -> bool:
-    stack = [value]
-    pop, extend = stack.pop, stack.extend
-    while stack:
-        item = pop()
-        tp = type(item)
-        if tp is str or tp is int or tp in _SCALARS or tp is bytes:
-            continue
-        if tp is list or tp is tuple or tp is set or tp is frozenset:
-            extend(item)
-        elif tp is dict:
-            extend(item.keys())
-            extend(item.values())
-        elif _opaque(item):
-            return True
-    return False
-
-
-def clean(value: Any) -> Any:
-    """`value` with every opaque object in it replaced by its description; the same object
-    when there is none (the usual case: one quick scan). Only called on values already
-    bounded by weight."""
-    tp = type(value)
-    if tp is str or tp is int or tp in _SCALARS or not _has_opaque(value):
-        return value
-    if isinstance(value, list | tuple | set | frozenset):
-        items = [clean(v) for v in value]
-        return items if isinstance(value, list) else type(value)(items)
-    if isinstance(value, dict):
-        return {clean(k): clean(v) for k, v in value.items()}
-    return _describe(value) if _opaque(value) else value
-
-
-def _shown(name: Any) -> str:
-    # A key computed from data may be a secret: echo it only if the template text has it.
-    run = RUN.get()
-    return repr(name) if run is not None and str(name) in run[1] else "(a computed name)"
-
 
 class _Undefined(StrictUndefined):
     __slots__ = ()
 
     @property
     def _undefined_message(self) -> str:
-        if self._undefined_hint or _shown(self._undefined_name) != "(a computed name)":
+        if self._undefined_hint or shown_name(self._undefined_name) != "(a computed name)":
             return super()._undefined_message
         return "a name computed at run time is undefined"
 
@@ -248,8 +83,6 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"a {type(value).__name__!r} value cannot be turned into JSON")
 
 
-
-
 def _fromjson(value: str) -> Any:
     return json.loads(value)
 
@@ -258,128 +91,8 @@ def _arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], i: int, name: str, de
     return args[i] if len(args) > i else kwargs.get(name, default)
 
 
-class Guarded:
-    """A for-loop iterable that checks the deadline as it goes (keeps `len` for `loop.length`)."""
-
-    __slots__ = ("_it",)
-
-    def __init__(self, iterable: Any) -> None:
-        self._it = iterable
-
-    def __len__(self) -> int:
-        return len(self._it)
-
-    def __iter__(self) -> Iterator[Any]:
-        for i, item in enumerate(self._it):
-            if not i & 255:
-                tick()
-            yield item
-
-
-class _Buffer(list[str]):
-    """The list Jinja's generated code collects buffered output in (`{% set %}` and
-    `{% filter %}` blocks, macro and `{% call %}` bodies, recursive loops) before joining
-    it: counted as it grows, since only the top-level output stream is counted outside."""
-
-    __slots__ = ("env", "size")
-
-    def __init__(self, env: Sandbox) -> None:
-        super().__init__()
-        self.env, self.size = env, 0
-
-    def _count(self, n: int) -> None:
-        tick()
-        self.size += n
-        self.env.bound(self.size, "buffered template output ({n} characters)")
-        charge(n, self.env.max_work)
-
-    def append(self, item: str) -> None:
-        self._count(len(item))
-        super().append(item)
-
-    def extend(self, items: Any) -> None:
-        items = tuple(items)  # a handful of output chunks, already strings
-        self._count(sum(len(i) for i in items))
-        super().extend(items)
-
-
-class _Formatter(SandboxedFormatter):
-    """str.format / format_map: each field's resolved spec and value are bounded right
-    before format() applies them, whatever nesting or argument produced the spec."""
-
-    def __init__(self, env: Sandbox, **kwargs: Any) -> None:
-        super().__init__(env, **kwargs)
-        self.sandbox, self.total = env, 0
-
-    def convert_field(self, value: Any, conversion: str | None) -> Any:
-        tick()
-        self.sandbox.bound(_weight(value, self.sandbox.max_items), "a formatted value")
-        return super().convert_field(clean(value), conversion)
-
-    def format_field(self, value: Any, format_spec: str) -> Any:
-        env = self.sandbox
-        tick()
-        match = _FORMAT_SPEC.match(format_spec)
-        for digits in match.groups() if match else ():
-            if digits:  # a 10**9-digit width must not even reach int()
-                env.bound(int(digits) if len(digits) < 10 else 10**10, "a format width of {n}")
-        weight = _weight(value, env.max_items)
-        env.bound(weight, "a formatted value ({n} items)")
-        rv = super().format_field(clean(value), format_spec)
-        self.total += len(rv)
-        env.bound(self.total, "the text being formatted ({n} characters)")
-        charge(len(rv), env.max_work)
-        return rv
-
-
-class _EscapeFormatter(_Formatter, EscapeFormatter):
-    pass
-
-
-class _CodeGenerator(CodeGenerator):
-    """Routes every for-loop iterable and every `~` through the environment's checks."""
-
-    def visit_Template(self, node: nodes.Template, frame: Any = None) -> None:
-        for loop in list(node.find_all(nodes.For)):
-            loop.iter = nodes.Filter(loop.iter, _ITER_FILTER, [], [], None, None,
-                                     lineno=loop.iter.lineno)
-        super().visit_Template(node, frame)
-
-    def visit_Concat(self, node: nodes.Concat, frame: Any) -> None:
-        if frame.eval_ctx.volatile:
-            join = "(markup_join if context.eval_ctx.volatile else str_join)"
-        else:
-            join = "markup_join" if frame.eval_ctx.autoescape else "str_join"
-        self.write(f"environment.checked_concat({join}, (")
-        for arg in node.nodes:
-            self.visit(arg, frame)
-            self.write(", ")
-        self.write("))")
-
-    def visit_Compare(self, node: nodes.Compare, frame: Any) -> None:
-        # `a == b`, `a in b`, ...: all operands evaluated, then compared by the environment
-        self.write("environment.compare(")
-        self.visit(node.expr, frame)
-        for op in node.ops:
-            self.write(f", {op.op!r}, ")
-            self.visit(op.expr, frame)
-        self.write(")")
-
-    def visit_Tuple(self, node: nodes.Tuple, frame: Any) -> None:
-        if node.ctx != "load":  # a target: `{% for a, b in ... %}`
-            super().visit_Tuple(node, frame)
-            return
-        self.write("environment.checked_tuple(")
-        super().visit_Tuple(node, frame)
-        self.write(")")
-
-    def buffer(self, frame: Any) -> None:
-        frame.buffer = self.temporary_identifier()
-        self.writeline(f"{frame.buffer} = environment.new_buffer()")
-
-
 class Sandbox(ImmutableSandboxedEnvironment):
-    code_generator_class = _CodeGenerator
+    code_generator_class = BoundedCodeGenerator
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def __init__(self, max_items: int, **options: Any) -> None:
@@ -391,7 +104,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
         def range_(*args: int) -> range:
             rng = range(*args)
-            self.bound(_range_len(rng), "range() of {n} items")
+            self.bound(range_len(rng), "range() of {n} items")
             return rng
 
         range_.__name__ = range_.__qualname__ = "range"  # what `{{ range }}` shows
@@ -400,12 +113,12 @@ class Sandbox(ImmutableSandboxedEnvironment):
         self.globals.update(range=range_, dict=dict)
         self.filters.update(tojson=self._tojson, fromjson=_fromjson, sum=self._sum)
         self.filters = {name: self._guard_filter(name, f) for name, f in self.filters.items()}
-        self.filters[_ITER_FILTER] = Guarded
+        self.filters[ITER_FILTER] = Guarded
         self.tests = {name: self._guard_test(name, cast(Callable[..., Any], f))
                       for name, f in self.tests.items()}
 
-    def new_buffer(self) -> _Buffer:
-        return _Buffer(self)
+    def new_buffer(self) -> Buffer:
+        return Buffer(self)
 
     # -- bounds ----------------------------------------------------------------------
 
@@ -427,11 +140,11 @@ class Sandbox(ImmutableSandboxedEnvironment):
             return
         self.bound(len(rv), what + " ({n} items)")
         charge(len(rv), self.max_work)
-        if isinstance(rv, str | bytes) or _weight(rv, self.max_items) <= self.max_items:
+        if isinstance(rv, str | bytes) or weight(rv, self.max_items) <= self.max_items:
             return
         # Rare: only results heavier than the bound pay for weighing their inputs.
-        allowed = self.max_items + sum(_weight(x, 10 * self.max_items) for x in inputs)
-        if _weight(rv, allowed) > allowed:
+        allowed = self.max_items + sum(weight(x, 10 * self.max_items) for x in inputs)
+        if weight(rv, allowed) > allowed:
             raise Refused(f"{what} (shared values counted every time) exceeds the limit of "
                           f"{self.max_items} items")
 
@@ -442,7 +155,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         for i, item in enumerate(items):
             if not i & 255:
                 tick()
-            total += _weight(item, self.max_items)
+            total += weight(item, self.max_items)
             if total > self.max_items:
                 raise Refused(f"{what} exceeds the limit of {self.max_items} items")
             out.append(item)
@@ -453,7 +166,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         """`fmt % right` (and |format): widths, precisions and the values, counted before
         formatting. Returns `right` with opaque objects replaced, so `%s`/`%r` show no
         internals."""
-        specs = list(itertools.islice(_PCT_SPEC.finditer(fmt), self.max_items + 1))
+        specs = list(itertools.islice(PCT_SPEC.finditer(fmt), self.max_items + 1))
         self.bound(len(specs), "{n} format fields")
         widths = sum(int(w) if len(w) < 10 else 10**10
                      for m in specs for w in m.groups() if w and w != "*")
@@ -462,10 +175,10 @@ class Sandbox(ImmutableSandboxedEnvironment):
             widths += sum(v for v in values if isinstance(v, int) and v > 0)
         self.bound(widths, "format widths of {n}")
         if isinstance(right, Mapping):  # `%(a)s` may name the same value any number of times
-            weight = len(specs) * _weight(right, self.max_items)
+            size = len(specs) * weight(right, self.max_items)
         else:
-            weight = sum(_weight(v, self.max_items) for v in values)
-        self.bound(widths + weight, "the text being formatted")
+            size = sum(weight(v, self.max_items) for v in values)
+        self.bound(widths + size, "the text being formatted")
         return clean(right)
 
     def _check_replace(self, s: Any, old: Any, new: Any, count: Any) -> None:
@@ -478,7 +191,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def _joined(self, sep: Any, items: Any) -> list[Any]:
         items = self._take(items, "joining items")
-        size = sum(_weight(item, self.max_items) for item in items)
+        size = sum(weight(item, self.max_items) for item in items)
         self.bound(size + len(sep) * max(0, len(items) - 1), "the result of join")
         return [clean(item) for item in items]
 
@@ -524,12 +237,12 @@ class Sandbox(ImmutableSandboxedEnvironment):
         tick()
         if isinstance(value, str | int | float | types.NoneType):
             return value
-        self.bound(_weight(value, self.max_items), "an output value")
+        self.bound(weight(value, self.max_items), "an output value")
         return clean(value)
 
     def checked_concat(self, join: Callable[[tuple[Any, ...]], str], items: tuple[Any, ...]) -> str:
         tick()
-        self.bound(sum(_weight(i, self.max_items) for i in items), "the result of ~")
+        self.bound(sum(weight(i, self.max_items) for i in items), "the result of ~")
         rv = join(tuple(clean(i) for i in items))
         charge(len(rv), self.max_work)
         return rv
@@ -545,7 +258,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
             return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
                               default=_json_default)
         size = len(indent) if isinstance(indent, str) else indent
-        self.bound(size * _weight(value, self.max_items), "|tojson indented to {n} characters")
+        self.bound(size * weight(value, self.max_items), "|tojson indented to {n} characters")
         encoder = json.JSONEncoder(ensure_ascii=False, indent=indent, separators=(",", ": "),
                                    default=_json_default)
         parts, total = [], 0
@@ -597,12 +310,12 @@ class Sandbox(ImmutableSandboxedEnvironment):
                 if type(value) is str:
                     self.bound(len(value), of_input)
                 else:
-                    self.bound(_weight(value, self.max_items), of_input)
+                    self.bound(weight(value, self.max_items), of_input)
                     value = clean(value)
             if not special:
                 pass
             elif name == "pprint":  # pure Python, unticked; indents every line by depth
-                self.bound(_weight(value, self.max_items) * (_depth(value, self.max_items) + 1),
+                self.bound(weight(value, self.max_items) * (depth(value, self.max_items) + 1),
                            "|pprint of {n} (items x depth)")
             elif name in ("center", "batch", "slice"):
                 size = _arg(rest, kwargs, 0, {"center": "width", "batch": "linecount"}.get(
@@ -626,7 +339,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
                     rest = self._check_format(value, rest)
             elif name in ("wordwrap", "urlize") and isinstance(value, str):
                 # Inserted at every break / link: at most one per word or `width` characters.
-                extra = sum(_weight(v, self.max_items) for v in (*rest, *kwargs.values())
+                extra = sum(weight(v, self.max_items) for v in (*rest, *kwargs.values())
                             if isinstance(v, str))
                 pieces = value.count(" ") + value.count("\n") + len(value) // max(
                     1, _arg(rest, kwargs, 0, "width", 79) if name == "wordwrap" else 1) + 1
@@ -645,7 +358,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         more than twice the item bound."""
         if isinstance(left, _CONTAINERS) and isinstance(right, _CONTAINERS):
             cap = 2 * self.max_items
-            if _weight(left, cap) > cap and _weight(right, cap) > cap:
+            if weight(left, cap) > cap and weight(right, cap) > cap:
                 raise Refused(f"comparing two values of over {cap} items each (shared "
                               "values counted every time) is not allowed")
 
@@ -654,7 +367,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         shared tuples (`a = (b, b)`, `b = (c, c)`, ...) would hash for hours, unticked."""
         if any(type(v) is tuple for v in value):
             cap = self.max_items
-            if _weight(value, cap) > cap:
+            if weight(value, cap) > cap:
                 raise Refused(f"a tuple of over {cap} items (shared values counted every "
                               "time) is not allowed")
         return value
@@ -705,7 +418,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
                 if isinstance(n, int) and isinstance(seq, str | bytes):
                     self.bound(n * len(seq), "repetition with * to {n} items")
                 elif isinstance(n, int) and isinstance(seq, list | tuple) and seq:
-                    self.bound(n * _weight(seq, self.max_items), "repetition with * to {n} items")
+                    self.bound(n * weight(seq, self.max_items), "repetition with * to {n} items")
         elif operator == "**":
             if isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
                 self.bound(int(right * math.log10(abs(left))), "a power of about {n} digits")
@@ -735,7 +448,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return super().getitem(obj, argument)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        """Jinja's own wrapping of str.format / format_map, with `_Formatter`: a fresh one
+        """Jinja's own wrapping of str.format / format_map, with `BoundedFormatter`: a fresh one
         per call, since it counts the text it produces."""
         if (not isinstance(value, types.MethodType | types.BuiltinMethodType)
                 or value.__name__ not in ("format", "format_map")
@@ -747,8 +460,8 @@ class Sandbox(ImmutableSandboxedEnvironment):
         def wrapper(*args: Any, **kwargs: Any) -> str:
             if by_map and (kwargs or len(args) != 1):
                 raise TypeError("format_map() takes exactly one argument")
-            formatter = (_EscapeFormatter(self, escape=fmt.escape) if isinstance(fmt, Markup)
-                         else _Formatter(self))
+            formatter = (BoundedEscapeFormatter(self, escape=fmt.escape) if isinstance(fmt, Markup)
+                         else BoundedFormatter(self))
             if by_map:
                 return type(fmt)(formatter.vformat(fmt, (), args[0]))
             return type(fmt)(formatter.vformat(fmt, args, kwargs))
@@ -760,7 +473,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
         # Fail at once instead of handing back an undefined that fails later (or never).
-        raise SecurityError(f"access to attribute {_shown(attribute)} of a "
+        raise SecurityError(f"access to attribute {shown_name(attribute)} of a "
                             f"{type(obj).__name__!r} object is not allowed")
 
     def _allowed(self, obj: Any) -> bool:
@@ -771,7 +484,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         if isinstance(obj, Macro | LoopContext | BlockReference):
             return True
         if isinstance(obj, types.BuiltinMethodType | types.MethodType):
-            return isinstance(obj.__self__, _DATA_TYPES) or obj.__self__ in _DATA_TYPES
+            return isinstance(obj.__self__, DATA_TYPES) or obj.__self__ in DATA_TYPES
         # str.format / format_map, already wrapped by `wrap_str_format`
         return isinstance(getattr(getattr(obj, "__wrapped__", None), "__self__", None), str)
 
