@@ -291,7 +291,7 @@ class TemplateEngine:
         if compiled.walk and isinstance(rv, Iterator | range | KeysView | ValuesView | ItemsView):
             # Lazy results the expression made (|map, range(), d.items()) become the list
             # they stand for; an iterator passed in as data is handed back untouched.
-            return clean(env._take(Guarded(rv), "the result"))
+            return clean(env.take(Guarded(rv), "the result"))
         if compiled.walk:  # an undefined may hide inside a container built by the expression
             stack, seen = [rv], 0
             while stack and seen <= self.max_items:
@@ -307,7 +307,7 @@ class TemplateEngine:
                     return rv
                 # Heavier than the bound: allowed only as heavy as the data it came from
                 # (`text.split()`), never more (shared values counted every time).
-                env._check_result(rv, tuple(names.values()), "the result")
+                env.check_result(rv, tuple(names.values()), "the result")
             return clean(rv)
         return rv
 

@@ -127,7 +127,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         if n > self.max_items:
             raise Refused(f"{what.format(n=n)} exceeds the limit of {self.max_items} items")
 
-    def _check_result(self, rv: Any, inputs: tuple[Any, ...], what: str) -> None:
+    def check_result(self, rv: Any, inputs: tuple[Any, ...], what: str) -> None:
         """A value an operation built: bounded in length, and in weight (shared references
         counted every time) beyond what its inputs already weighed: `text.split()` of a
         big text hands back data it was given, `dict.fromkeys(keys, s)` multiplies `s`."""
@@ -148,7 +148,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
             raise Refused(f"{what} (shared values counted every time) exceeds the limit of "
                           f"{self.max_items} items")
 
-    def _take(self, items: Any, what: str) -> list[Any]:
+    def take(self, items: Any, what: str) -> list[Any]:
         """An iterator made by the template (|map, |batch, ...) as a list, stopped as soon
         as the weight of what it produced passes the bound: never materialised first."""
         out, total = [], 0
@@ -190,7 +190,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
                        "the result of replace ({n} characters)")
 
     def _joined(self, sep: Any, items: Any) -> list[Any]:
-        items = self._take(items, "joining items")
+        items = self.take(items, "joining items")
         size = sum(weight(item, self.max_items) for item in items)
         self.bound(size + len(sep) * max(0, len(items) - 1), "the result of join")
         return [clean(item) for item in items]
@@ -301,7 +301,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
             tick()
             value, rest = args[skip], args[skip + 1:]
             if collect and isinstance(value, Iterator):
-                value = self._take(value, of_input)
+                value = self.take(value, of_input)
             if sorting:  # superlinear or Python-level work over the whole input, and
                 # compares that walk nested values in C (shared ones exponentially)
                 self.bound(len(value) if isinstance(value, Sized) else 0, of_input + " ({n} items)")
@@ -347,7 +347,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
             args = (*args[:skip], value, *rest)
             rv = func(*args, **kwargs)
             if rv is not value:
-                self._check_result(rv, (value, *rest, *kwargs.values()), of_result)
+                self.check_result(rv, (value, *rest, *kwargs.values()), of_result)
             return rv
 
         return guarded
@@ -498,12 +498,12 @@ class Sandbox(ImmutableSandboxedEnvironment):
         owner = getattr(obj, "__self__", None)
         if (obj is dict or (owner is dict and name == "fromkeys")) and args:
             if isinstance(args[0], Iterator):  # built lazily: materialised under the bound
-                args = (self._take(args[0], f"the input of {name}()"), *args[1:])
+                args = (self.take(args[0], f"the input of {name}()"), *args[1:])
             elif isinstance(args[0], Sized):
                 self.bound(len(args[0]), f"{name}() of {{n}} items")  # before building it
         if owner is not None:
             args = self._check_method(owner, name, args, kwargs)
         rv = context.call(obj, *args, **kwargs)
         if rv is not owner and not (isinstance(owner, dict) and name in _PASS_THROUGH):
-            self._check_result(rv, (owner, *args, *kwargs.values()), f"the result of {name}()")
+            self.check_result(rv, (owner, *args, *kwargs.values()), f"the result of {name}()")
         return rv
