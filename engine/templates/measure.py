@@ -63,10 +63,13 @@ def weight(value: Any, budget: int) -> int:
     the walk itself never takes more than `budget` steps. Exact types are tested
     first: this runs over every value that is output or built.
     """
-    total, stack = 1, [value]  # every value, the top one included, counts at least 1
+    total, stack, steps = 1, [value], 0  # every value, the top one included, counts 1
     pop, extend, big = stack.pop, stack.extend, _BIG
     while stack and total <= budget:
         item = pop()
+        steps += 1
+        if not steps & 4095:  # a walk over a big value must not outlast the deadline
+            tick()
         tp = type(item)
         if tp is int:
             if item >= big or item <= -big:  # log10(2) ~ 0.30103; no str() needed

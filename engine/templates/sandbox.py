@@ -41,10 +41,19 @@ from engine.templates.shown import DATA_TYPES, clean, shown_name
 
 _DICT_ATTRS = frozenset(dir(dict))
 # Filters that turn their input into text (or walk all of it): its weight is bounded first.
-_TEXT_FILTERS = frozenset({
-    "capitalize", "center", "e", "escape", "forceescape", "format", "indent", "lower",
-    "pprint", "replace", "safe", "string", "striptags", "title", "tojson", "trim", "upper",
-    "urlencode", "urlize", "wordwrap", "xmlattr", "list"})
+# Every other filter (a plugin's too) is taken to turn its input into text: default-deny,
+# since one missed (`|wordcount` of a value with shared parts) costs unbounded time.
+_STRUCTURAL_FILTERS = frozenset({
+    "abs", "attr", "batch", "count", "d", "default", "dictsort", "filesizeformat", "first",
+    "float", "groupby", "int", "items", "join", "last", "length", "map", "max", "min",
+    "random", "reject", "rejectattr", "reverse", "round", "select", "selectattr", "slice",
+    "sort", "sum", "unique"})
+# Tests that only look at their input's type or a number; the rest (`is lower`) read it
+# as text, so its weight is bounded first.
+_LOOKING_TESTS = frozenset({
+    "boolean", "callable", "defined", "divisibleby", "escaped", "even", "false", "filter",
+    "float", "integer", "iterable", "mapping", "none", "number", "odd", "sameas", "sequence",
+    "string", "test", "true", "undefined"})
 # Filters that collect their whole input: one built lazily (|map, |batch, ...) is
 # materialised under the bounds first.
 _COLLECT_FILTERS = frozenset({
@@ -292,7 +301,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def _guard_filter(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         skip = 1 if hasattr(func, "jinja_pass_arg") else 0  # context/environment comes first
-        text, collect = name in _TEXT_FILTERS, name in _COLLECT_FILTERS
+        text, collect = name not in _STRUCTURAL_FILTERS, name in _COLLECT_FILTERS
         sorting, special = name in _SORTING, name in _SPECIAL_FILTERS
         of_input, of_result = f"the input of |{name}", f"the result of |{name}"
 
@@ -396,12 +405,15 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def _guard_test(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         compares = name in _COMPARE_TESTS
+        reads = not compares and name not in _LOOKING_TESTS
 
         @functools.wraps(func)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             tick()
             if compares and len(args) >= 2:
                 self._check_compare(args[-2], args[-1])
+            elif reads and args and type(args[0]) is not str:
+                self.bound(weight(args[0], self.max_items), f"the input of `is {name}`")
             return func(*args, **kwargs)
 
         return guarded
