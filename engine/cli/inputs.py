@@ -30,6 +30,11 @@ def parse_inputs(graph: Graph, pairs: Iterable[str], inputs_file: str | None) ->
         name, sep, text = pair.partition("=")
         if not sep or not name:
             raise InputsError(f"--input {pair!r}: write it as NAME=VALUE")
+        try:  # bytes that are not UTF-8 reach Python as lone surrogates
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InputsError(f"--input {name}: character {e.start} is not UTF-8 text; "
+                              "pass the value in UTF-8") from None
         spec = graph.inputs.get(name)
         if spec is not None and spec.type == "string":
             values[name] = text
@@ -50,6 +55,10 @@ def parse_inputs(graph: Graph, pairs: Iterable[str], inputs_file: str | None) ->
                 if not e.syntax:  # JSON past a limit is refused, not taken as text
                     raise InputsError(f"--input {name}: {e}") from None
                 values[name] = text
+    try:  # text that was not UTF-8 on the command line arrives as lone surrogates
+        bounded_json.check(values, where="inputs")
+    except bounded_json.JsonLimitError as e:
+        raise InputsError(f"--input: {e}") from None
     return values
 
 

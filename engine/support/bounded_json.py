@@ -12,6 +12,7 @@ The limits (docs/limits.md lists them with the settings that change them):
 - `NaN`, `Infinity`, `-Infinity`, and literals that overflow to an infinity
   (`1e999`): refused. They are not JSON (RFC 8259), and a value holding one cannot
   be saved or sent back as JSON afterwards;
+- values: `MAX_VALUES` in one document, counted before anything is built;
 - lone UTF-16 surrogates (`"\\ud800"`): refused; they cannot be encoded as UTF-8,
   so a run holding one fails only when its result is written.
 
@@ -26,21 +27,24 @@ import re
 from typing import Any
 
 MAX_DEPTH = 64
+MAX_VALUES = 2_000_000  # each costs 30-100 bytes once built: a 60 MB file of `{},` took 1.7 GB
 MAX_INT_DIGITS = 100
 _BIG = 10 ** MAX_INT_DIGITS
 _TOO_LONG = (f"an integer of more than {MAX_INT_DIGITS} digits is not accepted; write big "
              "values as strings")
 _HUGE_INT = re.compile(r"-?\d{4300,}")
 
-# A `\uD800`-`\uDFFF` escape; only when one occurs is every string walked.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+# A `\uD800`-`\uDFFF` escape, or such a character itself (a command-line argument that
+# was not UTF-8 arrives so); only when one occurs is every string walked.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|[\ud800-\udfff]")
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 
 
 class JsonLimitError(ValueError):
     """Input that is not acceptable JSON; the message names the place and the fix.
-    `kind` says which rule: "syntax" (not JSON at all), "depth", "integer" (too many
-    digits), "number" (NaN, infinite) or "text" (not Unicode); `reason` is the
+    `kind` says which rule: "syntax" (not JSON at all), "depth", "size" (too many
+    values), "integer" (too many digits), "number" (NaN, infinite) or "text" (not
+    Unicode); `reason` is the
     message without its place."""
 
     def __init__(self, message: str, kind: str, *, reason: str = "") -> None:
@@ -71,6 +75,7 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
             text = bytes(text).decode("utf-8-sig")
         except UnicodeDecodeError as e:
             raise JsonLimitError(f"byte {e.start}: not UTF-8 text", "syntax") from None
+    _check_count(text)
     try:
         # No parse_int/parse_float hooks: a Python call per number doubled the parse
         # time of a workflow file. Numbers are checked on the built value instead.
@@ -99,6 +104,23 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
 
 
 parse_json = loads  # the name node code imports from `engine`
+
+
+def _check_count(text: str) -> None:
+    """Refuse more than MAX_VALUES values before parsing: every value but one follows a
+    comma or opens a container. Commas inside strings inflate the quick count; only a
+    text that fails it is counted again without its strings."""
+    quick = text.count(",") + text.count("[") + text.count("{")
+    if quick <= MAX_VALUES:
+        return
+    bare = _STRING.sub('""', text)
+    count = bare.count(",") + bare.count("[") + bare.count("{")
+    if count > MAX_VALUES:
+        raise JsonLimitError(f"it holds more than {MAX_VALUES:,} values ({count:,}), the "
+                             "limit; split the data or pass it as a file to read", "size")
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
 def _syntax_error(e: json.JSONDecodeError) -> JsonLimitError:

@@ -135,6 +135,31 @@ def test_millions_of_tiny_nodes_are_refused_before_they_are_built(tmp_path):
     assert len(r.stderr) < 500
 
 
+def test_millions_of_tiny_values_are_refused_before_they_are_built(tmp_path):
+    path = tmp_path / "values.flow.json"
+    path.write_text('{"format": "flowui-workflow", "version": 1, "nodes": [], "ui": {"n": ['
+                    + "{}," * 3_000_000 + "{}]}}")
+    started = time.monotonic()
+    refused(flowcli("validate", path), "more than 2,000,000 values")
+    assert time.monotonic() - started < 10
+    # commas inside strings are not values
+    path.write_text(json.dumps({**workflow(log_node("," * 3_000_000))}))
+    r = flowcli("validate", path)
+    assert r.returncode == 0, r.stderr
+
+
+@posix_only
+def test_command_line_text_that_is_not_utf8_is_refused(tmp_path):
+    flow = tmp_path / "in.flow.json"
+    flow.write_text(json.dumps({**workflow(log_node("{{ inputs.x }}")),
+                                "inputs": {"x": {"type": "string"}}}))
+    r = subprocess.run([str(FLOWCLI), "run", str(flow), "--input", b"x=\xff\xed\xa0\x80"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 2, r
+    said = r.stderr.decode("utf-8", "replace")
+    assert "--input x: character 0 is not UTF-8 text" in said and "Traceback" not in said
+
+
 def test_the_limits_leave_real_workflows_alone():
     value = bounded_json.loads(nested(bounded_json.MAX_DEPTH - 1))
     assert value is not None
