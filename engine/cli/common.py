@@ -8,7 +8,6 @@ and a command that runs a small workflow should not pay for a styling library.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import sys
@@ -16,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from engine.errors import FlowError, WorkflowFileError
+from engine.support import json_out
 
 if TYPE_CHECKING:
     from engine.core.events import Event
@@ -141,7 +141,7 @@ def jsonl_writer() -> Callable[[Event], None]:
         if closed:
             return
         try:
-            sys.stdout.write(json.dumps(event.to_dict(), ensure_ascii=False, default=str) + "\n")
+            sys.stdout.write(json_out.dumps(event.to_dict()) + "\n")
             sys.stdout.flush()  # consumers read events live, line by line
         except BrokenPipeError:
             # The reader went away (`| head`): stop writing, let the run finish. Point

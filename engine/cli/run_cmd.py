@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from engine.cli.common import (
     printer,
 )
 from engine.errors import InputsError
+from engine.support import json_out
 
 if TYPE_CHECKING:
     from engine.core.runner import Run, Runner, RunResult
@@ -72,7 +72,7 @@ def run(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None, ev
                               options={"test_run": True} if test_run else None))
     if result.problems:
         invalid(workflow, result.problems)
-    payload = json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+    payload = json_out.dumps(result.to_dict(), indent=2) + "\n"
     if output:
         from engine.support.atomic import write_text_atomic
 

@@ -34,7 +34,7 @@ from engine.core.registry import Registry
 from engine.core.runner import Run, Runner, RunResult
 from engine.core.validation import resolve_inputs
 from engine.errors import ServeError
-from engine.support import bounded_json
+from engine.support import bounded_json, json_out
 from engine.support.atomic import write_text_atomic
 from engine.support.paths import data_dir
 from engine.support.threads import in_thread
@@ -311,7 +311,7 @@ class Server:
                   "trigger": payload.get("node"), "status": result.status,
                   "payload": payload, "error": result.error, "failed_node": result.failed_node}
         path = self.dead_letter_dir / f"{result.run_id}.json"
-        text = json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n"
+        text = json_out.dumps(record, indent=2) + "\n"
 
         def write() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)

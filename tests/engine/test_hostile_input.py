@@ -227,6 +227,31 @@ def test_an_inputs_file_that_is_a_fifo_is_refused_at_once(tmp_path):
             "not a regular file")
 
 
+# --- what a run produced is always written as valid JSON ----------------------------------------
+
+def strict_json(text: str) -> object:
+    def refuse(name: str) -> object:
+        raise AssertionError(f"{name} in the output: not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_values_json_cannot_carry_are_written_as_valid_json(tmp_path):
+    values = {"inf": "{{ run.id|length * 1e308 * 10 }}", "nan": "{{ (run.id|length * 1e308 * 10)"
+              " - (run.id|length * 1e308 * 10) }}", "surrogate": "{{ 'a\\ud800b' }}",
+              "tuple_key": "{{ {(1, 2): 3} }}", "pair": "{{ '\\ud83d\\ude00' }}"}
+    flow = tmp_path / "odd.flow.json"
+    flow.write_text(json.dumps(workflow(*({"id": k, "type": "flow.constant",
+                                           "config": {"value": v}} for k, v in values.items()))))
+    r = flowcli("run", flow, "--events", "jsonl", "--output", tmp_path / "out.json")
+    assert r.returncode == 0, r.stderr
+    for line in r.stdout.splitlines():
+        strict_json(line)
+    out = strict_json((tmp_path / "out.json").read_text(encoding="utf-8"))["outputs"]
+    assert out == {"inf": {"value": None}, "nan": {"value": None},
+                   "surrogate": {"value": "a\ufffdb"}, "tuple_key": {"value": {"(1, 2)": 3}},
+                   "pair": {"value": "😀"}}
+
+
 # --- a run blocked in a thread ends on Ctrl-C -------------------------------------------------
 
 BLOCKING_PLUGIN = '''
