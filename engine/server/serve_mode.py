@@ -10,7 +10,8 @@ cancels them. The HTTP side is aiohttp's low-level server on this asyncio loop.
 from __future__ import annotations
 
 import asyncio
-import codecs
+import base64
+import contextlib
 import gc
 import json
 import logging
@@ -22,10 +23,12 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 from engine.core.bus import EventBus
 from engine.core.events import Event
@@ -188,8 +191,8 @@ class Server:
             async def handler(request: Any, routes: dict[str, dict[str, str]] = routes) -> Any:
                 return await self._handle(request, routes)
 
-            runner = web.ServerRunner(web.Server(handler, access_log=None,
-                                                 logger=self._http_logger()),
+            runner = web.ServerRunner(_Server(handler, access_log=None,
+                                              logger=self._http_logger()),
                                       shutdown_timeout=2.0)
             await runner.setup()
             site = web.SockSite(runner, sock)
@@ -329,9 +332,7 @@ class Server:
         try:
             response, run_id = await self._answer(request, routes)
         except web.HTTPException as e:  # e.g. 413 from aiohttp: a body over its size limit
-            self.log(f"{request.method} {request.path} {e.status} "
-                     f"{(time.perf_counter() - started) * 1000:.1f}ms -")
-            raise
+            response, run_id = _json(e.status, {"error": _one_line(e.text or e.reason)}), "-"
         except Exception as e:  # a fault of ours: a JSON answer and a log line, no traceback
             self.log(f"error: {request.method} {request.path}: {type(e).__name__}: {e}")
             response, run_id = _json(500, {"error": f"internal error: {type(e).__name__}"}), "-"
@@ -414,6 +415,29 @@ class Server:
                  f"{(time.perf_counter() - started) * 1000:.1f}ms {result.run_id}")
 
 
+class _JsonErrors(RequestHandler):
+    """aiohttp's answer to a request it cannot parse (a bad chunk, huge headers, a
+    method that is not one), as JSON like every other answer, not its plain text."""
+
+    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> Any:
+        super().handle_error(request, status, exc, message)  # logs; refuses a late answer
+        reason = message or (str(exc) if exc else "") or HTTPStatus(status).phrase
+        response = _json(status, {"error": _one_line(reason) if status < 500 else
+                                  "internal error"})
+        response.force_close()
+        return response
+
+
+class _Server(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _JsonErrors(self, loop=self._loop, **self._kwargs)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())[:300]
+
+
 class _OneLine(logging.Handler):
     def __init__(self, log: Callable[[str], None]) -> None:
         super().__init__(logging.WARNING)
@@ -462,6 +486,10 @@ def _credential_values(payload: Mapping[str, Any]) -> list[str]:
         scheme, _, token = value.partition(" ")
         if token and scheme.isalpha():
             out.append(token.strip())
+        if scheme.lower() == "basic":  # user:password, base64: the password as sent
+            with contextlib.suppress(ValueError):
+                decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+                out += [decoded, decoded.partition(":")[2]]
         if "cookie" in name.lower():
             out += [v.strip() for _, _, v in (c.partition("=") for c in value.split(";"))]
     return [v for v in out if len(v) >= 4]  # shorter ones would mask ordinary words
@@ -489,26 +517,26 @@ async def _read_body(request: Any) -> Any:
         raise _Unacceptable(400, f"the body cannot be read: {why}") from None
     ctype = request.content_type or ""
     charset = request.charset
-    if charset:
-        try:
-            codecs.lookup(charset)
-        except LookupError:
-            raise _Unacceptable(415, f"unknown charset {charset!r} in Content-Type; "
-                                "send UTF-8") from None
     if ctype == "application/json" or ctype.endswith("+json"):
         if not data.strip():
             return None
         try:
-            text = data.decode(charset or "utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise _Unacceptable(400, f"the body is not {charset or 'UTF-8'} text (byte "
-                                f"{e.start})") from None
-        try:
-            return bounded_json.loads(text)
+            return bounded_json.loads(_decode(data, charset, "utf-8-sig", "strict"))
         except bounded_json.JsonLimitError as e:
             what = "valid" if e.syntax else "acceptable"
             raise _Unacceptable(400, f"the body is not {what} JSON: {e}") from None
-    return data.decode(charset or "utf-8", errors="replace")
+    return _decode(data, charset, "utf-8", "replace")
+
+
+def _decode(data: bytes, charset: str | None, default: str, errors: str) -> str:
+    try:
+        return data.decode(charset or default, errors)
+    except UnicodeDecodeError as e:
+        raise _Unacceptable(400, f"the body is not {charset or 'UTF-8'} text (byte "
+                            f"{e.start})") from None
+    except (LookupError, UnicodeError):  # unknown, or not a text encoding (rot13, hex...)
+        raise _Unacceptable(415, f"unknown charset {charset!r} in Content-Type (not a text "
+                            "encoding); send UTF-8") from None
 
 
 def _json(status: int, value: Any, headers: Mapping[str, str] | None = None) -> Any:

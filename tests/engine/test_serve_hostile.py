@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import stat
 import sys
 
@@ -37,7 +38,38 @@ MALFORMED = {
     "latin-1 JSON said as UTF-16": (b'{"a": 1}', {"Content-Type":
                                                   "application/json; charset=utf-16"},
                                     400, "the body is not"),
+    "a codec that is not a text encoding": (b"{}", {"Content-Type":
+                                                    "application/json; charset=rot13"},
+                                            415, "not a text encoding"),
+    "the undefined codec": (b"hi", {"Content-Type": "text/plain; charset=undefined"}, 415,
+                            "unknown charset"),
+    "hex as a charset": (b"{}", {"Content-Type": "application/json; charset=hex"}, 415,
+                         "unknown charset"),
+    "a body over 1 MiB": (b"[" + b"1," * 600_000 + b"1]", JSON, 413, "body size"),
+    "brotli without brotli": (b"{}", {**JSON, "Content-Encoding": "br"}, 400, ""),
 }
+
+# Requests aiohttp itself refuses before any handler runs: JSON all the same.
+RAW = {
+    "a bad chunk size": b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                        b"Content-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+    "a header of 100 kB": b"POST /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000
+                          + b"\r\nContent-Length: 2\r\n\r\n{}",
+    "a negative length": b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+    "control bytes in a header": b"POST /echo HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n"
+                                 b"Content-Length: 2\r\n\r\n{}",
+}
+
+
+def raw_request(url: str, data: bytes) -> tuple[int, bytes]:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
 
 
 def test_malformed_requests_get_a_4xx_json_error_and_run_nothing(tmp_path):
@@ -50,6 +82,10 @@ def test_malformed_requests_get_a_4xx_json_error_and_run_nothing(tmp_path):
             answer = json.loads(r.text)  # strict JSON, always
             assert words in answer["error"], (name, answer)
             assert "Traceback" not in r.text
+        for name, data in RAW.items():
+            status, body = raw_request(s.url, data)
+            assert 400 <= status < 500, (name, status, body[:200])
+            assert json.loads(body)["error"], (name, body[:200])
         # %-escapes that decode to a lone surrogate, in the query string
         r = httpx.post(s.url + "/echo?x=%ED%A0%80", json={"a": 1})
         assert r.status_code in (200, 400), r.text
@@ -110,10 +146,14 @@ def test_the_clients_credentials_never_leave_the_run(tmp_path):
         r = httpx.post(s.url + "/in", json={}, headers={
             "Authorization": "Bearer tok-3f9a8b7c6d", "Cookie": "a=1; session=cookie-5e4d3c2b"})
         assert r.status_code == 200 and r.text == "***"  # it had the token; it is not echoed
+        # Basic credentials: the password is masked once decoded too (here in the body)
+        basic = httpx.post(s.url + "/in", json={"note": "pw-9c8b7a6f5e"},
+                           auth=("ada", "pw-9c8b7a6f5e"))
+        assert basic.status_code == 200 and basic.text == "***"
         assert s.interrupt() == 0
     produced = s.stdout.read_text() + s.err()
     assert "node_completed" in produced and "x-trace" not in produced
-    for secret in ("tok-3f9a8b7c6d", "cookie-5e4d3c2b"):
+    for secret in ("tok-3f9a8b7c6d", "cookie-5e4d3c2b", "pw-9c8b7a6f5e"):
         assert secret not in produced
 
 
