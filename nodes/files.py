@@ -150,6 +150,9 @@ class Write(Node):
         def write() -> None:  # every file system call off the loop: a drive may hang
             if file.is_dir():
                 raise IsADirectoryError()
+            if file.exists() and not file.is_file():  # a device or FIFO: never replaced
+                raise OSError(errno.EINVAL, "it is not a regular file (a device, FIFO or "
+                              "socket); only regular files are written")
             if create_folders:
                 file.parent.mkdir(parents=True, exist_ok=True)
             elif not file.parent.is_dir():

@@ -88,4 +88,21 @@ def parse_trigger_payload(text: str) -> dict[str, Any]:
     value = _load_json(text, where)
     if not isinstance(value, dict):
         raise InputsError(f'{where}: must be a JSON object, e.g. {{"body": {{"name": "Ada"}}}}')
+    for key, kind, example in _PAYLOAD_FIELDS:  # what trigger nodes read, in its shape
+        if key in value and not isinstance(value[key], kind):
+            raise InputsError(f"{where}: {key!r} must be {example}, not "
+                              f"{type(value[key]).__name__}")
+    for key in ("headers", "query"):
+        for name, item in (value.get(key) or {}).items():
+            if not isinstance(item, str | list):
+                raise InputsError(f"{where}: {key}.{name} must be text (or, in query, a list "
+                                  f"of texts), not {type(item).__name__}")
     return value
+
+
+# The trigger payload's fields as serve mode makes them (FORMAT.md "Serve mode").
+_PAYLOAD_FIELDS = (("node", str, "a node id"), ("method", str, 'a method such as "POST"'),
+                   ("path", str, 'a path such as "/hook"'),
+                   ("headers", dict, 'an object of header texts, e.g. {"x-token": "abc"}'),
+                   ("query", dict, 'an object of query texts, e.g. {"page": "2"}'),
+                   ("tick", int, "a whole number"), ("time", str, "an ISO time text"))

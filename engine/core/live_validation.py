@@ -30,6 +30,7 @@ from engine.core.validation import (
     TypeInfo,
     check_wire,
     cycle_problems,
+    default_problems,
     duplicate_id_problem,
     in_subgraph,
     input_taken_problem,
@@ -189,6 +190,7 @@ class LiveValidation:
         for wire, problem in state.wire_problems.items():
             found += [problem] * state.wire_counts[wire]
         found += state.cycles
+        found += default_problems(graph)
         return found
 
     def _reindex(self, state: _GraphState, graph: Graph) -> None:

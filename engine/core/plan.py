@@ -24,6 +24,7 @@ from engine.core.validation import (
     check_inputs,
     check_wire,
     cycle_problems,
+    default_problems,
     duplicate_id_problem,
     in_subgraph,
     input_taken_problem,
@@ -256,6 +257,7 @@ def _compile(checker: NodeChecker, graph: Graph, bodies: Mapping[str, Plan],
             if missing:
                 problems += missing
     problems += cycle_problems(list(index), successors)
+    problems += default_problems(graph)
     if problems:
         return None, problems
     return _build(graph, checker.workflow, checks, in_edges, out_edges, bodies,

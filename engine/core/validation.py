@@ -485,6 +485,16 @@ def node_problems(workflow: Workflow, graph_key: str | None, node_id: str,
 # --- workflow inputs ------------------------------------------------------------------
 
 
+def default_problems(graph: Graph) -> list[Problem]:
+    """Declared inputs whose default is not of their type: `{"type": "integer",
+    "default": "abc"}` would otherwise reach every run that leaves the input out."""
+    return [Problem("input_type", f"input {name!r}: its default {_short(spec.default)} is "
+                    f"not {spec.type}", field=f"inputs.{name}.default")
+            for name, spec in graph.inputs.items()
+            if "default" in spec.model_fields_set and spec.default is not None
+            and not matches(spec.type, spec.default)]
+
+
 def check_inputs(graph: Graph, given: Mapping[str, Any]) -> list[Problem]:
     """Missing required workflow inputs, and given values of the wrong type."""
     problems = []

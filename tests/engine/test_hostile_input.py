@@ -216,6 +216,26 @@ def test_bad_input_values_are_clear_errors(tmp_path, value, words):
     refused(flowcli("run", flow, "--trigger-payload", f"@{data}"), f"--trigger-payload {data}")
 
 
+@pytest.mark.parametrize("payload,words", [
+    ('{"headers": "x"}', "'headers' must be an object of header texts"),
+    ('{"query": [1]}', "'query' must be an object of query texts"),
+    ('{"method": 7}', "'method' must be a method"),
+    ('{"headers": {"a": {"b": 1}}}', "headers.a must be text"),
+])
+def test_a_trigger_payload_of_the_wrong_shape_is_a_clear_error(payload, words):
+    echo = Path(__file__).parents[2] / "resources" / "examples" / "webhook_echo.flow.json"
+    refused(flowcli("run", echo, "--trigger-payload", payload), "--trigger-payload", words)
+
+
+def test_an_input_default_of_the_wrong_type_is_a_validation_problem(tmp_path):
+    flow = tmp_path / "d.flow.json"
+    flow.write_text(json.dumps({**workflow(log_node()), "inputs": {
+        "n": {"type": "integer", "default": "abc"}, "ok": {"type": "integer", "default": 3}}}))
+    r = flowcli("validate", flow)
+    refused(r, "input 'n': its default 'abc' is not integer")
+    assert "'ok'" not in r.stdout
+
+
 @posix_only
 def test_an_inputs_file_that_is_a_fifo_is_refused_at_once(tmp_path):
     flow = tmp_path / "in.flow.json"

@@ -102,6 +102,16 @@ def test_special_files_and_big_files_are_refused_without_reading(layout, monkeyp
     assert "larger than the limit of 1000 bytes; raise max_bytes" in result.error["message"]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs")
+def test_special_files_are_never_replaced_by_a_write(layout):
+    project, _ = layout
+    os.mkfifo(project / "pipe")
+    result = run_flow(project, [{"id": "w", "type": "file.write",
+                                 "config": {"path": "pipe", "text": "x"}}])
+    assert result.status == "failed" and "not a regular file" in result.error["message"]
+    assert not (project / "pipe").is_file()  # still the FIFO
+
+
 def test_sub_workflows_outside_are_a_validation_problem(layout):
     project, secret = layout
     (secret / "lib.flow.json").write_text(json.dumps({
