@@ -160,6 +160,20 @@ def test_command_line_text_that_is_not_utf8_is_refused(tmp_path):
     assert "--input x: character 0 is not UTF-8 text" in said and "Traceback" not in said
 
 
+def test_many_nodes_naming_one_big_sub_workflow_read_it_once(tmp_path):
+    (tmp_path / "big.flow.json").write_text(json.dumps(workflow(*(
+        {"id": f"c{i}", "type": "flow.constant", "config": {"value": i}}
+        for i in range(20_000)))))
+    main = tmp_path / "main.flow.json"
+    main.write_text(json.dumps(workflow(*(
+        {"id": f"s{i}", "type": "flow.subworkflow", "config": {"path": "big.flow.json"}}
+        for i in range(40)))))
+    started = time.monotonic()
+    r = flowcli("validate", main)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert time.monotonic() - started < 8  # read once: ~1 s; once per check: ~25 s
+
+
 def test_the_limits_leave_real_workflows_alone():
     value = bounded_json.loads(nested(bounded_json.MAX_DEPTH - 1))
     assert value is not None
