@@ -34,9 +34,10 @@ _TOO_LONG = (f"an integer of more than {MAX_INT_DIGITS} digits is not accepted; 
              "values as strings")
 _HUGE_INT = re.compile(r"-?\d{4300,}")
 
-# A `\uD800`-`\uDFFF` escape, or such a character itself (a command-line argument that
-# was not UTF-8 arrives so); only when one occurs is every string walked.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|[\ud800-\udfff]")
+# A `\uD800`-`\uDFFF` escape; only when one occurs (or, see `_raw_surrogate`, such a
+# character itself, as a command-line argument that was not UTF-8 arrives) is every
+# string walked.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 
 
@@ -98,12 +99,23 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
         raise JsonLimitError(
             f"{_place(text, found.start() if found else -1)}: {_TOO_LONG}", "integer",
             reason=_TOO_LONG) from None
-    if _SURROGATE_ESCAPE.search(text) or not _plain(value, max_depth):
+    if _SURROGATE_ESCAPE.search(text) or _raw_surrogate(text) or not _plain(value, max_depth):
         check(value, max_depth=max_depth)  # the slow walk that names the place
     return value
 
 
 parse_json = loads  # the name node code imports from `engine`
+
+
+def _raw_surrogate(text: str) -> bool:
+    # A character class search costs 12 ms a 3.6 MB file; encoding it, 0.1 ms.
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _check_count(text: str) -> None:
