@@ -14,12 +14,14 @@ check, so a link inside the folder pointing outside it is refused too.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 ENV = "FLOWUI_FILE_ROOTS"
 _allowed: list[Path] = []
+_generation = 0  # changes whenever `_allowed` does: remembered answers are then stale
 
 
 class OutsideRootsError(PermissionError):
@@ -28,21 +30,33 @@ class OutsideRootsError(PermissionError):
 
 def allow(folders: Iterable[str | os.PathLike[str]]) -> None:
     """Allow `folders` (and below) for every workflow this process runs."""
+    global _generation
     for folder in folders:
         path = Path(folder).expanduser().resolve()
         if path not in _allowed:
             _allowed.append(path)
+    _generation += 1
 
 
 def set_allowed(folders: Iterable[str | os.PathLike[str]]) -> None:
     """Replace what `allow()` added (the editor's setting, when the user edits it)."""
     _allowed.clear()
-    allow(folders)
+    allow(folders)  # bumps the generation
 
 
 def env_roots() -> list[Path]:
-    return [Path(p).expanduser().resolve()
-            for p in os.environ.get(ENV, "").split(os.pathsep) if p.strip()]
+    return list(_parse_roots(os.environ.get(ENV, "")))
+
+
+@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=4096)
+def _remembered(path: str, base_dir: Path, generation: int, env: str) -> Path:
+    # `generation` and `env` are the state of the allowed folders: part of the key only
+    return confine(path, base_dir)
+
+
+def _parse_roots(text: str) -> tuple[Path, ...]:
+    return tuple(Path(p).expanduser().resolve() for p in text.split(os.pathsep) if p.strip())
 
 
 def user_roots() -> list[Path]:
@@ -50,10 +64,16 @@ def user_roots() -> list[Path]:
     return [*_allowed, *env_roots()]
 
 
-def confine(path: str | os.PathLike[str], base_dir: Path) -> Path:
+def confine(path: str | os.PathLike[str], base_dir: Path, *, remembered: bool = False) -> Path:
     """`path` (relative ones start at `base_dir`) resolved, if it lies in `base_dir`
     or a folder the user allowed; else OutsideRootsError naming both. Another
-    OSError for a path that cannot be one (a NUL character, a loop of links)."""
+    OSError for a path that cannot be one (a NUL character, a loop of links).
+
+    `remembered`: answer from memory when the same path was allowed before with the
+    same allowed folders (validation resolves the same few paths thousands of times;
+    a run must not rely on it: a link may have changed since)."""
+    if remembered:
+        return _remembered(os.fspath(path), base_dir, _generation, os.environ.get(ENV, ""))
     if "\0" in os.fspath(path):
         raise OSError(errno.EINVAL, "a path cannot contain a NUL character", str(path))
     p = Path(path).expanduser()

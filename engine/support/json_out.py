@@ -33,8 +33,13 @@ def dumps(value: Any, *, indent: int | None = None) -> str:
 def jsonable(value: Any, depth: int = 0) -> Any:
     """`value` as plain JSON data: NaN and infinities as None, text valid Unicode, keys
     strings, anything else its `str`."""
-    if value is None or isinstance(value, bool | int):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, int):  # Python will not write an int of over 4,300 digits
+        bits = value.bit_length()
+        if bits < 14_000:
+            return value
+        return f"<an integer of about {bits * 30103 // 100000:,} digits>"
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str):

@@ -174,6 +174,38 @@ def test_many_nodes_naming_one_big_sub_workflow_read_it_once(tmp_path):
     assert time.monotonic() - started < 8  # read once: ~1 s; once per check: ~25 s
 
 
+def _fan_out(folder: Path, levels: int, width: int) -> Path:
+    """Files f0..f<levels>; each runs the next `width` times (3**40 bodies in all)."""
+    for i in range(levels + 1):
+        calls = [{"id": f"s{j}", "type": "flow.subworkflow",
+                  "config": {"path": f"f{i + 1}.flow.json"}} for j in range(width)]
+        (folder / f"f{i}.flow.json").write_text(json.dumps(workflow(
+            {"id": "c", "type": "flow.constant", "config": {"value": 1}},
+            *(calls if i < levels else []))))
+    return folder / "f0.flow.json"
+
+
+def test_sub_workflows_that_fan_out_end_with_a_clear_error(tmp_path):
+    first = _fan_out(tmp_path, 40, 3)
+    started = time.monotonic()
+    r = flowcli("run", first, "--events", "none", timeout=60)
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert "bodies would run at once" in r.stdout or "bodies (loop" in r.stdout, r.stdout[-2000:]
+    assert time.monotonic() - started < 30
+
+
+def test_validation_of_many_nodes_reaching_many_files_stays_quick(tmp_path):
+    _fan_out(tmp_path, 40, 2)  # 41 files: more than a small cache of loaded files holds
+    main = tmp_path / "main.flow.json"
+    main.write_text(json.dumps(workflow(*(
+        {"id": f"s{i}", "type": "flow.subworkflow", "config": {"path": "f0.flow.json"}}
+        for i in range(1500)))))
+    started = time.monotonic()
+    r = flowcli("validate", main, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert time.monotonic() - started < 10  # ~1.3 s; was ~15 s, growing with the nodes
+
+
 def test_the_limits_leave_real_workflows_alone():
     value = bounded_json.loads(nested(bounded_json.MAX_DEPTH - 1))
     assert value is not None
@@ -272,7 +304,8 @@ def strict_json(text: str) -> object:
 def test_values_json_cannot_carry_are_written_as_valid_json(tmp_path):
     values = {"inf": "{{ run.id|length * 1e308 * 10 }}", "nan": "{{ (run.id|length * 1e308 * 10)"
               " - (run.id|length * 1e308 * 10) }}", "surrogate": "{{ 'a\\ud800b' }}",
-              "tuple_key": "{{ {(1, 2): 3} }}", "pair": "{{ '\\ud83d\\ude00' }}"}
+              "tuple_key": "{{ {(1, 2): 3} }}", "pair": "{{ '\\ud83d\\ude00' }}",
+              "big_int": "{{ {'a': 10**5000} }}"}
     flow = tmp_path / "odd.flow.json"
     flow.write_text(json.dumps(workflow(*({"id": k, "type": "flow.constant",
                                            "config": {"value": v}} for k, v in values.items()))))
@@ -283,7 +316,8 @@ def test_values_json_cannot_carry_are_written_as_valid_json(tmp_path):
     out = strict_json((tmp_path / "out.json").read_text(encoding="utf-8"))["outputs"]
     assert out == {"inf": {"value": None}, "nan": {"value": None},
                    "surrogate": {"value": "a\ufffdb"}, "tuple_key": {"value": {"(1, 2)": 3}},
-                   "pair": {"value": "😀"}}
+                   "pair": {"value": "😀"},
+                   "big_int": {"value": {"a": "<an integer of about 5,000 digits>"}}}
 
 
 # --- a run blocked in a thread ends on Ctrl-C -------------------------------------------------
