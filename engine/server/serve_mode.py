@@ -521,17 +521,22 @@ async def _read_body(request: Any) -> Any:
         if not data.strip():
             return None
         try:
-            return bounded_json.loads(_decode(data, charset, "utf-8-sig", "strict"))
+            return bounded_json.loads(_decode(data, charset, "utf-8-sig", lenient=False))
         except bounded_json.JsonLimitError as e:
             what = "valid" if e.syntax else "acceptable"
             raise _Unacceptable(400, f"the body is not {what} JSON: {e}") from None
-    return _decode(data, charset, "utf-8", "replace")
+    return _decode(data, charset, "utf-8", lenient=True)
 
 
-def _decode(data: bytes, charset: str | None, default: str, errors: str) -> str:
+def _decode(data: bytes, charset: str | None, default: str, *, lenient: bool) -> str:
+    """The body as text; a text body that is not quite its charset keeps what can be
+    read (U+FFFD for the rest), a JSON body must be exact."""
     try:
-        return data.decode(charset or default, errors)
+        return data.decode(charset or default)
     except UnicodeDecodeError as e:
+        if lenient:
+            with contextlib.suppress(UnicodeError):  # codecs without "replace" (idna)
+                return data.decode(charset or default, "replace")
         raise _Unacceptable(400, f"the body is not {charset or 'UTF-8'} text (byte "
                             f"{e.start})") from None
     except (LookupError, UnicodeError):  # unknown, or not a text encoding (rot13, hex...)

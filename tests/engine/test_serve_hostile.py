@@ -90,6 +90,11 @@ def test_malformed_requests_get_a_4xx_json_error_and_run_nothing(tmp_path):
         r = httpx.post(s.url + "/echo?x=%ED%A0%80", json={"a": 1})
         assert r.status_code in (200, 400), r.text
         json.loads(r.text)
+        # a text encoding decodes the same way whatever the content type (idna)
+        for ctype in ("application/json", "text/plain"):
+            r = httpx.post(s.url + "/echo", content=b'"abc"',
+                           headers={"Content-Type": f"{ctype}; charset=idna"})
+            assert r.status_code == 200, (ctype, r.text)
         # a real gzip body is fine
         ok = httpx.post(s.url + "/echo", content=gzip.compress(b'{"fine": 1}'),
                         headers={**JSON, "Content-Encoding": "gzip"})
