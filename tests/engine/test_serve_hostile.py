@@ -101,7 +101,7 @@ def test_malformed_requests_get_a_4xx_json_error_and_run_nothing(tmp_path):
         assert ok.status_code == 200 and ok.json() == {"fine": 1}
         assert s.interrupt() == 0
     started = [e for e in s.events() if e["event"] == "run_started"]
-    assert len(started) <= 2  # the gzip one and, at most, the query one
+    assert len(started) <= 4  # the two idna ones, the gzip one and, at most, the query one
     assert not (data_dir / "dead-letter").exists()
     assert "Traceback" not in s.err()
 
