@@ -48,13 +48,20 @@ def env_roots() -> list[Path]:
     return list(_parse_roots(os.environ.get(ENV, "")))
 
 
-@functools.lru_cache(maxsize=8)
 @functools.lru_cache(maxsize=4096)
 def _remembered(path: str, base_dir: Path, generation: int, env: str) -> Path:
     # `generation` and `env` are the state of the allowed folders: part of the key only
     return confine(path, base_dir)
 
 
+@functools.lru_cache(maxsize=64)
+def _folder(base_dir: Path) -> Path:
+    # A workflow's folder, resolved once: it is the user's own, and every file access of
+    # a run starts here (half the cost of a check).
+    return base_dir.resolve()
+
+
+@functools.lru_cache(maxsize=8)
 def _parse_roots(text: str) -> tuple[Path, ...]:
     return tuple(Path(p).expanduser().resolve() for p in text.split(os.pathsep) if p.strip())
 
@@ -81,7 +88,7 @@ def confine(path: str | os.PathLike[str], base_dir: Path, *, remembered: bool = 
         resolved = (p if p.is_absolute() else base_dir / p).resolve()
     except RuntimeError:  # Python 3.11 on a symbolic link loop
         raise OSError(errno.ELOOP, "a loop of symbolic links", str(path)) from None
-    roots = [base_dir.resolve(), *user_roots()]
+    roots = [_folder(base_dir), *user_roots()]
     if any(resolved.is_relative_to(root) for root in roots):
         return resolved
     raise OutsideRootsError(
