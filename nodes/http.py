@@ -235,6 +235,7 @@ class Request(Node):
         "With raise_for_status a 4xx or 5xx status fails the node; timeouts, connection "
         "errors, 408, 429 and 5xx are retryable (set the node's retry policy; Retry-After "
         "is honoured). Wired url, body and headers replace the config fields.")
+    needs = ("url",)  # from the wire or the config: validation says so when neither
     inputs = (Port("url", "string", required=False, description="Replaces config url"),
               Port("body", "any", required=False, description="Replaces config body"),
               Port("headers", "object", required=False, description="Replaces config headers"))

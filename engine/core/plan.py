@@ -252,7 +252,8 @@ def _compile(checker: NodeChecker, graph: Graph, bodies: Mapping[str, Plan],
             dst_port, in_port.multiple, in_port.required,
             in_port.type if needs_check(src_type, in_port.type) else None, source)))
     for i, found in enumerate(checks):
-        if found.ports is not None and found.ports.required:
+        if found.ports is not None and (found.ports.required or (
+                found.info is not None and found.info.cls.needs)):
             missing = missing_inputs(found, {e.port for e in in_edges[i]})
             if missing:
                 problems += missing

@@ -132,6 +132,9 @@ class Node:
     legacy_types: ClassVar[tuple[str, ...]] = ()  # old ids that still load as this type
     inputs: ClassVar[tuple[Port, ...]] = ()
     outputs: ClassVar[tuple[Port, ...]] = ()
+    # Optional input ports that still need a value from their wire or from the config
+    # field of the same name (http.request's url): left empty, a validation problem.
+    needs: ClassVar[tuple[str, ...]] = ()
     Config: ClassVar[builtins.type[BaseModel]] = NodeConfig
     # True for types whose values form the (sub)workflow's result (flow.output).
     collects_result: ClassVar[bool] = False

@@ -382,7 +382,17 @@ def missing_inputs(check: NodeCheck, wired: Iterable[str]) -> list[Problem]:
             found.append(Problem("missing_input", f"required input {name!r} ({port.type}) is "
                                  "not connected and not set in the config", check.spec.id,
                                  f"inputs.{name}"))
+    for name in check.info.cls.needs:
+        if name not in wired and _empty(config.get(name)):
+            found.append(Problem("missing_input", f"{name!r} is empty: set it in the config "
+                                 f"or wire a value to input {name!r}", check.spec.id,
+                                 f"config.{name}"))
     return found
+
+
+def _empty(value: Any) -> bool:
+    """A config value that gives nothing: left out, null, or blank text."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def in_subgraph(name: str, p: Problem) -> Problem:

@@ -242,10 +242,13 @@ def test_bad_urls_fail_at_once_without_retry(builtin, http_server):
         assert started(builtin) == 1, url
 
 
-def test_missing_url_is_a_clear_error(builtin):
-    result = run_one(builtin, {"method": "GET"})
-    assert result.status == "failed"
-    assert "no URL" in result.error["message"]
+def test_missing_url_is_a_validation_problem(builtin):
+    # Found before anything runs (it used to fail only when the node ran).
+    for config in ({"method": "GET"}, {"url": ""}, {"url": "  "}, {"url": None}):
+        result = run_one(builtin, config)
+        assert result.status == "failed" and result.error["type"] == "validation", config
+        assert "'url' is empty: set it in the config or wire a value" in \
+            result.error["message"], config
 
 
 def test_unknown_method_is_a_validation_problem(builtin, http_server):
