@@ -4,6 +4,7 @@ on empty canvas, then filtered to types that can take that wire)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QSize, Qt, Signal
@@ -27,6 +28,7 @@ from flowui.canvas.node_item import PortRef
 from flowui.canvas.view import NODE_MIME
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole + 1
+_WORDS = re.compile(r"[^a-z0-9]+")
 
 
 def matches(cls: type[Node], text: str) -> bool:
@@ -44,11 +46,29 @@ def fits(cls: type[Node], origin: PortRef | None) -> bool:
     return any(can_connect(p.type, origin.type) for p in cls.outputs)
 
 
-def rank(cls: type[Node], text: str) -> tuple[int, str]:
+def rank(cls: type[Node], text: str) -> tuple[int, int, int, str]:
+    """Sort key of a type found by `text` (smaller first): each word scores where it
+    matches best (a title word it starts, the title, the type id, the category, only
+    the description); the worst word counts first, then all of them, then how the
+    whole text meets the title. "json parse" finds Parse JSON before HTTP request,
+    whose description merely mentions both."""
     t = text.lower()
     title = cls.title.lower()
-    return (0 if title.startswith(t) else 1 if t in title else 2 if t in cls.type else 3,
-            cls.title)
+    title_words = _WORDS.split(title)
+    type_id, category = cls.type.lower(), cls.category.lower()
+
+    def score(word: str) -> int:
+        if any(w.startswith(word) for w in title_words):
+            return 0
+        if word in title:
+            return 1
+        if word in type_id:
+            return 2
+        return 3 if word in category else 4
+
+    scores = [score(w) for w in t.split()] or [0]
+    whole = 0 if title.startswith(t) else 1 if t in title else 2
+    return max(scores), sum(scores), whole, cls.title
 
 
 class PaletteWidget(QWidget):
