@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 
 from engine import Registry, run_file
 from engine.workflow import file as workflow_file
@@ -226,3 +226,26 @@ def test_a_plugin_folder_loop_type_gets_its_body_by_double_click(make_window, tm
     assert "repeat_body" not in window.doc.workflow.subgraphs
     assert window.doc.node(None, "repeat").config == {}
     assert window.editor.current_graph is None and set(window.scene.nodes) == {"repeat"}
+
+
+def test_a_real_double_click_on_a_node_opens_its_body(window):
+    # Through the mouse, on the node's title and on its middle (issue 11, fix 1).
+    from PySide6.QtGui import QMouseEvent
+
+    from tests.flowui.conftest import mouse
+
+    for type_id, node_id in (("control.for_each", "for_each"), ("control.loop", "loop"),
+                             ("flow.subworkflow", "subworkflow")):
+        window.editor.show_graph(None)
+        window.editor.add_node(type_id, QPointF(0, 0))
+        item = window.scene.nodes[node_id]
+        window.view.centerOn(item)
+        rect = item.sceneBoundingRect()
+        where = QPointF(rect.center().x(), rect.top() + 12)  # on the title
+        mouse(window.view, QMouseEvent.Type.MouseButtonPress, where)
+        mouse(window.view, QMouseEvent.Type.MouseButtonRelease, where,
+              buttons=Qt.MouseButton.NoButton)
+        mouse(window.view, QMouseEvent.Type.MouseButtonDblClick, where)
+        mouse(window.view, QMouseEvent.Type.MouseButtonRelease, where,
+              buttons=Qt.MouseButton.NoButton)
+        assert window.editor.current_graph == f"{node_id}_body", type_id
