@@ -4,7 +4,7 @@ meant, and decides which graph is on the canvas. It knows nothing of windows."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import QMimeData, QObject, QPointF, Signal
@@ -13,6 +13,7 @@ from PySide6.QtGui import QGuiApplication, QUndoCommand, QUndoStack
 from engine.workflow.model import IDENT_RE, InputSpec, NodeSpec, Settings
 from engine.workflow.porttypes import can_connect
 from flowui import clipboard
+from flowui.canvas.node_item import WIDTH as NODE_WIDTH
 from flowui.canvas.node_item import PortRef
 from flowui.canvas.scene import GraphScene
 from flowui.commands import (
@@ -32,7 +33,8 @@ from flowui.commands import (
 )
 from flowui.document import GraphKey, WorkflowDocument
 
-PASTE_OFFSET = 40.0
+PASTE_OFFSET = 40.0  # a second paste at the same mouse point cascades by this much
+PASTE_GAP = 60.0  # between the originals and a copy placed beside them
 SNAP = 10.0
 
 Moves = Mapping[str, tuple[tuple[float, float], tuple[float, float]]]
@@ -50,6 +52,10 @@ class Editor(QObject):
         self.undo_stack = QUndoStack(self)
         self.current_graph: GraphKey = None
         self._paste_count = 0
+        self._last_paste_at: QPointF | None = None
+        # Where the mouse is on the canvas (scene coordinates), None when it is elsewhere
+        # (a menu, the toolbar): set by the window, which owns the view.
+        self.paste_point: Callable[[], QPointF | None] = lambda: None
         scene.connect_requested.connect(self.connect_ports)
         scene.reconnect_requested.connect(self.reconnect)
         scene.disconnect_requested.connect(self.disconnect_wires)
@@ -250,6 +256,25 @@ class Editor(QObject):
             if mime.hasFormat(clipboard.MIME) else mime.text()
         self._paste_text(text, "Paste")
 
+    def _paste_offset(self, nodes: Sequence[NodeSpec]) -> tuple[float, float]:
+        """Where a paste lands: its top-left node corner at the mouse when the mouse is
+        on the canvas (a second paste there cascades), else beside what was copied, each
+        further paste one width further right, never on top of the originals."""
+        left = min(n.position[0] for n in nodes)
+        top = min(n.position[1] for n in nodes)
+        at = self.paste_point()
+        if at is not None:
+            last = self._last_paste_at
+            again = last is not None and abs(last.x() - at.x()) < 1 and abs(last.y() - at.y()) < 1
+            self._paste_count = self._paste_count + 1 if again else 0
+            self._last_paste_at = QPointF(at)
+            shift = PASTE_OFFSET * self._paste_count
+            return at.x() - left + shift, at.y() - top + shift
+        self._last_paste_at = None
+        self._paste_count += 1
+        width = max(n.position[0] for n in nodes) - left + NODE_WIDTH
+        return (width + PASTE_GAP) * self._paste_count, 0.0
+
     def duplicate(self) -> None:
         ids = self.scene.selected_node_ids()
         if ids:
@@ -258,14 +283,15 @@ class Editor(QObject):
                              "Duplicate")
 
     def _paste_text(self, text: str, verb: str) -> None:
-        self._paste_count += 1
-        shift = PASTE_OFFSET * self._paste_count
         graph = self.current_graph
         try:
-            nodes, conns = clipboard.parse_paste(self.doc, graph, text, (shift, shift))
+            nodes, conns = clipboard.parse_paste(self.doc, graph, text, (0.0, 0.0))
         except clipboard.PasteError as e:
             self.message.emit(f"Cannot paste: {e}")
             return
+        dx, dy = self._paste_offset(nodes)
+        nodes = [n.model_copy(update={"position": (n.position[0] + dx, n.position[1] + dy)})
+                 for n in nodes]
         label = f"{verb} {plural(len(nodes), 'node')}"
         self._push(AddNodesCommand(self.doc, graph, nodes, conns, text=label))
         self.select([n.id for n in nodes])

@@ -5,8 +5,8 @@ history right, menus, toolbar and status bar, and the controllers that do the wo
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QCursor, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
         self.scene = GraphScene(self.doc, self)
         self.view = GraphView(self.scene)
         self.editor = Editor(self.doc, self.scene, self)
+        self.editor.paste_point = self._mouse_on_canvas
         self.stack = self.editor.undo_stack
         self.setCentralWidget(self.view)
         self.setWindowIcon(resources.icon("app"))
@@ -250,6 +251,15 @@ class MainWindow(QMainWindow):
         node_id = ids[0] if len(ids) == 1 else None
         self.inspector.show_node(node_id)
         self.run_panels.show_node(self.editor.current_graph, node_id)
+
+    def _mouse_on_canvas(self) -> QPointF | None:
+        """The mouse's scene position when it is over the canvas, else None: a paste by
+        keyboard lands there; one from a menu or the toolbar, beside the originals."""
+        viewport = self.view.viewport()
+        at = viewport.mapFromGlobal(QCursor.pos())
+        if not viewport.rect().contains(at) or not viewport.underMouse():
+            return None
+        return self.view.mapToScene(at)
 
     def _on_view_node_double_clicked(self, node_id: str) -> None:
         if self.editor.open_body(node_id) is None:

@@ -13,7 +13,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.workflow import file as workflow_file
 from flowui import autosave
+from flowui.canvas.node_item import WIDTH as NODE_WIDTH
 from flowui.canvas.view import NODE_MIME
+from flowui.editor import PASTE_GAP, PASTE_OFFSET
 from tests.flowui.conftest import drag, mouse
 
 FLOW = {
@@ -216,12 +218,41 @@ def test_copy_paste_round_trip_through_the_system_clipboard(window, tmp_path):
     window.actions_by_name["paste"].trigger()
     ids = [n.id for n in window.doc.nodes(None)]
     assert ids[-2:] == ["src2", "log2"]
-    assert window.doc.node(None, "src2").position == (40, 40)  # offset
+    # beside the originals, not on them (the mouse is not on the canvas here)
+    src, log = window.doc.node(None, "src"), window.doc.node(None, "log")
+    shift = abs(log.position[0] - src.position[0]) + NODE_WIDTH + PASTE_GAP
+    assert window.doc.node(None, "src2").position == (src.position[0] + shift,
+                                                      src.position[1])
     assert any(c.from_ == "src2.value" and c.to == "log2.message"
                for c in window.doc.connections(None))
     assert set(window.scene.selected_node_ids()) == {"src2", "log2"}
     window.stack.undo()
     assert [n.id for n in window.doc.nodes(None)] == ["src", "log", "num", "parse"]
+
+
+def test_paste_lands_at_the_mouse_and_never_on_the_originals(window, tmp_path):
+    # issue 11, fix 6: pasted and duplicated nodes landed 25-40 px from the originals
+    open_flow(window, tmp_path)
+    window.editor.select(["src", "log"])
+    window.actions_by_name["copy"].trigger()
+    window.editor.paste_point = lambda: QPointF(1000, 700)  # the mouse, on the canvas
+    window.actions_by_name["paste"].trigger()
+    assert window.doc.node(None, "src2").position == (1000, 700)  # its corner at the mouse
+    window.actions_by_name["paste"].trigger()  # again, mouse unmoved: cascades
+    assert window.doc.node(None, "src3").position == (1000 + PASTE_OFFSET, 700 + PASTE_OFFSET)
+    window.editor.paste_point = lambda: None  # by the menu: beside, one width further each
+    window.editor.select(["num"])
+    window.actions_by_name["duplicate"].trigger()
+    window.actions_by_name["duplicate"].trigger()
+    num = window.doc.node(None, "num")
+    step = NODE_WIDTH + PASTE_GAP
+    assert window.doc.node(None, "num2").position == (num.position[0] + step, num.position[1])
+    assert window.doc.node(None, "num3").position == (num.position[0] + 2 * step,
+                                                      num.position[1])  # beside num2
+    rects = [window.scene.nodes[i].sceneBoundingRect() for i in ("num", "num2")]
+    assert not rects[0].intersects(rects[1])
+    # the window's own answer: no mouse over the canvas in this test
+    assert window._mouse_on_canvas() is None
 
 
 def test_paste_of_plain_text_is_refused_kindly(window, tmp_path):
