@@ -400,6 +400,7 @@ def test_zoomed_far_out_the_overview_shows_each_nodes_state(qtbot, make_window, 
     nodes.append({"id": "hang", "type": "toy.sleep", "config": {"seconds": 3600},
                   "position": [0, 900]})
     open_file(window, write(tmp_path, "far", nodes))
+    qtbot.wait(20)  # the opening frame (a zero-time timer) first, then our zoom
     window.view.set_zoom(0.1)
     assert window.scene.far
     no_contents = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
