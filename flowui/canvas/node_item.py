@@ -33,6 +33,7 @@ PORT_R = 5.0
 RADIUS = 7.0
 HALO = 6.0  # room around the body for the running halo
 FAR_LOD = 0.35  # below this level of detail a node is a filled block
+NODE_Z, SELECTED_Z = 1.0, 2.0  # wires are at 0: under every node
 
 _TITLE_FONT = QFont()
 _TITLE_FONT.setPointSizeF(9.5)
@@ -99,7 +100,7 @@ class NodeItem(QGraphicsItem):
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         self.setAcceptHoverEvents(True)
-        self.setZValue(1)
+        self.setZValue(NODE_Z)
         # Unchanged nodes are blitted from a pixmap instead of repainted through Python:
         # dragging one node or panning then costs little whatever the graph's size.
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -378,4 +379,7 @@ class NodeItem(QGraphicsItem):
             self._scene_rect = None
             if self.on_moved is not None:
                 self.on_moved(self)
+        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            # A selected (so also a dragged) node is drawn over its neighbours.
+            self.setZValue(SELECTED_Z if value else NODE_Z)
         return super().itemChange(change, value)

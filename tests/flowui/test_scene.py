@@ -143,3 +143,22 @@ def test_badges_follow_a_renamed_node_and_go_when_the_problem_does(window, tmp_p
     window.editor.connect_ports("c.value", "printer.message")
     window.validation.validate_now()
     assert item.problems == [] and "<hr>" not in item.toolTip()
+
+
+def test_a_selected_node_is_drawn_over_its_neighbours_and_every_wire(make_window):
+    # issue 11, fix 3 (first part): selecting, and so dragging, brings a node forward
+    from PySide6.QtCore import QPointF
+
+    from flowui.canvas.node_item import NODE_Z, SELECTED_Z
+
+    window = make_window()
+    window.editor.add_node("debug.log", QPointF(0, 0))
+    window.editor.add_node("debug.log", QPointF(60, 20))  # overlapping the first
+    first, second = window.scene.nodes["log"], window.scene.nodes["log2"]
+    window.editor.select(["log"])
+    assert first.zValue() == SELECTED_Z > second.zValue() == NODE_Z
+    where = first.sceneBoundingRect().intersected(second.sceneBoundingRect()).center()
+    top = next(i for i in window.scene.items(where) if i in (first, second))
+    assert top is first
+    window.editor.select(["log2"])
+    assert first.zValue() == NODE_Z and second.zValue() == SELECTED_Z
