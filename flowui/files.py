@@ -13,6 +13,8 @@ from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
 from engine.errors import WorkflowFileError
+from engine.support import bounded_json
+from engine.support.bounded_read import read_regular
 from engine.workflow import file as workflow_file
 from engine.workflow.model import Workflow
 from flowui import autosave, resources
@@ -21,6 +23,21 @@ from flowui.editor import Editor
 
 FILE_FILTER = "FlowUI workflows (*.flow.json);;JSON files (*.json);;All files (*)"
 MAX_RECENT = 10
+
+
+def _title_of(path: Path) -> tuple[str, str]:
+    """An example's own name and description, as the menu shows them (the file name when
+    the file cannot say)."""
+    fallback = path.name.removesuffix(".flow.json").replace("_", " ")
+    try:
+        data = bounded_json.loads(read_regular(path, max_bytes=1 << 20))
+    except (OSError, ValueError):
+        return fallback, ""
+    if not isinstance(data, dict):
+        return fallback, ""
+    name, about = data.get("name"), data.get("description")
+    return (name if isinstance(name, str) and name.strip() else fallback,
+            about if isinstance(about, str) else "")
 
 
 class FileController(QObject):
@@ -42,8 +59,11 @@ class FileController(QObject):
         self.recent_menu.setIcon(resources.icon("recent"))
         self.examples_menu = QMenu("Open &Example", window)
         for path in sorted(resources.examples_dir().glob("*.flow.json")):
-            self.examples_menu.addAction(path.name.removesuffix(".flow.json").replace("_", " "),
-                                         self._opener(path))
+            name, about = _title_of(path)
+            action = self.examples_menu.addAction(name, self._opener(path))
+            action.setStatusTip(about)
+            action.setToolTip(about)
+        self.examples_menu.setToolTipsVisible(True)
         window.setAcceptDrops(True)
         window.installEventFilter(self)
         self.stack.cleanChanged.connect(self.update_title)

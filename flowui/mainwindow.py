@@ -48,6 +48,24 @@ TOOLBAR = ("new", "open", "save", None, "undo", "redo", None, "cut", "copy", "pa
            "run", "cancel", "timing")
 
 
+def about_text() -> str:
+    """What Help > About says: the versions a bug report needs, too."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    import PySide6
+    from PySide6.QtCore import qVersion
+
+    try:
+        mine = version("flowui")
+    except PackageNotFoundError:  # a checkout that was never installed
+        mine = "development checkout"
+    return (f"<b>FlowUI {mine}</b><br>A visual node editor for workflows, with an embedded "
+            "async engine.<br>The same files run headless with <code>flowcli run</code>."
+            f"<br><br>Python {platform.python_version()} · PySide6 {PySide6.__version__} "
+            f"· Qt {qVersion()}")
+
+
 class MainWindow(QMainWindow):
     def __init__(self, registry: Registry, *, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -289,7 +307,4 @@ class MainWindow(QMainWindow):
         ShortcutsDialog(self.actions_by_name, self).exec()
 
     def show_about(self) -> None:
-        QMessageBox.about(self, "About FlowUI",
-                          "<b>FlowUI</b><br>A visual node editor for workflows, with an "
-                          "embedded async engine.<br>The same files run headless with "
-                          "<code>flowcli run</code>.")
+        QMessageBox.about(self, "About FlowUI", about_text())

@@ -431,3 +431,24 @@ def test_a_renamed_node_stays_selected(window, tmp_path):
     assert window.scene.selected_node_ids() == ["logger"]
     window.stack.undo()
     assert window.scene.selected_node_ids() == ["log"]
+
+
+def test_open_example_lists_workflow_names_and_about_shows_versions(window, monkeypatch):
+    # issue 11, fix 8 (two of its items)
+    import json as json_
+    from importlib.metadata import version
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from flowui import resources
+
+    names = [a.text() for a in window.files.examples_menu.actions()]
+    expected = sorted((p for p in resources.examples_dir().glob("*.flow.json")),
+                      key=lambda p: p.name)
+    assert names == [json_.loads(p.read_text())["name"] for p in expected]
+    assert "Hello, HTTP" in names and "hello" not in names
+    assert all(a.toolTip() for a in window.files.examples_menu.actions())
+    shown = []
+    monkeypatch.setattr(QMessageBox, "about", staticmethod(lambda *a: shown.append(a[2])))
+    window.actions_by_name["about"].trigger()
+    assert f"FlowUI {version('flowui')}" in shown[0] and "PySide6" in shown[0]
