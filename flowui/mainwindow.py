@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from engine.core.registry import Registry
 from flowui import resources
+from flowui.about import about_text
 from flowui.actions import make_action
 from flowui.canvas.scene import GraphScene
 from flowui.canvas.view import GraphView
@@ -46,24 +47,6 @@ RUN_MENU = ("run", "cancel", "clear_run", None, "test_run", "timing", None, "val
 TOOLBAR = ("new", "open", "save", None, "undo", "redo", None, "cut", "copy", "paste",
            "delete", None, "add_node", "fit_all", "fit_selection", None, "validate", None,
            "run", "cancel", "timing")
-
-
-def about_text() -> str:
-    """What Help > About says: the versions a bug report needs, too."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    import PySide6
-    from PySide6.QtCore import qVersion
-
-    try:
-        mine = version("flowui")
-    except PackageNotFoundError:  # a checkout that was never installed
-        mine = "development checkout"
-    return (f"<b>FlowUI {mine}</b><br>A visual node editor for workflows, with an embedded "
-            "async engine.<br>The same files run headless with <code>flowcli run</code>."
-            f"<br><br>Python {platform.python_version()} · PySide6 {PySide6.__version__} "
-            f"· Qt {qVersion()}")
 
 
 class MainWindow(QMainWindow):
