@@ -73,11 +73,6 @@ if TYPE_CHECKING:
 
 PENDING, RUNNING, COMPLETED, FAILED, SKIPPED, CANCELLED = range(6)
 DRAIN_SLICE_S = 0.005  # the longest the executor runs instant nodes without yielding
-# Bodies (loop iterations, sub-workflow runs) of one run: in all, and at once. A for_each
-# over 100,000 items fits; three files that each call the next three would otherwise
-# start 3**40 bodies (seen: 19 GB before it was killed). docs/limits.md.
-MAX_BODY_RUNS = 1_000_000
-MAX_BODIES_RUNNING = 10_000
 
 
 class GraphExecution:
@@ -540,26 +535,12 @@ class GraphExecution:
         """Run a body to the end inside the calling node: its node ids are `path/id`,
         its events carry `iteration`/`index`, its `flow.output` values come back by
         name. Raises BodyError when it fails; cancelling the caller cancels it."""
-        run = self.run
-        run.bodies_started += 1
-        if run.bodies_started > MAX_BODY_RUNS:
-            raise NodeError(f"this run has started more than {MAX_BODY_RUNS:,} bodies (loop "
-                            "iterations and sub-workflows), the limit of one run",
-                            retryable=False)
-        if run.bodies_running >= MAX_BODIES_RUNNING:
-            raise NodeError(f"more than {MAX_BODIES_RUNNING:,} bodies would run at once: "
-                            "sub-workflows or loops that each start several others fan out "
-                            "exponentially; lower max_parallel or flatten the nesting",
-                            retryable=False)
-        child = GraphExecution(run, plan, inputs, path=path, iteration=iteration,
+        child = GraphExecution(self.run, plan, inputs, path=path, iteration=iteration,
                                index=index, max_parallel=max_parallel)
         child.node_errors = self.node_errors
         child.loop_names = loop
-        run.bodies_running += 1
-        try:
+        with self.run.bodies.body():  # engine.core.body_budget: in all, and at once
             await child.execute()
-        finally:
-            run.bodies_running -= 1
         if child.failure is not None:
             raise BodyError(child.failure.error)
         return child.results

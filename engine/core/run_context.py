@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec
 
+from engine.core.body_budget import BodyBudget
 from engine.core.events import Event, iso_utc
 from engine.secrets.redactor import Redactor
 from engine.support.tasks import task_starter
@@ -72,10 +73,7 @@ class RunContext:
         # Read by the executor on every completion: None costs one comparison per node.
         self.on_outputs = on_outputs
         self._response: dict[str, Any] | None = None
-        # Loop iterations and sub-workflow runs: bounded per run (executor.run_body), so
-        # files that each call several others cannot fan out without end.
-        self.bodies_started = 0
-        self.bodies_running = 0
+        self.bodies = BodyBudget()  # loop iterations and sub-workflow runs, bounded
         self._file_plans = file_plans if file_plans is not None else FilePlans()
         self._http: Any = None
 
