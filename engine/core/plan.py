@@ -9,11 +9,13 @@ plan serves any number of runs at once: serve mode, re-runs, loop bodies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import time
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from engine.core.registry import Registry
 from engine.core.sdk import ERROR_PORT, Node, Port
@@ -114,6 +116,7 @@ class Plan:
     bodies: Mapping[str, Plan]
 
 
+Result = TypeVar("Result")
 _NO_BODIES: Mapping[str, Plan] = MappingProxyType({})
 _NOTHING_WIRED: frozenset[str] = frozenset()
 
@@ -125,7 +128,7 @@ def compile_plan(workflow: Workflow, registry: Registry, *, base_dir: Path | Non
     checker = NodeChecker(workflow, registry, base_dir=base_dir or Path.cwd(),
                           templates=templates)
     with gc_paused():
-        plan, problems = _compile(checker, graph or workflow, _NO_BODIES)
+        plan, problems = _finish(_compile(checker, graph or workflow, _NO_BODIES, Pacer(None)))
     if problems:
         raise WorkflowInvalidError(problems)
     assert plan is not None
@@ -137,19 +140,59 @@ def compile_workflow(workflow: Workflow, registry: Registry, *, base_dir: Path |
     """The workflow's plan, its subgraphs compiled into `plan.bodies`. Raises
     WorkflowInvalidError listing every problem of all of them (a subgraph's node ids
     as `subgraph/node`, with `Problem.graph` naming the subgraph)."""
+    with gc_paused():
+        return _finish(compile_steps(workflow, registry, base_dir=base_dir,
+                                     templates=templates))
+
+
+def _finish(steps: Generator[None, None, Result]) -> Result:
+    """All the steps at once: the generator's return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            value: Result = done.value
+            return value
+
+
+class Pacer:
+    """Says when a step of a long computation has used its share of time: checked
+    every `every` items, so a step costs one clock read per `every` items."""
+
+    __slots__ = ("_deadline", "_slice_s")
+
+    def __init__(self, slice_s: float | None) -> None:
+        self._slice_s = slice_s
+        self._deadline = time.perf_counter() + slice_s if slice_s is not None else math.inf
+
+    def due(self) -> bool:
+        if self._slice_s is None or time.perf_counter() < self._deadline:
+            return False
+        self._deadline = time.perf_counter() + self._slice_s
+        return True
+
+
+def compile_steps(workflow: Workflow, registry: Registry, *, base_dir: Path | None = None,
+                  templates: TemplateEngine | None = None, slice_s: float | None = None,
+                  ) -> Generator[None, None, Plan]:
+    """`compile_workflow` in steps of about `slice_s` seconds each (None: one step):
+    a caller on an event loop (the editor, a server) lets the loop run between them,
+    so compiling 10,000 nodes (~0.2 s) is never one freeze. The plan is the
+    generator's return value; its problems are raised as WorkflowInvalidError. The
+    workflow must not change until it is done (the editor compiles a snapshot)."""
+    pace = Pacer(slice_s)
     checker = NodeChecker(workflow, registry, base_dir=base_dir or Path.cwd(),
                           templates=templates)
     problems: list[Problem] = []
     plans: dict[str, Plan] = {}
     bodies = MappingProxyType(plans)  # every plan of this workflow reads its bodies here
-    with gc_paused():
-        plan, found = _compile(checker, workflow, bodies)
-        problems += found
-        for name, sg in workflow.subgraphs.items():
-            sub_plan, found = _compile(checker, sg, bodies)
-            if sub_plan is not None:
-                plans[name] = sub_plan
-            problems += [in_subgraph(name, p) for p in found]
+    plan, found = yield from _compile(checker, workflow, bodies, pace)
+    problems += found
+    for name, sg in workflow.subgraphs.items():
+        sub_plan, found = yield from _compile(checker, sg, bodies, pace)
+        if sub_plan is not None:
+            plans[name] = sub_plan
+        problems += [in_subgraph(name, p) for p in found]
     if problems:
         raise WorkflowInvalidError(problems)
     assert plan is not None
@@ -176,15 +219,18 @@ def _retry_policy(policy: RetryPolicy | None) -> RetryPolicy | None:
     return policy if policy is not None and policy.max_attempts > 1 else None
 
 
-def _compile(checker: NodeChecker, graph: Graph, bodies: Mapping[str, Plan],
-             ) -> tuple[Plan | None, list[Problem]]:
-    """Check every node and wire of one graph; build its plan when nothing is wrong."""
+def _compile(checker: NodeChecker, graph: Graph, bodies: Mapping[str, Plan], pace: Pacer,
+             ) -> Generator[None, None, tuple[Plan | None, list[Problem]]]:
+    """Check every node and wire of one graph; build its plan when nothing is wrong.
+    Yields when `pace` says a step is over."""
     problems: list[Problem] = []
     checks: list[_Building] = []  # become the plan's nodes when nothing is wrong
     index: dict[str, int] = {}
     fill = checker.fill
     new = _Building.__new__
-    for spec in graph.nodes:
+    for n, spec in enumerate(graph.nodes, 1):
+        if not n & 127 and pace.due():
+            yield
         if spec.id in index:
             problems.append(duplicate_id_problem(spec.id))
             continue
@@ -202,7 +248,9 @@ def _compile(checker: NodeChecker, graph: Graph, bodies: Mapping[str, Plan],
     wired: dict[tuple[int, str], list[str]] = {}
     verdicts: dict[tuple[Any, str, Any, str], tuple[str, Port]] = {}
     new_edge = tuple.__new__
-    for c in graph.connections:
+    for n, c in enumerate(graph.connections, 1):
+        if not n & 511 and pace.due():
+            yield
         source, target = c.from_, c.to
         src_id, src_port = source.split(".", 1)
         dst_id, dst_port = target.split(".", 1)
@@ -257,10 +305,14 @@ def _compile(checker: NodeChecker, graph: Graph, bodies: Mapping[str, Plan],
             missing = missing_inputs(found, {e.port for e in in_edges[i]})
             if missing:
                 problems += missing
+    if pace.due():
+        yield
     problems += cycle_problems(list(index), successors)
     problems += default_problems(graph)
     if problems:
         return None, problems
+    if pace.due():
+        yield
     return _build(graph, checker.workflow, checks, in_edges, out_edges, bodies,
                   checker.context.base_dir), []
 

@@ -9,12 +9,12 @@ once (WorkflowInvalidError), never just the first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.core.plan import Plan, compile_workflow
+from engine.core.plan import Plan, compile_steps, compile_workflow
 from engine.core.registry import Registry
 from engine.core.validation import check_inputs, resolve_inputs, secret_names, type_info
 from engine.errors import Problem, WorkflowInvalidError
@@ -49,6 +49,15 @@ def prepare(workflow: Workflow, registry: Registry, *, base_dir: Path,
             templates: TemplateEngine | None = None) -> PreparedWorkflow:
     """Compile `workflow` and its subgraphs. Raises WorkflowInvalidError."""
     plan = compile_workflow(workflow, registry, base_dir=base_dir, templates=templates)
+    return PreparedWorkflow(workflow, plan, base_dir, plan_secrets(plan))
+
+
+def prepare_steps(workflow: Workflow, registry: Registry, *, base_dir: Path,
+                  templates: TemplateEngine | None = None, slice_s: float | None = None,
+                  ) -> Generator[None, None, PreparedWorkflow]:
+    """`prepare` in steps of about `slice_s` seconds (engine.core.plan.compile_steps)."""
+    plan = yield from compile_steps(workflow, registry, base_dir=base_dir,
+                                    templates=templates, slice_s=slice_s)
     return PreparedWorkflow(workflow, plan, base_dir, plan_secrets(plan))
 
 

@@ -25,19 +25,27 @@ from engine.core.events import Event, RunCompleted, RunRetrying, RunStarted
 from engine.core.execution import Execution, ExecutionFactory, Outcome, OutputsHook
 from engine.core.executor import GraphExecution
 from engine.core.plan import Plan
-from engine.core.preflight import Checked, PreparedWorkflow, preflight, prepare
+from engine.core.preflight import (
+    Checked,
+    PreparedWorkflow,
+    preflight,
+    prepare,
+    prepare_steps,
+)
 from engine.core.preview import preview
 from engine.core.registry import Registry
 from engine.core.run_context import FilePlans, RunContext
 from engine.errors import Problem, WorkflowInvalidError
 from engine.secrets.redactor import Redactor
 from engine.secrets.store import SecretStore
+from engine.support.gcpause import gc_paused
 from engine.workflow.model import Workflow
 
 if TYPE_CHECKING:
     from engine.templates.engine import TemplateEngine
 
 QUEUED, VALIDATING, RUNNING = "queued", "validating", "running"
+PREPARE_SLICE_S = 0.005  # prepare_async lets the loop run this often
 FINAL_STATUSES = ("completed", "failed", "cancelled")
 
 # What a run may be started from: a workflow (checked and compiled for this run), a
@@ -255,6 +263,23 @@ class Runner:
         """Validate and compile `workflow` once for many runs. Raises WorkflowInvalidError."""
         return prepare(workflow, self.registry, base_dir=_folder(base_dir),
                        templates=self._templates)
+
+    async def prepare_async(self, workflow: Workflow, *, base_dir: str | Path | None = None,
+                            slice_s: float = PREPARE_SLICE_S) -> PreparedWorkflow:
+        """`prepare` on the event loop in steps of about `slice_s` seconds, letting
+        the loop run between them: what the editor and servers use, so compiling a
+        large workflow never freezes them. (Not a thread: a second thread busy with
+        Python starves a Qt loop of the GIL; NOTES.md.) Raises WorkflowInvalidError."""
+        steps = prepare_steps(workflow, self.registry, base_dir=_folder(base_dir),
+                              templates=self._templates, slice_s=slice_s)
+        while True:
+            with gc_paused():
+                try:
+                    next(steps)
+                except StopIteration as done:
+                    prepared: PreparedWorkflow = done.value
+                    return prepared
+            await asyncio.sleep(0)
 
     def preflight(self, source: Workflow | PreparedWorkflow,
                   inputs: Mapping[str, Any] | None = None, *,

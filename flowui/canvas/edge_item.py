@@ -89,17 +89,28 @@ class EdgeItem(QGraphicsItem):
         self._line = QLineF(start, end)  # the overview's (far zoom)
         self._bounds = self._path.controlPointRect().adjusted(-4, -4, 4, 4)
         self._shape = None
+        self._far_changed(moved=True)
 
     def set_flow(self, flow: int, repaint: bool = True) -> None:
         if flow != self.flow:
             if (flow > 1) != (self.flow > 1):
                 self.prepareGeometryChange()  # the count's label needs room
             self.flow = flow
+            self._far_changed(moved=False)
             if repaint:
                 self.update()
 
     def line(self) -> QLineF:
         return self._line
+
+    def _far_changed(self, *, moved: bool) -> None:
+        """The far picture's line changed: its ends, or only its colour."""
+        overview = getattr(self.scene(), "overview", None)
+        if overview is not None:
+            if moved:
+                overview.invalidate()
+            else:
+                overview.recolored_edge(self)
 
     def update(self, *args: Any) -> None:
         scene = self.scene()

@@ -124,6 +124,7 @@ class NodeItem(QGraphicsItem):
         width = max(WIDTH, _TITLE_METRICS.horizontalAdvance(self.title) + 64)
         self._size = (width, TITLE_H + rows * ROW_H + 8 + FOOTER_H)
         self._scene_rect = None
+        self._far_changed(moved=True)
         self._bounds = QRectF(-PORT_R - 1, -HALO, width + 2 * PORT_R + 2,
                               self._size[1] + 2 * HALO)
         tip = f"<b>{self.title}</b> <span style='color:#8b949e'>{spec.id} · {spec.type}</span>"
@@ -153,8 +154,10 @@ class NodeItem(QGraphicsItem):
         if tip != self._run_tip:
             self._run_tip = tip
             self._tip_stale = True
-        if changed and repaint:  # (else the caller repaints the whole scene once)
-            self.update()
+        if changed:
+            self._far_changed(moved=False)
+            if repaint:  # (else the caller repaints the whole scene once)
+                self.update()
 
     def toolTip(self) -> str:
         if self._tip_stale:
@@ -194,6 +197,15 @@ class NodeItem(QGraphicsItem):
             return theme.NODE_SELECTED
         status = self.status
         return self.heat or (theme.status_color(status) if status else self._title_color)
+
+    def _far_changed(self, *, moved: bool) -> None:
+        """The far picture's block changed: its place or size, or only its colour."""
+        overview = getattr(self.scene(), "overview", None)
+        if overview is not None:
+            if moved:
+                overview.invalidate()
+            else:
+                overview.recolored_node(self)
 
     def update(self, *args: Any) -> None:
         scene = self.scene()
@@ -377,6 +389,7 @@ class NodeItem(QGraphicsItem):
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             self._scene_rect = None
+            self._far_changed(moved=True)
             if self.on_moved is not None:
                 self.on_moved(self)
         elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:

@@ -3,49 +3,149 @@ wire a line, batched by colour, instead of thousands of items painting themselve
 
 Below the block level of detail the scene marks its items as having no contents, so
 Qt skips its per-item painting work (~10 µs an item, most of a frame at 4,000 items)
-and the scene's background draws this overview instead."""
+and the scene's background draws this overview instead.
+
+What is drawn is kept between frames as a picture of the viewport: during a run
+every frame recolours a few hundred of 10,000 nodes and wires, and only those are
+drawn again (drawing all of them cost 20-40 ms a frame, most of it 10,000 long
+wires; bench/live.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
 
-from PySide6.QtCore import QLineF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTransform
 
 from flowui import theme
 from flowui.canvas.edge_item import WAITING, EdgeItem
 from flowui.canvas.node_item import NodeItem
 
+Item = TypeVar("Item")
+Shape = TypeVar("Shape")
 
-def paint_overview(painter: QPainter, exposed: QRectF, nodes: Iterable[NodeItem],
-                   edges: Iterable[EdgeItem]) -> None:
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-    lines: dict[int, tuple[QColor, list[QLineF]]] = {}
-    for edge in edges:
-        if edge.isSelected():
-            color = theme.WIRE_SELECTED
-        else:
-            color = edge.dim_color if edge.flow == WAITING else edge.color
-        key = color.rgba()
-        entry = lines.get(key)
-        if entry is None:
-            entry = lines[key] = (color, [])
-        entry[1].append(edge.line())
-    for color, batch in lines.values():
-        painter.setPen(QPen(color, 0))
-        painter.drawLines(batch)
-    blocks: dict[int, tuple[QColor, list[QRectF]]] = {}
-    for node in nodes:
-        rect = node.scene_body_rect()
-        if not rect.intersects(exposed):
-            continue
-        color = node.far_color()
-        key = color.rgba()
-        entry2 = blocks.get(key)
-        if entry2 is None:
-            entry2 = blocks[key] = (color, [])
-        entry2[1].append(rect)
+
+class _Layer(Generic[Item, Shape]):
+    """One kind of item (wires, or nodes) drawn into a picture of the viewport that
+    is kept between frames: an item whose colour changed is drawn again over its old
+    self; anything else (a zoom, a scroll, an item moved, added or removed, a
+    selection) redraws the whole picture."""
+
+    def __init__(self, describe: Callable[[Item], tuple[QColor, Shape]],
+                 draw: Callable[[QPainter, QColor, list[Shape]], None]) -> None:
+        self._describe = describe
+        self._draw = draw
+        self._image: QImage | None = None
+        self._key: tuple[object, ...] = ()  # the transform and device it was drawn for
+        self._redraw = True
+        self._dirty: dict[Item, None] = {}  # recoloured since; in order: the last on top
+
+    def invalidate(self) -> None:
+        self._redraw = True
+        self._dirty.clear()
+
+    def recolored(self, item: Item) -> None:
+        if not self._redraw:
+            self._dirty[item] = None
+
+    def paint(self, painter: QPainter, items: Iterable[Item]) -> None:
+        device = painter.device()
+        ratio = device.devicePixelRatioF()
+        transform = painter.worldTransform()
+        key = (transform.m11(), transform.m12(), transform.m21(), transform.m22(),
+               transform.dx(), transform.dy(), device.width(), device.height(), ratio)
+        if key != self._key or self._image is None:
+            self._key = key
+            self._image = QImage(round(device.width() * ratio), round(device.height() * ratio),
+                                 QImage.Format.Format_ARGB32_Premultiplied)
+            self._image.setDevicePixelRatio(ratio)
+            self._redraw = True
+        if self._redraw:
+            self._redraw = False
+            self._dirty.clear()
+            self._image.fill(Qt.GlobalColor.transparent)
+            self._draw_items(transform, items)
+        elif self._dirty:
+            dirty, self._dirty = self._dirty, {}
+            self._draw_items(transform, dirty)
+        painter.save()
+        painter.resetTransform()
+        painter.drawImage(QPointF(), self._image)
+        painter.restore()
+
+    def draw_direct(self, painter: QPainter, items: Iterable[Item]) -> None:
+        for color, shapes in self._batches(items):
+            self._draw(painter, color, shapes)
+
+    def _draw_items(self, transform: QTransform, items: Iterable[Item]) -> None:
+        assert self._image is not None
+        painter = QPainter(self._image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.setTransform(transform)
+        self.draw_direct(painter, items)
+        painter.end()
+
+    def _batches(self, items: Iterable[Item]) -> Iterable[tuple[QColor, list[Shape]]]:
+        batches: dict[int, tuple[QColor, list[Shape]]] = {}
+        for item in items:
+            color, shape = self._describe(item)
+            key = color.rgba()
+            entry = batches.get(key)
+            if entry is None:
+                entry = batches[key] = (color, [])
+            entry[1].append(shape)
+        return batches.values()
+
+
+def _draw_lines(painter: QPainter, color: QColor, lines: list[QLineF]) -> None:
+    painter.setPen(QPen(color, 0))  # cosmetic 1 px: the cheapest line there is
+    painter.drawLines(lines)
+
+
+def _draw_blocks(painter: QPainter, color: QColor, rects: list[QRectF]) -> None:
     painter.setPen(Qt.PenStyle.NoPen)
-    for color, rects in blocks.values():
-        painter.setBrush(color)
-        painter.drawRects(rects)
+    painter.setBrush(color)
+    painter.drawRects(rects)
+
+
+def _node_block(node: NodeItem) -> tuple[QColor, QRectF]:
+    return node.far_color(), node.scene_body_rect()
+
+
+def _edge_line(edge: EdgeItem) -> tuple[QColor, QLineF]:
+    if edge.isSelected():
+        return theme.WIRE_SELECTED, edge.line()
+    return (edge.dim_color if edge.flow == WAITING else edge.color), edge.line()
+
+
+class Overview:
+    """The far picture of one scene. The scene says when items come, go or move
+    (`invalidate`), items say when only their colour changed (`recolored_node`,
+    `recolored_edge`)."""
+
+    def __init__(self) -> None:
+        self._nodes: _Layer[NodeItem, QRectF] = _Layer(_node_block, _draw_blocks)
+        self._edges: _Layer[EdgeItem, QLineF] = _Layer(_edge_line, _draw_lines)
+
+    def invalidate(self) -> None:
+        self._nodes.invalidate()
+        self._edges.invalidate()
+
+    def recolored_node(self, node: NodeItem) -> None:
+        self._nodes.recolored(node)
+
+    def recolored_edge(self, edge: EdgeItem) -> None:
+        self._edges.recolored(edge)
+
+    def paint(self, painter: QPainter, nodes: Iterable[NodeItem],
+              edges: Iterable[EdgeItem], *, kept: bool = True) -> None:
+        """Wires under nodes, clipped by the painter to what is exposed. `kept`: from
+        the pictures kept for the view (else drawn afresh, e.g. into an export)."""
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        if kept:
+            self._edges.paint(painter, edges)
+            self._nodes.paint(painter, nodes)
+        else:
+            self._edges.draw_direct(painter, edges)
+            self._nodes.draw_direct(painter, nodes)

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from flowui.canvas.edge_item import EdgeItem
 from flowui.canvas.node_item import NodeItem, PortRef
-from flowui.canvas.overview import paint_overview
+from flowui.canvas.overview import Overview
 from flowui.document import GraphKey, WorkflowDocument
 
 SCENE_MARGIN = 5000.0
@@ -45,6 +45,7 @@ class GraphScene(QGraphicsScene):
         self._edges_of: dict[str, set[Wire]] = {}
         self._syncing = False
         self.far = False  # zoomed out to blocks: see set_far
+        self.overview = Overview()  # what is drawn when far
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         doc.node_added.connect(self._on_doc_node_added)
         doc.node_removed.connect(self._on_doc_node_removed)
@@ -71,6 +72,7 @@ class GraphScene(QGraphicsScene):
         self.edges.clear()
         self._edges_of.clear()
         self._badged.clear()
+        self.overview.invalidate()
         # Adding thousands of items with the index live re-sorts the BSP tree each time.
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         for spec in self.doc.nodes(self.graph_key):
@@ -87,26 +89,39 @@ class GraphScene(QGraphicsScene):
         cache saves repainting text and ports."""
         if far != self.far:
             self.far = far
+            self.overview.invalidate()
             mode = NO_CACHE if far else DEVICE_CACHE
             for item in self.nodes.values():
                 item.setCacheMode(mode)
                 item.setFlag(NO_CONTENTS, far)
             for edge in self.edges.values():
-                edge.setFlag(NO_CONTENTS, far)
+                self._far_edge(edge, far)
             self.update()
 
+    @staticmethod
+    def _far_edge(edge: EdgeItem, far: bool) -> None:
+        """Far out a wire is a line of the overview, not an item: hidden, Qt's frame
+        skips it (10,000 items without contents still cost ~5 ms a frame to sort and
+        skip). A selected wire stays an item (hiding would deselect it)."""
+        edge.setFlag(NO_CONTENTS, far)
+        if far != (not edge.isVisible()) and not (far and edge.isSelected()):
+            edge.setVisible(not far)
+
     def _on_selection_changed(self) -> None:
+        self.overview.invalidate()  # (which items changed is not said)
         if self.far:  # Qt repaints items it knows have contents; the overview's are not
             self.update()
 
     def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         super().drawBackground(painter, rect)
-        self.draw_overview(painter, QRectF(rect))
+        # Not the view (it draws its own background): a rendering of the scene elsewhere.
+        self.draw_overview(painter, QRectF(rect), kept=False)
 
-    def draw_overview(self, painter: QPainter, rect: QRectF) -> None:
-        """Far out, the nodes and wires (marked without contents) are drawn here."""
+    def draw_overview(self, painter: QPainter, rect: QRectF, *, kept: bool = True) -> None:
+        """Far out, the nodes and wires (marked without contents) are drawn here;
+        `kept`: from the view's kept picture (see flowui.canvas.overview)."""
         if self.far:
-            paint_overview(painter, rect, self.nodes.values(), self.edges.values())
+            self.overview.paint(painter, self.nodes.values(), self.edges.values(), kept=kept)
 
     def _add_node_item(self, node_id: str) -> NodeItem:
         item = NodeItem(node_id)
@@ -121,6 +136,7 @@ class GraphScene(QGraphicsScene):
         self._syncing = False
         self.addItem(item)
         self.nodes[node_id] = item
+        self.overview.invalidate()
         return item
 
     def _refresh_node(self, item: NodeItem) -> None:
@@ -134,8 +150,9 @@ class GraphScene(QGraphicsScene):
             if src_node in self.nodes else None
         item = EdgeItem(source, target, port.type if port else "any")
         if self.far:
-            item.setFlag(NO_CONTENTS, True)
+            self._far_edge(item, True)
         self.addItem(item)
+        self.overview.invalidate()
         self._file_edge(item)
         self._place_edge(item)
         return item
@@ -181,6 +198,7 @@ class GraphScene(QGraphicsScene):
             return
         item = self.nodes.pop(node_id)
         self.removeItem(item)
+        self.overview.invalidate()
         self._edges_of.pop(node_id, None)
 
     def _on_doc_node_changed(self, graph: GraphKey, node_id: str) -> None:
@@ -229,6 +247,7 @@ class GraphScene(QGraphicsScene):
         item = self._unfile_edge((source, target))
         if item is not None:
             self.removeItem(item)
+            self.overview.invalidate()
 
     # --- from items ---------------------------------------------------------------------------
 

@@ -13,8 +13,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +33,7 @@ from flowui.document import GraphKey
 from flowui.editor import Editor
 from flowui.run import allowed_folders
 from flowui.run.allowed_folders import AllowedFoldersDialog
+from flowui.run.collector import FullCollectionsHeld
 from flowui.run.keep import DEFAULT_BUDGET_BYTES, DEFAULT_MAX_VALUE_BYTES, human_size
 from flowui.run.overlay import RunOverlay, duration_text
 from flowui.run.run_dialog import (
@@ -53,17 +52,15 @@ FRAME_MS = 25  # live updates are coalesced to at most one repaint per frame...
 MAX_FRAME_MS = 250  # ...and spaced out when a frame costs much (a huge graph at fit)
 UI_SHARE = 0.25  # the share of the loop the live view may take while a run goes
 CLOCK_MS = 200  # the status bar's elapsed time while running
-
-
-# A plain Python thread (qasync's own executor uses QThreads, which Qt complains about
-# when the app quits while one works); one is enough: runs start one at a time.
-_compiler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowui-compile")
+RELEASE_AFTER_MS = 300  # after a run, full garbage collections resume this much later
 
 
 class Launch:
-    """A run whose plan is compiled in a worker thread first, then started on the loop:
-    compiling 10,000 nodes takes a quarter of a second, which in the loop would freeze
-    the window. Cancel it at any time; `result` is None until the run itself ends."""
+    """A run whose plan is compiled first, in steps on the loop, then started:
+    compiling 10,000 nodes takes a fifth of a second, which at once would freeze the
+    window, and in a worker thread froze it just as long (the thread starves the Qt
+    loop of the GIL; NOTES.md). Cancel it at any time; `result` is None until the run
+    itself ends."""
 
     def __init__(self, runner: Runner, workflow: Workflow, inputs: dict[str, Any], *,
                  base_dir: Path, **options: Any) -> None:
@@ -77,8 +74,7 @@ class Launch:
                   base_dir: Path, options: dict[str, Any]) -> RunResult:
         source: Workflow | PreparedWorkflow
         try:
-            source = await asyncio.get_running_loop().run_in_executor(
-                _compiler, partial(runner.prepare, workflow, base_dir=base_dir))
+            source = await runner.prepare_async(workflow, base_dir=base_dir)
         except WorkflowInvalidError:
             source = workflow  # the run reports its problems as any run does
         self._run = runner.start(source, inputs, base_dir=base_dir, run_id=self.run_id,
@@ -127,6 +123,7 @@ class RunController(QObject):
         self.runner = Runner(registry)
         self.overlay = RunOverlay(editor.scene, registry, self)
         self.session: RunSession | None = None
+        self._collections = FullCollectionsHeld()  # no 200 ms GC freeze mid-run
         self.run: Launch | None = None
         self.label = QLabel()  # the status bar's run summary
         self.dialog: RunDialog | None = None  # the run dialog last opened
@@ -246,6 +243,7 @@ class RunController(QObject):
                           on_outputs=receive)
         session.run_id = self.run.run_id
         self._started_clock = time.monotonic()
+        self._collections.hold()
         self.overlay.show_session(session)
         self.started.emit(session)
         self._frame.start()
@@ -294,6 +292,9 @@ class RunController(QObject):
             self.session.end("cancelled", "Run cancelled before it started")
             self.apply_pending()
         self.run = None
+        # The full collections held off during the run come once its last frame is on
+        # screen (one is usually due by then: ~0.2 s with 10,000 nodes open).
+        QTimer.singleShot(RELEASE_AFTER_MS, self, self._release_collections)
         self._frame.stop()
         self._clock.stop()
         self._enable()
@@ -305,6 +306,10 @@ class RunController(QObject):
         then, self._then = self._then, None
         if then is not None:
             QTimer.singleShot(0, then)  # after the views have settled
+
+    def _release_collections(self) -> None:
+        if self.run is None:  # (else a new run started meanwhile: it holds them on)
+            self._collections.release()
 
     def apply_pending(self) -> None:
         """Hand the engine's records to the session and repaint what they changed."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
@@ -23,6 +25,7 @@ from flowui.run.keep import human_size
 from flowui.run.session import NodeState, RunSession
 
 PULSE_MS = 80  # the running halo's animation step
+REFRESH_SLICE_S = 0.006  # a repaint of every node yields to the loop this often
 
 SKIP_REASONS = {
     "disabled": "disabled", "branch_not_taken": "branch not taken",
@@ -111,6 +114,7 @@ class RunOverlay(QObject):
         self._heat_range = (0.0, 0.0)
         self._running: set[str] = set()  # node ids of the graph shown with a halo
         self._tick = 0
+        self._refreshing = 0  # the generation of the refresh going on
         self._pulse = QTimer(self, interval=PULSE_MS)
         self._pulse.timeout.connect(self._on_pulse)
         scene.rebuilt.connect(self.refresh)
@@ -205,8 +209,25 @@ class RunOverlay(QObject):
             durations = [ms for _, ms in session.durations()]
             self._heat_range = (min(durations), max(durations)) if durations else (0.0, 0.0)
         self._running.clear()
-        for node_id, item in self.scene.nodes.items():
-            self._paint(node_id, item, repaint=False)
+        self._refreshing += 1  # a refresh still going on is superseded
+        self._refresh_slice(self._refreshing, iter(list(self.scene.nodes.items())))
+
+    def _refresh_slice(self, generation: int, items: Iterator[tuple[str, NodeItem]]) -> None:
+        """Paint nodes for at most REFRESH_SLICE_S, then let the loop breathe and go
+        on: a 10,000-node canvas takes ~120 ms to repaint, a freeze if done at once.
+        Each node is painted from the session as it is then, so a later slice is never
+        out of date."""
+        if generation != self._refreshing:
+            return
+        nodes = self.scene.nodes
+        deadline = time.perf_counter() + REFRESH_SLICE_S
+        for n, (node_id, item) in enumerate(items, 1):
+            if nodes.get(node_id) is item:  # (else removed or renamed since)
+                self._paint(node_id, item, repaint=False)
+            if n % 64 == 0 and time.perf_counter() > deadline:
+                self.scene.update()
+                QTimer.singleShot(0, self, lambda: self._refresh_slice(generation, items))
+                return
         self.scene.update()  # once, rather than an update per item
         self._pulse_if_running()
 
