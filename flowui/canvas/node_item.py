@@ -86,7 +86,7 @@ class NodeItem(QGraphicsItem):
         self.progress: float | None = None
         self.edited = False  # changed since the run shown started
         self.heat: QColor | None = None  # the timing view's colour
-        self._run_tip = ""
+        self._run_tip: str | Callable[[], str] = ""
         self._tip_stale = False  # the tooltip is built when it can be seen (hover)
         self._scene_rect: QRectF | None = None
         self.port_hint: dict[str, bool] = {}  # endpoint -> compatible, while a wire is dragged
@@ -142,10 +142,12 @@ class NodeItem(QGraphicsItem):
             self.update()
 
     def set_run(self, status: str | None, text: str = "", progress: float | None = None,
-                tip: str = "", *, edited: bool = False, heat: QColor | None = None,
-                repaint: bool = True) -> None:
+                tip: str | Callable[[], str] = "", *, edited: bool = False,
+                heat: QColor | None = None, repaint: bool = True) -> None:
         """The run's view of this node: its state, the footer's text, a progress bar,
-        what its tooltip adds (an error), whether it was edited since the run started,
+        what its tooltip adds (an error; or what makes it, called when the tooltip is
+        shown: a run repaints thousands of nodes, a person hovers one), whether it was
+        edited since the run started,
         and its timing colour. None clears it."""
         changed = (status, text, progress, edited, heat) != (
             self.status, self.status_text, self.progress, self.edited, self.heat)
@@ -170,11 +172,12 @@ class NodeItem(QGraphicsItem):
         super().hoverEnterEvent(event)
 
     def _show_tip(self) -> None:
+        run_tip = self._run_tip() if callable(self._run_tip) else self._run_tip
         self._tip_stale = False
         found = self.problems
         self.setToolTip(self._tip + ("<hr><span style='color:#f85149'>" + "<br>".join(found)
                                      + "</span>" if found else "")
-                        + (f"<hr>{self._run_tip}" if self._run_tip else ""))
+                        + (f"<hr>{run_tip}" if run_tip else ""))
 
     # --- geometry -------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ class GraphScene(QGraphicsScene):
         self._badged: set[str] = set()  # nodes showing a validation badge
         self.edges: dict[Wire, EdgeItem] = {}
         self._edges_of: dict[str, set[Wire]] = {}
+        self._edges_from: dict[str, list[EdgeItem]] = {}  # node id -> wires leaving it
         self._syncing = False
         self.far = False  # zoomed out to blocks: see set_far
         self.overview = Overview()  # what is drawn when far
@@ -71,6 +72,7 @@ class GraphScene(QGraphicsScene):
         self.nodes.clear()
         self.edges.clear()
         self._edges_of.clear()
+        self._edges_from.clear()
         self._badged.clear()
         self.overview.invalidate()
         # Adding thousands of items with the index live re-sorts the BSP tree each time.
@@ -158,11 +160,13 @@ class GraphScene(QGraphicsScene):
         return item
 
     def _file_edge(self, edge: EdgeItem) -> None:
+        self._edges_from.clear()
         self.edges[edge.key] = edge
         for endpoint in edge.key:
             self._edges_of.setdefault(endpoint.split(".", 1)[0], set()).add(edge.key)
 
     def _unfile_edge(self, key: Wire) -> EdgeItem | None:
+        self._edges_from.clear()
         for endpoint in key:
             self._edges_of.get(endpoint.split(".", 1)[0], set()).discard(key)
         return self.edges.pop(key, None)
@@ -200,6 +204,7 @@ class GraphScene(QGraphicsScene):
         self.removeItem(item)
         self.overview.invalidate()
         self._edges_of.pop(node_id, None)
+        self._edges_from.clear()
 
     def _on_doc_node_changed(self, graph: GraphKey, node_id: str) -> None:
         if graph != self.graph_key:
@@ -235,6 +240,7 @@ class GraphScene(QGraphicsScene):
                                    _renamed(edge.target, old, new))
                 self._file_edge(edge)
         self._edges_of.pop(old, None)
+        self._edges_from.clear()
         self._refresh_node(item)
 
     def _on_doc_connection_added(self, graph: GraphKey, source: str, target: str) -> None:
@@ -272,9 +278,14 @@ class GraphScene(QGraphicsScene):
         return None
 
     def edges_from(self, node_id: str) -> list[EdgeItem]:
-        """The wires leaving a node (the run view lights them as values pass)."""
-        return [self.edges[key] for key in self._edges_of.get(node_id, ())
+        """The wires leaving a node (the run view lights them as values pass; asked
+        for each node at every change of its state, so kept until the wires change)."""
+        found = self._edges_from.get(node_id)
+        if found is None:
+            found = self._edges_from[node_id] = [
+                self.edges[key] for key in self._edges_of.get(node_id, ())
                 if key[0].split(".", 1)[0] == node_id]
+        return found
 
     def selected_node_ids(self) -> list[str]:
         return [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]

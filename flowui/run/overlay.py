@@ -10,6 +10,7 @@ import json
 import math
 import time
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
@@ -188,13 +189,18 @@ class RunOverlay(QObject):
         if self.session is None:
             return
         graph, nodes = self.scene.graph_key, self.scene.nodes
+        # Far out the overview is one picture: one update for the frame, rather than
+        # one per node and wire (thousands a frame, each a rectangle Qt merges).
+        each = not self.scene.far
         for path in paths:
             found = self.place(path)
             if found is None or found[0] != graph:
                 continue
             item = nodes.get(found[1])
             if item is not None and (graph is None or path == self.path_of(graph, found[1])):
-                self._paint(found[1], item)
+                self._paint(found[1], item, repaint=each)
+        if not each:
+            self.scene.update()
         if self.timing and self.session.finished:
             self.refresh()
         self._pulse_if_running()
@@ -225,7 +231,7 @@ class RunOverlay(QObject):
             if nodes.get(node_id) is item:  # (else removed or renamed since)
                 self._paint(node_id, item, repaint=False)
             if n % 64 == 0 and time.perf_counter() > deadline:
-                self.scene.update()
+                # (no repaint of a half-done canvas: a frame costs as much as a slice)
                 QTimer.singleShot(0, self, lambda: self._refresh_slice(generation, items))
                 return
         self.scene.update()  # once, rather than an update per item
@@ -252,7 +258,7 @@ class RunOverlay(QObject):
         if self.timing and state.duration_ms is not None and self._heat_range[1] > 0:
             heat = heat_color(state.duration_ms, *self._heat_range)
         item.set_run(state.status, footer_text(state, session.max_attempts(state.path)),
-                     state.progress, tooltip(state), edited=edited, heat=heat,
+                     state.progress, partial(tooltip, state), edited=edited, heat=heat,
                      repaint=repaint)
         produced = _ports_with_values(state)
         # Values that passed: every iteration's when each node shows its latest.
