@@ -245,11 +245,13 @@ class RunOverlay(QObject):
             self._running.add(node_id)
         else:
             self._running.discard(node_id)
-        if state is None:
-            item.set_run(None, edited=edited, repaint=repaint)
+        if state is None:  # (a run's first repaint: every node, so kept to checks)
+            if item.status is not None or item.edited != edited or item.heat is not None:
+                item.set_run(None, edited=edited, repaint=repaint)
             flow = NO_RUN if self.session is None else WAITING
             for edge in self.scene.edges_from(node_id):
-                edge.set_flow(flow, repaint)
+                if edge.flow != flow:
+                    edge.set_flow(flow, repaint)
                 edge.describe = None
             return
         session = self.session
@@ -293,6 +295,8 @@ class RunOverlay(QObject):
             self._pulse.stop()
 
     def _on_pulse(self) -> None:
+        if self.scene.far:  # blocks have no halo: a repaint would show nothing new
+            return
         self._tick += 1
         RUN_PULSE.phase = abs((self._tick * PULSE_MS / 700) % 2.0 - 1.0)  # 1 -> 0 -> 1
         nodes = self.scene.nodes

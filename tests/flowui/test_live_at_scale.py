@@ -1,10 +1,13 @@
-"""Zoomed far out, the graph is one picture kept between frames (flowui.canvas.
-overview): what it shows must follow every change, whether it redraws everything
-(a move, a selection, a zoom) or only what was recoloured (a run's states)."""
+"""The live view of big graphs: zoomed far out the graph is one picture kept between
+frames (flowui.canvas.overview), which must follow every change whether it redraws
+everything (a move, a selection, a zoom) or only what was recoloured (a run's
+states); wires far out are not items; full garbage collections wait while a run is
+shown; frames are paced by what painting costs (bench/live.py measures the rest)."""
 
 from __future__ import annotations
 
 import gc
+import time
 
 from PySide6.QtCore import QPointF
 
@@ -107,3 +110,49 @@ def test_full_collections_wait_while_a_run_is_shown(qtbot, make_window, qloop, t
     window.runs.cancel()
     qtbot.waitUntil(lambda: not window.runs.running, timeout=3000)
     qtbot.waitUntil(lambda: gc.get_threshold() == before, timeout=3000)
+
+
+def test_frames_are_paced_by_painting_not_by_the_size_of_a_batch(qtbot, make_window, qloop,
+                                                                 tmp_path, monkeypatch):
+    from flowui.run import controller as run_controller
+
+    window = make_window(toy_registry())
+    open_file(window, write(tmp_path, "slow", [
+        {"id": "s", "type": "toy.sleep", "config": {"seconds": 3600}}]))
+    window.runs.start({})
+    qtbot.waitUntil(lambda: window.scene.nodes["s"].status == "running", timeout=3000)
+    session = window.runs.session
+    # A big batch (applying it takes 40 ms) with a cheap paint: the next frame comes as
+    # soon as ever (a longer wait would only make the next batch bigger still).
+    monkeypatch.setattr(session, "apply", lambda records: time.sleep(0.04))
+    window.view.last_paint_s = 0.001
+    window.runs._pending = [object()] * 5000
+    window.runs.apply_pending()
+    assert window.runs._frame.interval() == run_controller.FRAME_MS
+    # An expensive paint (a huge graph at fit) spaces the frames out.
+    window.view.last_paint_s = 0.03
+    window.runs.apply_pending()
+    assert window.runs._frame.interval() == round(30 / run_controller.UI_SHARE)
+    window.runs.cancel()
+    qtbot.waitUntil(lambda: not window.runs.running, timeout=3000)
+
+
+def test_repainting_every_node_goes_in_slices_and_ends_with_all_of_them(
+        qtbot, make_window, qloop, tmp_path, monkeypatch):
+    from flowui.run import overlay as run_overlay
+
+    window = make_window(toy_registry())
+    nodes = [{"id": f"n{i}", "type": "toy.source", "config": {"value": i},
+              "position": [(i % 30) * 260, (i // 30) * 160]} for i in range(600)]
+    open_file(window, write(tmp_path, "many", nodes))
+    assert run_to_end(qtbot, window).status == "completed"
+    assert {item.status for item in window.scene.nodes.values()} == {"completed"}
+    monkeypatch.setattr(run_overlay, "REFRESH_SLICE_S", 0.0)  # a slice per 64 nodes
+    window.runs.clear()
+    cleared = sum(item.status is None for item in window.scene.nodes.values())
+    assert 64 <= cleared < 600  # the loop runs between slices
+    window.editor.select(["n599"])
+    window.editor.delete_selection()  # an edit while the repaint goes on
+    qtbot.waitUntil(lambda: all(item.status is None
+                                for item in window.scene.nodes.values()), timeout=3000)
+    assert len(window.scene.nodes) == 599
