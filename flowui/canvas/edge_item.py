@@ -77,6 +77,7 @@ class EdgeItem(QGraphicsItem):
     def set_endpoints(self, source: str, target: str) -> None:
         """The ports it joins ("node.port"), e.g. after a node was renamed."""
         self.source, self.target = source, target
+        self.source_port = source.split(".", 1)[1]
         self.is_error = source.endswith(".error")
         self.setToolTip(f"{source} → {target}")
 

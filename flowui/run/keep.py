@@ -64,7 +64,7 @@ class ValueBudget:
         self.budget_bytes = budget_bytes
         self.used = 0
 
-    def keep(self, value: Any, what: str = "value") -> Kept:
+    def keep(self, value: Any) -> Kept:
         room = min(self.max_value_bytes, self.budget_bytes - self.used)
         size = measure(value, room)
         if size <= room:

@@ -238,8 +238,10 @@ class RunOverlay(QObject):
         self._pulse_if_running()
 
     def _paint(self, node_id: str, item: NodeItem, repaint: bool = True) -> None:
-        graph = self.scene.graph_key
-        state = self.state_of(graph, node_id)
+        graph, session = self.scene.graph_key, self.session
+        # (the workflow's own nodes: a direct lookup, as many times as nodes change)
+        state = session.nodes.get(node_id) if graph is None and session is not None \
+            else self.state_of(graph, node_id)
         edited = (graph, node_id) in self.edited
         if state is not None and state.status == "running":
             self._running.add(node_id)
@@ -254,7 +256,6 @@ class RunOverlay(QObject):
                     edge.set_flow(flow, repaint)
                 edge.describe = None
             return
-        session = self.session
         assert session is not None
         heat = None
         if self.timing and state.duration_ms is not None and self._heat_range[1] > 0:
@@ -267,8 +268,7 @@ class RunOverlay(QObject):
         passed = 1 if self.iteration is not None or state.iteration is None else \
             max(session.completions.get(state.path, 1), 1)
         for edge in self.scene.edges_from(node_id):
-            port = edge.source.split(".", 1)[1]
-            edge.set_flow(passed if port in produced else WAITING, repaint)
+            edge.set_flow(passed if edge.source_port in produced else WAITING, repaint)
             edge.describe = self._describe_edge
 
     def _describe_edge(self, edge: EdgeItem) -> str:

@@ -296,10 +296,9 @@ class RunSession:
             self.iterations.get(r.node_id, {}).get(key)
         if s is None:
             return
-        label = f"{r.node_id} outputs"
-        s.outputs = self.budget.keep(r.outputs, label)
+        s.outputs = self.budget.keep(r.outputs)
         if r.inputs is not None:
-            s.inputs = self.budget.keep(r.inputs, f"{r.node_id} inputs")
+            s.inputs = self.budget.keep(r.inputs)
         if r.error is not None:
             s.error = r.error
         self.dirty.add(r.node_id)
