@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -278,6 +278,40 @@ class RunController(QObject):
         self.label.setText("")
         self.cleared.emit()
         self._enable()
+
+    # --- runs that are over: stored, or replayed -------------------------------------------
+
+    def show_stored(self, session: RunSession, label: str,
+                    changed: Iterable[tuple[GraphKey, str]] = ()) -> bool:
+        """Show a run that is not going on (a stored run, or a moment of one being
+        replayed) in the same views as a live run; `changed`: the nodes that differ in
+        the document now, marked as edited. False while a run is going."""
+        if self.running:
+            return False
+        self.session = session
+        self._pending = []
+        self.overlay.show_session(session)
+        for graph, node_id in changed:
+            self.overlay.mark_edited(graph, node_id)
+        self.started.emit(session)
+        self.updated.emit(session.take_dirty())
+        if session.finished:
+            self.finished.emit(session)
+        self.label.setText(label)
+        self._enable()
+        return True
+
+    def stored_advanced(self) -> None:
+        """The session shown (see `show_stored`) took more records: show them."""
+        session = self.session
+        if session is None or self.running:
+            return
+        dirty = session.take_dirty()
+        if dirty:
+            self.overlay.update_paths(dirty)
+        self.updated.emit(dirty)
+        if session.finished:
+            self.finished.emit(session)
 
     def _on_run_done(self, watcher: asyncio.Future[Any]) -> None:
         if not shiboken6.isValid(self):  # the window went first (a test's teardown)
