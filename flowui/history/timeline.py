@@ -1,7 +1,9 @@
 """The replay bar under the canvas while a stored run is shown: a scrubber over the
 run's time that sets the canvas to any moment (which nodes were running, done,
-failed), and play/pause at 1x-100x. None of the editors users compare FlowUI with
-can do this (research/editors.md: run history with replay).
+failed), and play/pause at 1x-100x.
+
+None of the editors users compare FlowUI with can do this (research/editors.md: run
+history with replay).
 
 The bar owns the `Replay` and says when its session moved (`seeked(rebuilt)`): the
 run controller shows a rebuilt session afresh and a session brought forward by
