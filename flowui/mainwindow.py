@@ -5,8 +5,8 @@ history right, menus, toolbar and status bar, and the controllers that do the wo
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import QPointF, QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QCursor, QKeySequence
+from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QCursor
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 from engine.core.registry import Registry
 from flowui import resources
 from flowui.about import about_text
-from flowui.actions import make_action
 from flowui.canvas.scene import GraphScene
 from flowui.canvas.view import GraphView
 from flowui.document import WorkflowDocument
@@ -35,6 +34,7 @@ from flowui.run.iterations import IterationSelector
 from flowui.run.panels import RunPanels
 from flowui.shortcuts import ShortcutsDialog
 from flowui.validation import ValidationController
+from flowui.window_actions import window_actions
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.runs.label)
         self.statusBar().addPermanentWidget(self.validation.label)
         self.statusBar().addPermanentWidget(self._zoom_label)
-        self.actions_by_name = {**self.files.actions, **self._build_actions(),
+        self.actions_by_name = {**self.files.actions, **window_actions(self),
                                 **self.graphs.actions, **self.runs.actions}
         self._build_menus_and_toolbar()
 
@@ -106,6 +106,8 @@ class MainWindow(QMainWindow):
             source.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.editor.graph_shown.connect(self._on_editor_graph_shown)
         self.doc.reset.connect(lambda: self._on_editor_graph_shown(None))  # a load shows it
+        self._selection_settled = QTimer(self, singleShot=True, interval=0)
+        self._selection_settled.timeout.connect(self._show_selection)
         self.scene.selectionChanged.connect(self._on_scene_selection_changed)
         self.view.node_double_clicked.connect(self._on_view_node_double_clicked)
         self.view.zoom_changed.connect(self._on_view_zoom_changed)
@@ -128,51 +130,6 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         dock.setMinimumWidth(260 if area == LEFT else 340)
         return dock
-
-    def _build_actions(self) -> dict[str, QAction]:
-        K = QKeySequence.StandardKey
-        editor, view = self.editor, self.view
-        a: dict[str, QAction] = {}
-        a["quit"] = make_action(self, "&Quit", self.close, K.Quit)
-        a["undo"] = self.stack.createUndoAction(self, "&Undo")
-        a["undo"].setShortcuts(QKeySequence.keyBindings(K.Undo))
-        a["undo"].setIcon(resources.icon("undo"))
-        a["redo"] = self.stack.createRedoAction(self, "&Redo")
-        a["redo"].setShortcuts([QKeySequence(K.Redo), QKeySequence("Ctrl+Y")])
-        a["redo"].setIcon(resources.icon("redo"))
-        self.addActions([a["undo"], a["redo"]])
-        a["cut"] = make_action(self, "Cu&t", editor.cut, K.Cut, "cut")
-        a["copy"] = make_action(self, "&Copy", editor.copy, K.Copy, "copy")
-        a["paste"] = make_action(self, "&Paste", editor.paste, K.Paste, "paste")
-        a["duplicate"] = make_action(self, "&Duplicate", editor.duplicate, "Ctrl+D", "duplicate")
-        a["delete"] = make_action(self, "De&lete", editor.delete_selection,
-                                  [K.Delete, "Backspace"], "delete")
-        a["select_all"] = make_action(self, "Select &All", editor.select_all, K.SelectAll)
-        a["add_node"] = make_action(self, "Add &Node…", self.placement.search_at_cursor, "Tab",
-                                    "search", "Search for a node type and add it")
-        a["fit_all"] = make_action(self, "&Fit All", view.fit_all, "F", "fit_all")
-        a["fit_selection"] = make_action(self, "Fit &Selection", view.fit_selection, "Shift+F",
-                                         "fit_selection")
-        a["zoom_in"] = make_action(self, "Zoom &In", lambda: view.set_zoom(view.zoom() * 1.25),
-                                   K.ZoomIn, "zoom_in")
-        a["zoom_out"] = make_action(self, "Zoom &Out", lambda: view.set_zoom(view.zoom() / 1.25),
-                                    K.ZoomOut, "zoom_out")
-        a["zoom_reset"] = make_action(self, "&Actual Size", lambda: view.set_zoom(1.0), "Ctrl+0")
-        a["validate"] = make_action(self, "&Validate", self.validation.revalidate,
-                                    "Ctrl+Shift+V", "validate", "Check the workflow now")
-        a["shortcuts"] = make_action(self, "&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/",
-                                     "keyboard")
-        a["about"] = make_action(self, "&About FlowUI", self.show_about)
-        a["timing"] = make_action(self, "&Timing View", self._on_timing_toggled,
-                                  "Ctrl+Shift+T", "timing",
-                                  "Colour nodes by how long they took; list the slowest")
-        a["timing"].setCheckable(True)
-        # Tab and Delete belong to the canvas only: text fields need them.
-        for name in ("add_node", "delete", "fit_all", "fit_selection"):
-            self.removeAction(a[name])
-            view.addAction(a[name])
-            a[name].setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        return a
 
     def _fill(self, menu: QMenu, names: tuple[str | None, ...]) -> None:
         for name in names:
@@ -246,6 +203,16 @@ class MainWindow(QMainWindow):
         self._zoom_label.setText(f"  {zoom * 100:.0f}%  ")
 
     def _on_scene_selection_changed(self) -> None:
+        # The panels follow once the canvas has shown the selection, and once for a
+        # burst (clear then select; a rubber band): a node's form takes ~50 ms to build.
+        self._selection_settled.start()
+
+    @property
+    def selection_pending(self) -> bool:
+        """The panels have yet to follow the canvas's selection (see below)."""
+        return self._selection_settled.isActive()
+
+    def _show_selection(self) -> None:
         if not shiboken6.isValid(self.scene):  # emitted while the scene is destroyed
             return
         ids = self.scene.selected_node_ids()
@@ -269,7 +236,7 @@ class MainWindow(QMainWindow):
     def _on_runs_started(self) -> None:
         self.inspector.show_run_tab()  # watch it: the Run tab of the node selected
 
-    def _on_timing_toggled(self) -> None:
+    def on_timing_toggled(self) -> None:
         on = self.actions_by_name["timing"].isChecked()
         self.runs.overlay.set_timing(on)
         dock = self._docks["timing"]

@@ -17,6 +17,7 @@ from engine.workflow import file as workflow_file
 from flowui.inspector.highlighter import DELIMITER
 from flowui.inspector.workflow_form import WorkflowForm
 from tests.flowui.inspector_harness import error_of, one, registry, spin_line
+from tests.flowui.test_run_live import select
 
 # A Qt warning (a bad tab order, a broken style) fails the test like an exception does.
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
@@ -432,7 +433,7 @@ def test_in_the_editor_window_a_rename_keeps_the_node_shown(window, qtbot, tmp_p
             one("debug.log", node_id="log", position=[300, 0])],
         "connections": [{"from": "c.value", "to": "log.message"}]}), path)
     assert window.files.open_path(path)
-    window.editor.select(["log"])
+    select(qtbot, window, ["log"])
     inspector = window.inspector
     form = inspector.page
     assert inspector.current_node == "log"
@@ -445,7 +446,7 @@ def test_in_the_editor_window_a_rename_keeps_the_node_shown(window, qtbot, tmp_p
     window.stack.undo()
     QApplication.processEvents()
     assert inspector.current_node == "log" and form.id_edit.text() == "log"
-    window.editor.select(["log"])
+    select(qtbot, window, ["log"])
     window.editor.delete_selection()
     qtbot.waitUntil(lambda: isinstance(inspector.page, WorkflowForm), timeout=2000)
 

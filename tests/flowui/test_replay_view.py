@@ -15,7 +15,7 @@ from flowui.history.compare_view import CompareView
 from flowui.history.replay import Replay, in_order
 from flowui.history.timeline import ReplayBar
 from tests.engine.toy import toy_registry
-from tests.flowui.test_run_live import item_states, open_file, write
+from tests.flowui.test_run_live import item_states, open_file, select, write
 
 NODES = [{"id": "src", "type": "toy.source", "config": {"value": 1}, "position": [0, 0]},
          {"id": "a", "type": "toy.add", "config": {"b": 10}, "position": [300, 0]},
@@ -57,7 +57,7 @@ def test_a_stored_run_shows_like_a_live_one_and_scrubs_to_any_moment(
     replay = _recorded(path)
     bar = _shown(window, replay)
     assert item_states(window) == dict.fromkeys(["src", "a", "nap"], "completed")
-    window.editor.select(["a"])
+    select(qtbot, window, ["a"])
     assert window.run_panels.node_view.outputs.value == {"sum": 11.0}
     assert not window.stack.count() and window.stack.isClean()  # not an edit
     for ms in (0, 50, 100, 150, 199, 200, 250, bar.slider.maximum()):

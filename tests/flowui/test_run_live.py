@@ -42,6 +42,12 @@ def run_to_end(qtbot, window, inputs: dict[str, Any] | None = None, *, timeout: 
     return session
 
 
+def select(qtbot, window, node_ids: list[str]) -> None:
+    """Select as a click does; the panels follow on the loop's next turn."""
+    window.editor.select(node_ids)
+    qtbot.waitUntil(lambda: not window.selection_pending, timeout=2000)
+
+
 def item_states(window) -> dict[str, str | None]:
     return {node_id: item.status for node_id, item in window.scene.nodes.items()}
 
@@ -73,7 +79,7 @@ def test_the_hello_example_lights_every_node_and_the_run_tab_shows_its_values(
     assert session.result["outputs"] == headless.outputs
     full["fetch"]["headers"].pop("date")  # two requests, maybe a second apart
     for node_id in window.scene.nodes:
-        window.editor.select([node_id])
+        select(qtbot, window, [node_id])
         view = window.run_panels.node_view
         assert view.path == node_id
         shown = view.outputs.value
@@ -140,14 +146,14 @@ def test_a_failing_node_shows_red_with_its_error_in_the_tooltip_run_tab_and_prob
     boom = window.scene.nodes["boom"]
     assert boom.status == "failed" and boom.status_text == "failed: ValueError"
     assert "unclassified failure" in boom.toolTip()
-    window.editor.select(["boom"])
+    select(qtbot, window, ["boom"])
     view = window.run_panels.node_view
     assert view.error.isVisibleTo(view) and "unclassified failure" in view.error.text()
     assert "Traceback" in view.traceback.toPlainText()
     assert view.inputs.value == {"value": 7}  # what it ran with
     problems = window.run_panels.problems
     assert problems.run.childCount() == 1 and "unclassified" in problems.run.child(0).text(2)
-    window.editor.select([])
+    select(qtbot, window, [])
     problems.tree.itemActivated.emit(problems.run.child(0), 0)  # takes you to the node
     assert window.scene.selected_node_ids() == ["boom"]
     assert "failed" in window.runs.label.text()
@@ -166,7 +172,7 @@ def test_a_retrying_node_shows_its_attempt_and_wait(qtbot, make_window, qloop, t
     assert "boom" in item.toolTip()  # the last error
     qtbot.waitUntil(lambda: not window.runs.running, timeout=5000)
     assert item.status == "completed"
-    window.editor.select(["f"])
+    select(qtbot, window, ["f"])
     assert "attempt 2 of 3" in window.run_panels.node_view.header.text()
 
 
@@ -299,7 +305,7 @@ def test_the_for_each_body_shows_each_iterations_states(qtbot, make_window, qloo
     assert {e.flow for e in window.scene.edges.values()} == {4}
     inner = next(n for n, i in body_items.items() if i.type_id != "flow.input"
                  and i.type_id != "flow.output")
-    window.editor.select([inner])
+    select(qtbot, window, [inner])
     selector.choose(1)
     view = window.run_panels.node_view
     assert "iteration 1" in view.header.text()
@@ -362,7 +368,7 @@ def test_huge_log_lines_and_values_are_kept_bounded(qtbot, make_window, qloop, t
     assert session.status == "completed", session.result
     kept = session.nodes["make"].outputs
     assert kept is not None and kept.cut and "limit" in kept.note  # ~2 MB > 1 MB
-    window.editor.select(["make"])
+    select(qtbot, window, ["make"])
     view = window.run_panels.node_view
     assert "limit" in view.outputs.note_text()
     log = window.run_panels.log
