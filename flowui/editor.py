@@ -175,11 +175,33 @@ class Editor(QObject):
 
     # --- subgraphs ---------------------------------------------------------------------------
 
+    def subgraph_name_problem(self, name: str) -> str | None:
+        """Why `name` cannot name a new subgraph, or None when it can."""
+        if not name:
+            return "A subgraph needs a name."
+        if name in self.doc.workflow.subgraphs:
+            return f"There is already a subgraph named {name!r}."
+        if not IDENT_RE.match(name):
+            return f"{name!r} cannot name a subgraph: use letters, digits, _ and - only."
+        return None
+
+    def subgraph_users(self, name: str) -> list[tuple[GraphKey, str]]:
+        """The nodes (in any graph) that run subgraph `name` as their body."""
+        graphs: list[GraphKey] = [None, *self.doc.workflow.subgraphs]
+        found = []
+        for graph in graphs:
+            for spec in self.doc.nodes(graph):
+                cls = self.doc.registry.get(spec.type)
+                if cls is not None and cls.body is not None and \
+                        cls.runs_own_body(spec.config) and cls.body_name(spec.config) == name:
+                    found.append((graph, spec.id))
+        return found
+
     def add_subgraph(self, name: str) -> bool:
         """Add an empty subgraph and show it; False (and why, as a message) for a bad name."""
-        if not IDENT_RE.match(name) or name in self.doc.workflow.subgraphs:
-            self.message.emit(f"Cannot add subgraph {name!r}: the name must be new and made "
-                              "of letters, digits, _ and -")
+        problem = self.subgraph_name_problem(name)
+        if problem is not None:
+            self.message.emit(f"Cannot add the subgraph: {problem}")
             return False
         self._push(AddSubgraphCommand(self.doc, name))
         self.show_graph(name)

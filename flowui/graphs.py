@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QComboBox, QInputDialog, QWidget
+from PySide6.QtWidgets import QComboBox, QInputDialog, QMessageBox, QWidget
 
 from flowui.actions import make_action
 from flowui.document import GraphKey
@@ -81,12 +81,39 @@ class GraphActions(QObject):
                               "sub-workflow) first")
 
     def new_subgraph(self) -> None:
-        name, ok = QInputDialog.getText(self.window, "New subgraph",
-                                        "Name (letters, digits, _ and -):",
-                                        text=self.editor.doc.unique_subgraph_name("body"))
-        if ok:
-            self.editor.add_subgraph(name.strip())
+        """Ask for a name until it is a good one (what was typed stays, with why it
+        cannot be used) or the user cancels."""
+        text, why = self.editor.doc.unique_subgraph_name("body"), ""
+        while True:
+            name, ok = QInputDialog.getText(self.window, "New subgraph",
+                                            why + "Name (letters, digits, _ and -):", text=text)
+            if not ok:
+                return
+            problem = self.editor.subgraph_name_problem(name.strip())
+            if problem is None:
+                self.editor.add_subgraph(name.strip())
+                return
+            text, why = name, problem + "\n\n"
 
     def delete_subgraph(self) -> None:
-        if self.editor.current_graph is not None:
-            self.editor.remove_subgraph(self.editor.current_graph)
+        """Delete the subgraph shown, after asking when nodes still run it as their body
+        (undo brings it back)."""
+        name = self.editor.current_graph
+        if name is None:
+            self.message.emit("The workflow itself cannot be deleted: show a subgraph first")
+            return
+        users = self.editor.subgraph_users(name)
+        if users:
+            listed = ", ".join(node if graph is None else f"{node} (in {graph})"
+                               for graph, node in users[:6])
+            more = f" and {len(users) - 6} more" if len(users) > 6 else ""
+            they = "it" if len(users) == 1 else "them"
+            answer = QMessageBox.question(
+                self.window, "Delete a subgraph in use",
+                f"Subgraph {name!r} is the body of {listed}{more}. Deleting it leaves {they} "
+                "without a body, and the workflow cannot run until each gets one.\n\n"
+                "Delete it anyway? (Edit ▸ Undo brings it back.)",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.editor.remove_subgraph(name)

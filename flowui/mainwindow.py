@@ -217,6 +217,9 @@ class MainWindow(QMainWindow):
             return
         ids = self.scene.selected_node_ids()
         node_id = ids[0] if len(ids) == 1 else None
+        dock = self._docks["inspector"]
+        if node_id is not None and dock.isVisible() and dock.visibleRegion().isEmpty():
+            dock.raise_()  # a tab (History, Timing) was in front: show what was selected
         self.inspector.show_node(node_id)
         self.run_panels.show_node(self.editor.current_graph, node_id)
 

@@ -44,12 +44,18 @@ class ShortcutsDialog(QDialog):
         for r, (name, keys) in enumerate(rows):
             table.setItem(r, 0, QTableWidgetItem(name))
             table.setItem(r, 1, QTableWidgetItem(keys))
-        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(table)
         layout.addWidget(buttons)
-        self.resize(520, 560)
+        # As wide as the names and keys are (never cut), as tall as the screen allows.
+        table.resizeColumnsToContents()
+        margins = layout.contentsMargins()
+        width = (header.length() + table.verticalScrollBar().sizeHint().width()
+                 + 2 * table.frameWidth() + margins.left() + margins.right() + 24)
+        self.resize(max(520, width), 560)
         self.table = table

@@ -12,6 +12,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
+    QFont,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -33,6 +34,13 @@ MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
 READABLE_ZOOM = 0.75
 FAR_ZOOM = FAR_LOD  # below it nodes are painted as blocks, uncached
 GRID = 20
+EMPTY_HINT = ("An empty workflow",
+              "Drag a node from the Nodes panel onto the canvas,",
+              "or press Tab here to search for one by name.",
+              "File ▸ Open Example shows workflows to start from.")
+EMPTY_BODY_HINT = ("An empty subgraph",
+                   "Add a flow.input node for each value it takes and a flow.output for",
+                   "each it gives back (Tab searches), then the nodes in between.")
 
 
 def _shift_as_ctrl(event: QMouseEvent) -> QMouseEvent:
@@ -71,6 +79,16 @@ class GraphView(QGraphicsView):
         self.zoom_changed.connect(self._on_zoom_changed)
         # Framed once the window has its size, not in the middle of a load.
         scene.rebuilt.connect(lambda: QTimer.singleShot(0, self, self.frame_opened))
+        # The empty graph's hint covers the view: repainted whole when it comes or goes.
+        self._empty = not scene.nodes
+        for signal in (scene.rebuilt, scene.doc.node_added, scene.doc.node_removed):
+            signal.connect(self._on_nodes_changed)
+
+    def _on_nodes_changed(self, *_: object) -> None:
+        empty = not self.graph_scene.nodes
+        if empty != self._empty:
+            self._empty = empty
+            self.viewport().update()
 
     # --- zoom and framing ----------------------------------------------------------------
 
@@ -182,6 +200,30 @@ class GraphView(QGraphicsView):
                 else:
                     painter.drawLine(QPointF(rect.left(), value), QPointF(rect.right(), value))
         self.graph_scene.draw_overview(painter, rect)
+
+    def drawForeground(self, painter: QPainter, exposed: QRectF | QRect) -> None:
+        """An empty graph says how to begin (a new file would otherwise be a blank)."""
+        if self.graph_scene.nodes:
+            return
+        painter.save()
+        painter.resetTransform()
+        box = QRectF(self.viewport().rect()).adjusted(40, 40, -40, -40)
+        heading = QFont(self.font())
+        heading.setPointSizeF(heading.pointSizeF() * 1.5)
+        heading.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(heading)
+        painter.setPen(theme.TEXT)
+        middle = box.center().y()
+        title = EMPTY_HINT[0] if self.graph_scene.graph_key is None else EMPTY_BODY_HINT[0]
+        lines = EMPTY_HINT[1:] if self.graph_scene.graph_key is None else EMPTY_BODY_HINT[1:]
+        painter.drawText(QRectF(box.left(), middle - 60, box.width(), 34),
+                         Qt.AlignmentFlag.AlignCenter, title)
+        painter.setFont(self.font())
+        painter.setPen(theme.TEXT_DIM)
+        painter.drawText(QRectF(box.left(), middle - 20, box.width(), 120),
+                         Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
+                         | Qt.TextFlag.TextWordWrap, "\n".join(lines))
+        painter.restore()
 
     # --- mouse and keys: gestures ----------------------------------------------------------
 

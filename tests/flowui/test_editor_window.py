@@ -412,6 +412,23 @@ def test_shortcuts_dialog_lists_actions(window):
     assert {"Undo", "Redo", "Copy", "Paste", "Duplicate", "Save", "Fit All"} <= names
 
 
+def test_shortcuts_dialog_shows_every_name_and_key_whole(window, qtbot):
+    from flowui.shortcuts import ShortcutsDialog
+
+    dialog = ShortcutsDialog(window.actions_by_name, window)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    table = dialog.table
+    metrics = table.fontMetrics()
+    for row in range(table.rowCount()):
+        for column in (0, 1):
+            text = table.item(row, column).text()
+            needed = metrics.horizontalAdvance(text) + 6  # a cell's text margins (Fusion)
+            assert table.columnWidth(column) >= needed, text
+    shown = table.viewport().width()
+    assert table.horizontalHeader().length() <= shown  # no column runs off the side
+
+
 def test_every_example_opens_without_problems(window):
     from flowui import resources
 
@@ -452,3 +469,39 @@ def test_open_example_lists_workflow_names_and_about_shows_versions(window, monk
     monkeypatch.setattr(QMessageBox, "about", staticmethod(lambda *a: shown.append(a[2])))
     window.actions_by_name["about"].trigger()
     assert f"FlowUI {version('flowui')}" in shown[0] and "PySide6" in shown[0]
+
+
+def test_selecting_a_node_brings_the_inspector_to_the_front(window, qtbot):
+    from tests.flowui.test_run_live import select
+
+    history, inspector = window._docks["history"], window._docks["inspector"]
+    history.raise_()
+    qtbot.waitUntil(lambda: inspector.visibleRegion().isEmpty(), timeout=2000)  # behind
+    from PySide6.QtCore import QPointF
+
+    node_id = window.editor.add_node("debug.log", QPointF(0, 0))
+    select(qtbot, window, [node_id])
+    qtbot.waitUntil(lambda: not inspector.visibleRegion().isEmpty(), timeout=2000)
+    assert window.inspector.current_node == node_id
+    inspector.toggleViewAction().trigger()  # closed by the user: it stays closed
+    select(qtbot, window, [])
+    select(qtbot, window, [node_id])
+    assert not inspector.isVisible()
+
+
+def test_an_empty_graph_says_how_to_begin(window, qtbot):
+    from flowui.canvas.view import EMPTY_HINT
+
+    def hint_drawn() -> bool:  # bright text pixels in the heading's band (the grid is dark)
+        image = window.view.viewport().grab().toImage()
+        middle = image.height() // 2
+        return any(image.pixelColor(x, y).lightness() > 160
+                   for y in range(middle - 58, middle - 28, 2) for x in range(image.width()))
+
+    window.actions_by_name["new"].trigger()
+    qtbot.wait(20)
+    assert not window.scene.nodes and hint_drawn()
+    assert EMPTY_HINT[0] == "An empty workflow"
+    window.editor.add_node("debug.log", window.view.mapToScene(10, 10))
+    window.view.viewport().repaint()
+    assert not hint_drawn()

@@ -67,9 +67,36 @@ def test_graph_selector_and_menu_actions(window, monkeypatch):
     assert window.editor.current_graph is None and "helper" not in window.doc.workflow.subgraphs
     window.stack.undo()
     assert "helper" in window.doc.workflow.subgraphs
-    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("bad name", True)))
+    # A bad name is asked again with what was typed and why it cannot be used.
+    asked: list[tuple[str, str]] = []
+    answers = iter([("bad name", True), ("helper", True), ("bad name", False)])
+
+    def get_text(parent, title, label, text=""):
+        asked.append((label, text))
+        return next(answers)
+
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(get_text))
     window.actions_by_name["new_subgraph"].trigger()
-    assert "Cannot add subgraph" in window.statusBar().currentMessage()
+    assert [text for _, text in asked] == ["body", "bad name", "helper"]
+    assert "letters, digits, _ and - only" in asked[1][0]
+    assert "already a subgraph named 'helper'" in asked[2][0]
+    assert set(window.doc.workflow.subgraphs) == {"helper"}  # cancelled: nothing added
+
+
+def test_deleting_a_body_still_in_use_asks_first(window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    window.editor.add_node("control.for_each", QPointF(0, 0))
+    window._on_view_node_double_clicked("for_each")  # creates and shows its body
+    window.answers = [QMessageBox.StandardButton.No]
+    window.actions_by_name["delete_subgraph"].trigger()
+    assert "for_each_body" in window.doc.workflow.subgraphs  # kept
+    assert "is the body of for_each" in window.asked[-1]
+    window.answers = [QMessageBox.StandardButton.Yes]
+    window.actions_by_name["delete_subgraph"].trigger()
+    assert "for_each_body" not in window.doc.workflow.subgraphs
+    assert window.editor.current_graph is None
+    assert not window.actions_by_name["delete_subgraph"].isEnabled()  # nothing to delete
 
 
 def test_validation_badges_inside_a_body(window, qtbot):

@@ -5,6 +5,7 @@ status bar, and checks again only what an edit touched."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QMessageBox
 
 from engine.errors import Problem
 from engine.workflow import file as workflow_file
@@ -61,6 +62,7 @@ def test_deleting_a_subgraph_and_undoing_updates_badges_after_the_pause(window, 
     assert window.files.open_path(example, ask=False)
     assert window.validation.validate_now() == []
     window.editor.show_graph("square")
+    window.answers = [QMessageBox.StandardButton.Yes]  # "it is the body of each: delete?"
     window.actions_by_name["delete_subgraph"].trigger()
     assert window.editor.current_graph is None
     label = window.validation.label
