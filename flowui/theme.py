@@ -11,6 +11,7 @@ GRID_MINOR = QColor("#161b22")
 GRID_MAJOR = QColor("#21262d")
 NODE_BODY = QColor("#1c2128")
 NODE_BORDER = QColor("#30363d")
+SUMMARY_BACKGROUND = QColor("#14181e")  # the key config line on a node
 NODE_SELECTED = QColor("#58a6ff")
 TEXT = QColor("#e6edf3")
 TEXT_DIM = QColor("#8b949e")

@@ -11,6 +11,7 @@ from engine import Node, NodeConfig, NodeContext, Port, expression
 
 class If(Node):
     type = "control.if"
+    summary_fields = ("condition",)
     inline = True  # run() never waits
     title = "If"
     category = "Control"
@@ -31,6 +32,7 @@ class If(Node):
 
 class Merge(Node):
     type = "control.merge"
+    summary_fields = ("mode",)
     inline = True  # run() never waits
     title = "Merge"
     category = "Control"

@@ -16,6 +16,7 @@ SHAPE_VARIANTS = 5  # distinct item shapes listed for an array
 
 class Log(Node):
     type = "debug.log"
+    summary_fields = ("format",)
     inline = True  # run() never waits
     title = "Log"
     category = "Debug"

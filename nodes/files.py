@@ -72,6 +72,7 @@ def os_error(error: OSError, action: str, path: Path) -> NodeError:
 
 class Read(Node):
     type = "file.read"
+    summary_fields = ("path",)
     title = "Read file"
     category = "Files"
     icon = "file_read"
@@ -110,6 +111,7 @@ class Read(Node):
 
 class Write(Node):
     type = "file.write"
+    summary_fields = ("path",)
     title = "Write file"
     category = "Files"
     icon = "file_write"

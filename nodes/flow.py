@@ -12,6 +12,7 @@ from engine import BODY_INPUT_TYPE, BODY_OUTPUT_TYPE, Graph, Node, NodeConfig, N
 
 class Constant(Node):
     type = "flow.constant"
+    summary_fields = ("value",)
     inline = True  # run() never waits
     title = "Constant"
     category = "Flow"
@@ -33,6 +34,7 @@ class NameConfig(NodeConfig):
 
 class Input(Node):
     type = BODY_INPUT_TYPE
+    summary_fields = ("name",)
     inline = True  # run() never waits
     title = "Workflow input"
     category = "Flow"
@@ -58,6 +60,7 @@ class Input(Node):
 
 class Output(Node):
     type = BODY_OUTPUT_TYPE
+    summary_fields = ("name",)
     inline = True  # run() never waits
     title = "Workflow output"
     category = "Flow"

@@ -226,6 +226,7 @@ def query_values(query: dict[str, Any]) -> dict[str, Any]:
 
 class Request(Node):
     type = "http.request"
+    summary_fields = ("method", "url")
     title = "HTTP request"
     category = "HTTP"
     icon = "http"

@@ -17,6 +17,7 @@ TEST_RUN_MAX_TOKENS = 16  # a test run checks the wiring, not the prose: keep it
 
 class Chat(Node):
     type = "llm.chat"
+    summary_fields = ("model", "prompt")
     title = "LLM chat"
     category = "AI"
     icon = "llm"

@@ -26,6 +26,7 @@ from nodes.subworkflow import body_problems, enter_body
 
 class ForEach(Node):
     type = "control.for_each"
+    summary_fields = ("body",)
     title = "For each"
     category = "Control"
     icon = "for_each"
@@ -98,6 +99,7 @@ class ForEach(Node):
 
 class Loop(Node):
     type = "control.loop"
+    summary_fields = ("condition",)
     title = "Loop"
     category = "Control"
     icon = "loop"

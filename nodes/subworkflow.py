@@ -223,6 +223,7 @@ def _shown(file: Path, base: Path) -> str:
 
 class SubWorkflow(Node):
     type = "flow.subworkflow"
+    summary_fields = ("subgraph", "path")
     title = "Sub-workflow"
     category = "Flow"
     icon = "subworkflow"

@@ -11,6 +11,7 @@ from engine import Node, NodeConfig, NodeContext, Port
 
 class Delay(Node):
     type = "time.delay"
+    summary_fields = ("seconds",)
     title = "Delay"
     category = "Time"
     icon = "delay"

@@ -65,6 +65,7 @@ class JsonStringify(Node):
 
 class Template(Node):
     type = "transform.template"
+    summary_fields = ("template",)
     inline = True  # run() never waits
     title = "Template"
     category = "Transform"
@@ -85,6 +86,7 @@ class Template(Node):
 
 class Select(Node):
     type = "transform.select"
+    summary_fields = ("query",)
     inline = True  # run() never waits
     title = "Select"
     category = "Transform"

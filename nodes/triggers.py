@@ -32,6 +32,7 @@ def _fired_elsewhere(ctx: NodeContext) -> bool:
 
 class Webhook(Node):
     type = "http.webhook"
+    summary_fields = ("method", "path")
     inline = True  # run() never waits
     title = "Webhook"
     category = "Triggers"
@@ -78,6 +79,7 @@ class Webhook(Node):
 
 class Respond(Node):
     type = "http.respond"
+    summary_fields = ("status",)
     inline = True  # run() never waits
     title = "Respond"
     category = "Triggers"
@@ -98,6 +100,7 @@ class Respond(Node):
 
 class Interval(Node):
     type = "time.interval"
+    summary_fields = ("every_s",)
     inline = True  # run() never waits
     title = "Interval"
     category = "Triggers"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import json
 import re
 import types
 import typing
@@ -114,6 +115,17 @@ class BodySpec:
         return Subgraph(nodes=nodes, connections=wires)
 
 
+SUMMARY_LIMIT = 120  # characters of a node's summary line (the editor elides it further)
+_UNSET: Any = object()
+
+
+def _compact_json(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+    except (TypeError, ValueError):  # a value JSON cannot hold (a cycle): its repr
+        return repr(value)[:SUMMARY_LIMIT]
+
+
 class NodeConfig(BaseModel):
     """Base of every node's Config: unknown keys are refused (they are typos)."""
 
@@ -151,6 +163,10 @@ class Node:
     # loop of its own. A node that waits anyway fails, saying so. A node with a retry
     # policy or a timeout runs as a task all the same.
     inline: ClassVar[bool] = False
+    # The config fields that say what this node does at a glance (an If's condition, a
+    # request's method and URL): the editor shows their values on the node. The first
+    # of them that is a templated or long text is cut to one line (see `summary`).
+    summary_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: BaseModel) -> None:
         # Typed Any so that each type's run() reads its own Config's fields; a type
@@ -218,6 +234,29 @@ class Node:
         """Whether a node with this config runs (or would run, once named) a subgraph of
         its own workflow; flow.subworkflow overrides it: not when it names a file."""
         return cls.body is not None
+
+    @classmethod
+    def summary(cls, config: Mapping[str, Any], limit: int = SUMMARY_LIMIT) -> str:
+        """One line saying what a node with this config does, from `summary_fields`
+        (a field left out of the config shows its default; a number of seconds, by the
+        naming rule `seconds` / `*_s`, its unit): "GET https://…", "2.5 s". Empty when
+        the type declares none or the fields are empty."""
+        fields = cls.Config.model_fields
+        parts = []
+        for name in cls.summary_fields:
+            value = config.get(name, _UNSET)
+            if value is _UNSET and name in fields and not fields[name].is_required():
+                value = fields[name].get_default(call_default_factory=True)
+            if value is _UNSET or value is None or value == "":
+                continue
+            if isinstance(value, int | float) and not isinstance(value, bool) and (
+                    name == "seconds" or name.endswith("_s")):
+                text = f"{value:g} s"
+            else:
+                text = value if isinstance(value, str) else _compact_json(value)
+            parts.append(" ".join(text.split()))  # one line: newlines and runs of spaces
+        line = " ".join(parts)
+        return line if len(line) <= limit else line[:limit - 1] + "…"
 
     @classmethod
     def is_retryable(cls, error: BaseException) -> bool | None:

@@ -29,6 +29,7 @@ WIDTH = 200.0
 TITLE_H = 28.0
 ROW_H = 22.0
 FOOTER_H = 20.0  # run status lives here (duration, progress, message)
+SUMMARY_H = 20.0  # the key config values' line under the title, when the type has one
 PORT_R = 5.0
 RADIUS = 7.0
 HALO = 6.0  # room around the body for the running halo
@@ -42,6 +43,10 @@ _LABEL_FONT = QFont()
 _LABEL_FONT.setPointSizeF(8.5)
 _TITLE_METRICS = QFontMetricsF(_TITLE_FONT)
 _LABEL_METRICS = QFontMetricsF(_LABEL_FONT)
+_SUMMARY_FONT = QFont("monospace")
+_SUMMARY_FONT.setStyleHint(QFont.StyleHint.Monospace)
+_SUMMARY_FONT.setPointSizeF(8.0)
+_SUMMARY_METRICS = QFontMetricsF(_SUMMARY_FONT)
 
 
 class _Pulse:
@@ -80,6 +85,8 @@ class NodeItem(QGraphicsItem):
         self.inputs: tuple[Port, ...] = ()
         self.outputs: tuple[Port, ...] = ()  # without the error port (drawn in the footer)
         self.problems: list[str] = []
+        self.summary = ""  # what the node does at a glance: its type's `summary` of its config
+        self._ports_top = TITLE_H + 4  # below the summary line when there is one
         # The live-run view's (flowui.run.overlay): never part of the document.
         self.status: str | None = None
         self.status_text = ""
@@ -120,9 +127,12 @@ class NodeItem(QGraphicsItem):
         self.outputs = tuple(p for p in ports[1] if p.name != ERROR_PORT)
         self._title_color = QColor("#6e7681") if self.unknown else theme.category_color(
             self.category)
+        self.summary = cls.summary(spec.config) if cls else ""
+        extra = SUMMARY_H if self.summary else 0.0
+        self._ports_top = TITLE_H + 4 + extra
         rows = max(len(self.inputs), len(self.outputs), 1)
         width = max(WIDTH, _TITLE_METRICS.horizontalAdvance(self.title) + 64)
-        self._size = (width, TITLE_H + rows * ROW_H + 8 + FOOTER_H)
+        self._size = (width, TITLE_H + extra + rows * ROW_H + 8 + FOOTER_H)
         self._scene_rect = None
         self._far_changed(moved=True)
         self._bounds = QRectF(-PORT_R - 1, -HALO, width + 2 * PORT_R + 2,
@@ -226,7 +236,7 @@ class NodeItem(QGraphicsItem):
         for i, p in enumerate(ports):
             if p.name == name:
                 x = self._size[0] if output else 0.0
-                return self.mapToScene(QPointF(x, TITLE_H + 4 + (i + 0.5) * ROW_H))
+                return self.mapToScene(QPointF(x, self._ports_top + (i + 0.5) * ROW_H))
         return self.mapToScene(QPointF(self._size[0] if output else 0.0, TITLE_H / 2))
 
     def port_refs(self) -> list[PortRef]:
@@ -274,6 +284,8 @@ class NodeItem(QGraphicsItem):
         if status == "running" and lod >= 0.35:
             self._paint_running_glow(painter, rect)
         self._paint_title(painter, rect, lod)
+        if self.summary and lod >= 0.6:
+            self._paint_summary(painter, rect)
         self._paint_ports(painter, rect, lod)
         self._paint_footer(painter, rect, lod)
 
@@ -307,12 +319,24 @@ class NodeItem(QGraphicsItem):
             painter.drawLine(center + QPointF(0, -3.5), center + QPointF(0, 1))
             painter.drawPoint(center + QPointF(0, 3.5))
 
+    def _paint_summary(self, painter: QPainter, rect: QRectF) -> None:
+        """The key config values in a code face under the title: what the node does."""
+        box = QRectF(10, TITLE_H + 3, rect.width() - 20, SUMMARY_H - 2)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.SUMMARY_BACKGROUND)
+        painter.drawRoundedRect(box.adjusted(-4, 0, 4, 0), 4, 4)
+        painter.setFont(_SUMMARY_FONT)
+        painter.setPen(theme.TEXT_DIM)
+        painter.drawText(box, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                         _SUMMARY_METRICS.elidedText(self.summary, Qt.TextElideMode.ElideRight,
+                                                     box.width()))
+
     def _paint_ports(self, painter: QPainter, rect: QRectF, lod: float) -> None:
         labels = lod >= 0.6
         painter.setFont(_LABEL_FONT)
         for output, ports in ((False, self.inputs), (True, self.outputs)):
             for i, p in enumerate(ports):
-                y = TITLE_H + 4 + (i + 0.5) * ROW_H
+                y = self._ports_top + (i + 0.5) * ROW_H
                 x = rect.width() if output else 0.0
                 self._paint_port(painter, QPointF(x, y), p.type, p.multiple,
                                  f"{self.node_id}.{p.name}")

@@ -21,22 +21,34 @@ NEVER = 1 << 30  # a threshold no count reaches
 
 
 class FullCollectionsHeld:
-    """`hold()` when a run starts, `release()` when it ends (either twice is harmless)."""
+    """Holds, one per run shown: `hold()` returns a token, `release(token)` gives it
+    back; full collections resume when no hold is left. The thresholds are the
+    process's, so there is one of these (`HELD`) for every window; a release may come
+    after the window that asked for it is gone (it is delayed until the run's last
+    frame is on screen), and ends only its own run's hold."""
 
     def __init__(self) -> None:
         self._saved: tuple[int, int, int] | None = None
+        self._holds: set[object] = set()
 
     @property
     def held(self) -> bool:
-        return self._saved is not None
+        return bool(self._holds)
 
-    def hold(self) -> None:
-        if self._saved is None:
+    def hold(self) -> object:
+        if not self._holds:
             self._saved = gc.get_threshold()
             young, middle, _ = self._saved
             gc.set_threshold(young, middle, NEVER)
+        token = object()
+        self._holds.add(token)
+        return token
 
-    def release(self) -> None:
-        if self._saved is not None:
+    def release(self, token: object) -> None:
+        self._holds.discard(token)
+        if not self._holds and self._saved is not None:
             gc.set_threshold(*self._saved)
             self._saved = None
+
+
+HELD = FullCollectionsHeld()

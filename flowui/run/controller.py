@@ -33,7 +33,7 @@ from flowui.document import GraphKey
 from flowui.editor import Editor
 from flowui.run import allowed_folders
 from flowui.run.allowed_folders import AllowedFoldersDialog
-from flowui.run.collector import FullCollectionsHeld
+from flowui.run.collector import HELD
 from flowui.run.keep import DEFAULT_BUDGET_BYTES, DEFAULT_MAX_VALUE_BYTES, human_size
 from flowui.run.overlay import RunOverlay, duration_text
 from flowui.run.run_dialog import (
@@ -123,7 +123,7 @@ class RunController(QObject):
         self.runner = Runner(registry)
         self.overlay = RunOverlay(editor.scene, registry, self)
         self.session: RunSession | None = None
-        self._collections = FullCollectionsHeld()  # no 200 ms GC freeze mid-run
+        self._collections_hold: object | None = None  # no 200 ms GC freeze mid-run
         self.run: Launch | None = None
         self.label = QLabel()  # the status bar's run summary
         self.dialog: RunDialog | None = None  # the run dialog last opened
@@ -243,7 +243,7 @@ class RunController(QObject):
                           on_outputs=receive)
         session.run_id = self.run.run_id
         self._started_clock = time.monotonic()
-        self._collections.hold()
+        self._collections_hold = HELD.hold()
         self.overlay.show_session(session)
         self.started.emit(session)
         self._frame.start()
@@ -327,8 +327,10 @@ class RunController(QObject):
             self.apply_pending()
         self.run = None
         # The full collections held off during the run come once its last frame is on
-        # screen (one is usually due by then: ~0.2 s with 10,000 nodes open).
-        QTimer.singleShot(RELEASE_AFTER_MS, self, self._release_collections)
+        # screen (one is usually due by then: ~0.2 s with 10,000 nodes open). Not tied
+        # to this object: a window closed meanwhile must not leave them off for good.
+        token, self._collections_hold = self._collections_hold, None
+        QTimer.singleShot(RELEASE_AFTER_MS, lambda: HELD.release(token))
         self._frame.stop()
         self._clock.stop()
         self._enable()
@@ -340,10 +342,6 @@ class RunController(QObject):
         then, self._then = self._then, None
         if then is not None:
             QTimer.singleShot(0, then)  # after the views have settled
-
-    def _release_collections(self) -> None:
-        if self.run is None:  # (else a new run started meanwhile: it holds them on)
-            self._collections.release()
 
     def apply_pending(self) -> None:
         """Hand the engine's records to the session and repaint what they changed."""

@@ -162,3 +162,36 @@ def test_a_selected_node_is_drawn_over_its_neighbours_and_every_wire(make_window
     assert top is first
     window.editor.select(["log2"])
     assert first.zValue() == NODE_Z and second.zValue() == SELECTED_Z
+
+
+def test_a_node_shows_its_key_config_and_follows_edits_and_undo(make_window, qtbot):
+    # issue 11, fix 4 (second half): the If's condition, the request's URL on the node
+    from PySide6.QtCore import QPointF
+
+    from flowui.canvas.node_item import SUMMARY_H
+
+    window = make_window()
+    window.editor.add_node("http.request", QPointF(0, 0))
+    window.editor.add_node("debug.log", QPointF(400, 0))
+    window.editor.connect_ports("request.body", "log.message")
+    request = window.scene.nodes["request"]
+    assert request.summary == "GET"  # the method's default, no URL yet
+    ports_before = request.port_pos("body", True)
+    window.editor.set_node_field(None, "request", "config.url", "https://example.com/x")
+    assert request.summary == "GET https://example.com/x"
+    window.editor.set_node_field(None, "request", "config.method", "POST")
+    assert request.summary == "POST https://example.com/x"
+    window.stack.undo()
+    assert request.summary == "GET https://example.com/x"
+    log = window.scene.nodes["log"]
+    assert log.summary == ""  # no format set: no line, the ports right under the title
+    port_before = log.port_pos("message", False)
+    window.editor.set_node_field(None, "log", "config.format", "{{ value.name }}")
+    assert log.summary == "{{ value.name }}"
+    # The line moves the ports down by its height, and the wires follow them.
+    assert log.port_pos("message", False).y() == port_before.y() + SUMMARY_H
+    edge = window.scene.edges[("request.body", "log.message")]
+    assert edge.line().p1() == request.port_pos("body", True) == ports_before
+    assert edge.line().p2() == log.port_pos("message", False)
+    window.view.set_zoom(1.0)
+    assert not window.view.grab().toImage().isNull()  # painted with its line
