@@ -74,6 +74,12 @@ class RunHandle:
         else:
             self._update("dead_letter_at = ?", time.time())
 
+    def abandon(self, status: str, error: Mapping[str, Any]) -> None:
+        """The run never started (serve mode refused it after all): say so and why."""
+        self.done = True
+        self._update("status = ?, finished_at = ?, error = ?, heartbeat = NULL", status,
+                     time.time(), json_out.dumps(dict(error)))
+
     def _update(self, assignments: str, *args: Any) -> None:
         self.writer._ops.append((f"UPDATE runs SET {assignments} WHERE id = ?",
                                  (*args, self.run_id)))
