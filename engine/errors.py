@@ -13,6 +13,8 @@ lands in events and results as ``{"type", "message", "node"}``.
     ├── InputsError             workflow inputs given on the command line or the API
     ├── SecretsError            a secret cannot be stored, read or deleted
     ├── ServeError              serve mode cannot start (no trigger, a port in use)
+    ├── StoreError              the run store cannot be used (newer schema, busy, corrupt)
+    │   └── RunNotFoundError    a run id (prefix) names no run, or more than one
     └── NodeError               a node failed; `retryable`, `retry_after_s`
         ├── TemplateError       a template or condition refused or failed (never retried)
         ├── InputTypeError      a value on a port does not fit the port's type
@@ -181,3 +183,12 @@ class SecretsError(FlowError):
 
 class ServeError(FlowError):
     """Serve mode cannot start (no triggers, a port in use, ...)."""
+
+
+class StoreError(FlowError):
+    """The run store cannot be used: a newer schema, a file that stays locked, a
+    corrupt file found mid-command (the message says where and what to do)."""
+
+
+class RunNotFoundError(StoreError):
+    """A run id or prefix names no stored run, or more than one."""

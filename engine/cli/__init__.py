@@ -16,6 +16,7 @@ import click
 from engine.cli.check_cmd import nodes, validate_cmd
 from engine.cli.common import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, say_error
 from engine.cli.run_cmd import run
+from engine.cli.runs_cmd import runs_group
 from engine.cli.secrets_cmd import secrets_group
 from engine.cli.serve_cmd import serve
 from engine.support.gcpause import file_built_objects_as_old
@@ -27,7 +28,7 @@ def cli() -> None:
     """Run, check and inspect FlowUI workflows without the editor."""
 
 
-for command in (run, validate_cmd, nodes, serve, secrets_group):
+for command in (run, validate_cmd, nodes, serve, secrets_group, runs_group):
     cli.add_command(command)
 
 

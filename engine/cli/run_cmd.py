@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,11 +22,13 @@ from engine.cli.common import (
     on_stop_signals,
     printer,
 )
+from engine.cli.store_opts import open_writer, store_option
 from engine.errors import InputsError
 from engine.support import json_out
 
 if TYPE_CHECKING:
     from engine.core.runner import Run, Runner, RunResult
+    from engine.store.writer import StoreWriter
     from engine.workflow.model import Workflow
 
 
@@ -43,8 +47,8 @@ if TYPE_CHECKING:
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Overrides settings.timeout_s: fail the run after this long.")
 @click.option("--no-store", is_flag=True,
-              help="Do not record the run in the run store (runs are not stored yet in this "
-              "version, so this changes nothing; accepted for scripts written to FORMAT.md).")
+              help="Do not record the run in the run store (`flowcli runs` lists stored runs).")
+@store_option
 @click.option("--trigger-payload", metavar="JSON|@FILE",
               help="What trigger nodes fire with, e.g. '{\"body\": {\"x\": 1}}' or @req.json.")
 @click.option("--test-run", is_flag=True,
@@ -52,11 +56,13 @@ if TYPE_CHECKING:
 @allow_path_option
 def run(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None, events: str,
         output: str | None, max_parallel: int | None, timeout: float | None,
-        no_store: bool, trigger_payload: str | None = None, test_run: bool = False) -> None:
-    """Run WORKFLOW once and print its result."""
+        no_store: bool, store_path: str | None = None, trigger_payload: str | None = None,
+        test_run: bool = False) -> None:
+    """Run WORKFLOW once and print its result (and record it in the run store)."""
     from engine.cli.inputs import parse_inputs, parse_trigger_payload
     from engine.core.runner import Runner
 
+    queued_at = time.time()
     wf = load_workflow(workflow)
     runner = Runner(load_registry())
     try:
@@ -67,11 +73,17 @@ def run(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None, ev
         fail(str(e))
     # The run's preflight checks the plan, the inputs and the secrets, every problem at
     # once, before any node runs; an invalid run emits only run_completed (--events jsonl).
-    result = asyncio.run(_run(runner, wf, inputs, Path(workflow).resolve().parent, events,
-                              max_parallel, timeout, trigger=trigger,
+    writer = None if no_store else open_writer(store_path)
+    target = Target(runner, wf, Path(workflow), queued_at, writer)
+    result = asyncio.run(run_target(target, inputs, events, max_parallel, timeout, trigger=trigger,
                               options={"test_run": True} if test_run else None))
+    report(result, workflow, events, output)
+
+
+def report(result: RunResult, source: str, events: str, output: str | None = None) -> None:
+    """The result on stdout (or in `output`) and the exit code of its status."""
     if result.problems:
-        invalid(workflow, result.problems)
+        invalid(source, result.problems)
     payload = json_out.dumps(result.to_dict(), indent=2) + "\n"
     if output:
         from engine.support.atomic import write_text_atomic
@@ -83,12 +95,29 @@ def run(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None, ev
     sys.exit(EXIT_FOR_STATUS[result.status])
 
 
-async def _run(runner: Runner, wf: Workflow, inputs: dict[str, Any], base_dir: Path,
-               events: str, max_parallel: int | None, timeout: float | None, *,
+@dataclass
+class Target:
+    """What `flowcli run` (and `flowcli runs retry`) runs, and where it is recorded."""
+
+    runner: Runner
+    workflow: Workflow
+    path: Path | None  # the workflow's file (None: a stored snapshot)
+    queued_at: float
+    writer: StoreWriter | None  # None: --no-store
+    base_dir: Path | None = None  # default: the file's folder
+    source: str = "cli"
+    retry_of: str | None = None
+
+
+async def run_target(target: Target, inputs: dict[str, Any], events: str,
+               max_parallel: int | None, timeout: float | None, *,
                trigger: dict[str, Any] | None = None,
                options: dict[str, Any] | None = None) -> RunResult:
     from engine.cli.progress import LogPrinter, ProgressDisplay
 
+    wf, runner, writer = target.workflow, target.runner, target.writer
+    assert target.path is not None or target.base_dir is not None
+    base_dir = target.base_dir or target.path.resolve().parent  # type: ignore[union-attr]
     out = printer()
     subscribers: list[Any] = [LogPrinter(out)]
     display = None
@@ -97,14 +126,27 @@ async def _run(runner: Runner, wf: Workflow, inputs: dict[str, Any], base_dir: P
     elif events == "pretty":
         display = ProgressDisplay(out, len(wf.nodes), wf.name)
         subscribers.append(display)
-    run = runner.start(wf, inputs, subscribers=tuple(subscribers), base_dir=base_dir,
-                       max_parallel=max_parallel, timeout_s=timeout, trigger=trigger,
-                       options=options)
+    if writer is None:
+        run = runner.start(wf, inputs, subscribers=tuple(subscribers), base_dir=base_dir,
+                           max_parallel=max_parallel, timeout_s=timeout, trigger=trigger,
+                           options=options)
+    else:
+        from engine.store.recording import start_recorded
+
+        run = start_recorded(runner, writer, wf, inputs, path=target.path, base_dir=base_dir,
+                             source=target.source, subscribers=tuple(subscribers),
+                             trigger=trigger, retry_of=target.retry_of,
+                             queued_at=target.queued_at, max_parallel=max_parallel,
+                             timeout_s=timeout, options=options)
     on_stop_signals(lambda: _cancel(run))
-    if display is not None:
-        with display:
-            return await run.wait()
-    return await run.wait()
+    try:
+        if display is not None:
+            with display:
+                return await run.wait()
+        return await run.wait()
+    finally:
+        if writer is not None:
+            await writer.close()
 
 
 def _cancel(run: Run) -> None:

@@ -26,6 +26,7 @@ from engine.cli.common import (
     on_stop_signals,
     printer,
 )
+from engine.cli.store_opts import store_option
 from engine.errors import FlowError, InputsError, WorkflowInvalidError
 
 
@@ -53,11 +54,14 @@ from engine.errors import FlowError, InputsError, WorkflowInvalidError
               show_default=True, help="jsonl: every run's events on stdout.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Overrides settings.timeout_s for each run.")
+@click.option("--no-store", is_flag=True,
+              help="Do not record runs (nor dead letters) in the run store.")
+@store_option
 @allow_path_option
 def serve(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None,
           host: str | None, port: int | None, max_concurrent_runs: int | None,
           queue_size: int | None, grace: float, dead_letter: str | None, events: str,
-          timeout: float | None) -> None:
+          timeout: float | None, no_store: bool = False, store_path: str | None = None) -> None:
     """Serve WORKFLOW: each webhook request or interval tick starts one run."""
     from engine.cli.inputs import parse_inputs
     from engine.cli.progress import LogPrinter
@@ -77,8 +81,10 @@ def serve(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None,
     subscribers: list[Any] = [LogPrinter(printer())]  # debug.log text, as in `flowcli run`
     if events == "jsonl":
         subscribers.insert(0, jsonl_writer())
+    writer = None if no_store else _writer(store_path)
     server = Server(wf, registry, base_dir=Path(workflow).resolve().parent, options=options,
-                    subscribers=tuple(subscribers))
+                    subscribers=tuple(subscribers), writer=writer)
+    server.workflow_path = Path(workflow)
     try:
         server.check()
     except WorkflowInvalidError as e:
@@ -90,6 +96,23 @@ def serve(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None,
     except ServeError as e:
         fail(str(e), EXIT_FAILED)
     sys.exit(EXIT_OK)
+
+
+def _writer(store_path: str | None) -> Any:
+    """The store's writer; first, runs a killed server left behind become dead letters."""
+    from engine.cli.store_opts import open_store, open_writer
+    from engine.errors import StoreError
+
+    with open_store(store_path) as store:
+        try:
+            n = store.sweep()
+        except StoreError as e:
+            fail(str(e))
+        if n:
+            printer().line(f"{n} run{'s' if n != 1 else ''} in {store.path} were interrupted "
+                           "(a process was killed); serve-mode ones are dead letters: "
+                           "flowcli runs list --status dead_letter")
+    return open_writer(store_path)
 
 
 async def _serve(server: Any) -> None:

@@ -5,12 +5,17 @@ Each webhook request or interval tick starts one run, at most
 get 503 when it is full. Failed and cancelled runs leave their payload in a
 dead-letter folder. A stop lets in-flight runs finish within a grace period, then
 cancels them. The HTTP side is aiohttp's low-level server on this asyncio loop.
+
+With a run store (`writer`), every accepted request is recorded as `queued`, and
+committed, before it waits for a slot or runs: a server killed with requests in
+flight leaves them in the store, where the next read marks them interrupted dead
+letters that `flowcli runs retry` can run again. Runs that did not complete are
+dead letters in the store as well as in the folder.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import gc
 import json
@@ -34,9 +39,12 @@ from engine.core.bus import EventBus
 from engine.core.events import Event
 from engine.core.preflight import Checked
 from engine.core.registry import Registry
-from engine.core.runner import Run, Runner, RunResult
+from engine.core.runner import Run, Runner, RunResult, new_run_id
 from engine.core.validation import resolve_inputs
 from engine.errors import ServeError
+from engine.secrets.redactor import Redactor
+from engine.server.credentials import credential_values, without_credentials
+from engine.store.writer import RunHandle, StoreWriter
 from engine.support import bounded_json, json_out
 from engine.support.atomic import write_text_atomic
 from engine.support.paths import data_dir
@@ -94,15 +102,20 @@ class Server:
     def __init__(self, workflow: Workflow, registry: Registry, *, base_dir: Path,
                  options: ServeOptions | None = None, runner: Runner | None = None,
                  subscribers: tuple[Callable[[Event], Any], ...] = (),
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None,
+                 writer: StoreWriter | None = None) -> None:
         self.workflow = workflow
         self.registry = registry
         self.base_dir = base_dir
+        self.workflow_path: Path | None = None  # its file, recorded with each run
         self.options = options or ServeOptions()
         self.runner = runner or Runner(registry)
         self.bus = EventBus()  # shared by every run: subscribing anew costs per request
         for fn in subscribers:
             self.bus.subscribe(fn)
+        self.writer = writer  # the run store's, or None (--no-store)
+        if writer is not None:
+            self.bus.subscribe(writer.on_event)
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.max_runs = self.options.max_concurrent_runs or workflow.settings.max_concurrent_runs
         self.queue_size = (self.options.queue_size if self.options.queue_size is not None
@@ -169,6 +182,8 @@ class Server:
         finally:
             stop_task.cancel()
             await self._shutdown()
+            if self.writer is not None:
+                await self.writer.close()
 
     async def _start_http(self) -> None:
         groups: dict[tuple[str, int], dict[str, dict[str, str]]] = {}
@@ -247,6 +262,16 @@ class Server:
 
     # --- run slots ---------------------------------------------------------------------------
 
+    def _refusing(self) -> bool:
+        """True when `_acquire` would refuse at once (stopping, or the queue is full)."""
+        return self._stopping or (not (self._running < self.max_runs and not self._waiters)
+                                  and len(self._waiters) >= self.queue_size)
+
+    def _busy(self) -> Any:
+        why = "the server is stopping" if self._stopping else \
+            f"busy: {self.max_runs} runs and {len(self._waiters)} waiting requests"
+        return _json(503, {"error": why}, {"Retry-After": "1"})
+
     async def _acquire(self) -> bool:
         """A run slot, waiting in the bounded queue if needed; False: refuse (503)."""
         if self._stopping:  # e.g. its body was still arriving when the stop began
@@ -275,7 +300,20 @@ class Server:
                 return
         self._running -= 1
 
-    async def _execute(self, payload: dict[str, Any]) -> tuple[Run | None, RunResult]:
+    async def _record(self, payload: dict[str, Any]) -> RunHandle | None:
+        """The accepted request in the store as queued, committed (None: no store)."""
+        if self.writer is None:
+            return None
+        assert self._checked is not None
+        redactor = Redactor([*self._checked.secrets.values(), *credential_values(payload)])
+        handle = self.writer.begin(
+            new_run_id(), self.workflow, path=self.workflow_path, inputs=self._checked.inputs,
+            trigger=without_credentials(payload), source="serve", redactor=redactor)
+        await self.writer.flush()
+        return handle
+
+    async def _execute(self, payload: dict[str, Any], handle: RunHandle | None = None,
+                       ) -> tuple[Run | None, RunResult]:
         """One run in a slot already held; releases it; dead-letters a failure."""
         assert self._idle is not None
         self._inflight += 1
@@ -284,10 +322,15 @@ class Server:
         try:
             try:
                 assert self._checked is not None
+                if handle is not None:
+                    handle.validating()
                 run = self.runner.start(self._checked, trigger=payload, bus=self.bus,
                                         base_dir=self.base_dir,
                                         timeout_s=self.options.timeout_s,
-                                        masked=_credential_values(payload))
+                                        masked=credential_values(payload),
+                                        run_id=handle.run_id if handle else None,
+                                        on_outputs=self.writer.on_outputs if self.writer
+                                        else None)
                 self._runs.add(run)
                 result = await run.wait()
             except Exception as e:  # an engine fault must not lose the payload
@@ -298,7 +341,7 @@ class Server:
                     self._runs.discard(run)
                 self._release()
             if result.status != "completed":
-                await self._dead_letter(run, result, payload)
+                await self._dead_letter(run, result, payload, handle)
             return run, result
         finally:
             self._inflight -= 1
@@ -306,8 +349,10 @@ class Server:
                 self._idle.set()
 
     async def _dead_letter(self, run: Run | None, result: RunResult,
-                           payload: dict[str, Any]) -> None:
-        payload = _without_credentials(payload)  # the client's, kept out of the folder
+                           payload: dict[str, Any], handle: RunHandle | None = None) -> None:
+        if handle is not None:  # the store has the payload already: mark it
+            handle.dead_letter(result.error if result.status == "completed" else None)
+        payload = without_credentials(payload)  # the client's, kept out of the folder
         if run is not None and run.redactor:  # a stored record: secrets never leave a run
             payload = run.redactor.scrub(payload)
         record = {"run_id": result.run_id, "time": _now_iso(), "workflow": self.workflow.name,
@@ -362,11 +407,16 @@ class Server:
             bounded_json.check(payload)
         except bounded_json.JsonLimitError as e:
             return _json(400, {"error": f"the request cannot be taken: {e}"}), "-"
+        if self._refusing():
+            return self._busy(), "-"
+        handle = await self._record(payload)
         if not await self._acquire():
-            why = "the server is stopping" if self._stopping else \
-                f"busy: {self.max_runs} runs and {len(self._waiters)} waiting requests"
-            return _json(503, {"error": why}, {"Retry-After": "1"}), "-"
-        run, result = await self._execute(payload)
+            if handle is not None:  # the client gets 503 and may send it again
+                handle.abandon("cancelled", {"type": "refused", "node": None,
+                                             "message": "the server stopped before the run "
+                                             "started; the client was answered 503"})
+            return self._busy(), "-"
+        run, result = await self._execute(payload, handle)
         try:
             response = _result_response(run, result)
         except (ValueError, TypeError) as e:  # NaN, a surrogate, an object: not JSON
@@ -374,7 +424,7 @@ class Server:
             why = f"the run's response cannot be sent as JSON: {e}"
             await self._dead_letter(run, RunResult(
                 result.run_id, "failed", result.outputs,
-                error={"type": "ResponseError", "message": why, "node": None}), payload)
+                error={"type": "ResponseError", "message": why, "node": None}), payload, handle)
             response = _json(500, {"run_id": result.run_id, "error": {
                 "type": "ResponseError", "node": None,
                 "message": why + "; the payload was kept as a dead letter"}},
@@ -410,7 +460,7 @@ class Server:
     async def _tick(self, trigger: Trigger, tick: int) -> None:
         started = time.perf_counter()
         payload = {"node": trigger.node_id, "tick": tick, "time": _now_iso()}
-        _, result = await self._execute(payload)
+        _, result = await self._execute(payload, await self._record(payload))
         self.log(f"TICK {trigger.node_id} {tick} {result.status} "
                  f"{(time.perf_counter() - started) * 1000:.1f}ms {result.run_id}")
 
@@ -455,52 +505,6 @@ class _Unacceptable(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
-
-
-# Request headers that carry the client's credentials: never written to a dead letter.
-_CREDENTIAL_HEADERS = frozenset({
-    "authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "apikey",
-    "x-auth-token", "x-access-token", "x-csrf-token", "x-xsrf-token", "x-amz-security-token",
-    "x-goog-api-key", "ocp-apim-subscription-key", "x-hub-signature", "x-hub-signature-256",
-})
-_CREDENTIAL_WORDS = ("auth", "token", "secret", "password", "passwd", "session", "api-key",
-                     "apikey", "signature", "cookie")
-
-
-def _credential(header: str) -> bool:
-    name = header.lower()
-    return name in _CREDENTIAL_HEADERS or any(w in name for w in _CREDENTIAL_WORDS)
-
-
-def _credential_values(payload: Mapping[str, Any]) -> list[str]:
-    """The client's credentials as the run must mask them: each credential header's
-    value, its token without the scheme (`Bearer x` -> `x`), each cookie's value."""
-    headers = payload.get("headers")
-    if not isinstance(headers, Mapping):
-        return []
-    out: list[str] = []
-    for name, value in headers.items():
-        if not isinstance(value, str) or not _credential(name):
-            continue
-        out.append(value)
-        scheme, _, token = value.partition(" ")
-        if token and scheme.isalpha():
-            out.append(token.strip())
-        if scheme.lower() == "basic":  # user:password, base64: the password as sent
-            with contextlib.suppress(ValueError):
-                decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-                out += [decoded, decoded.partition(":")[2]]
-        if "cookie" in name.lower():
-            out += [v.strip() for _, _, v in (c.partition("=") for c in value.split(";"))]
-    return [v for v in out if len(v) >= 4]  # shorter ones would mask ordinary words
-
-
-def _without_credentials(payload: dict[str, Any]) -> dict[str, Any]:
-    headers = payload.get("headers")
-    if not isinstance(headers, Mapping):
-        return payload
-    return {**payload, "headers": {k: "***" if _credential(k) else v
-                                   for k, v in headers.items()}}
 
 
 async def _read_body(request: Any) -> Any:

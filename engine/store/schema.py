@@ -1,0 +1,103 @@
+"""The run store's tables, their version (`PRAGMA user_version`) and the forward
+migrations between versions.
+
+A store written by a newer FlowUI is refused rather than read half-right: its
+tables may mean something this version does not know. Events and node outputs are
+stored in chunks, one row per run per flush (a JSON array), not one row per event:
+a 2,000-node run makes 6,000 records, and one row each would cost more in SQLite's
+per-row work than the run itself spends executing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.errors import StoreError
+
+VERSION = 1
+
+_V1 = """
+CREATE TABLE IF NOT EXISTS workflows (
+    hash TEXT PRIMARY KEY,          -- sha256 of the snapshot: one copy per distinct workflow
+    snapshot TEXT NOT NULL          -- the workflow as run, as its file would be saved
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT NOT NULL UNIQUE,
+    workflow TEXT NOT NULL,         -- its name
+    workflow_path TEXT,
+    workflow_hash TEXT,
+    source TEXT NOT NULL,           -- cli | serve | editor | retry
+    trigger TEXT,                   -- JSON, masked: what trigger nodes fired with
+    inputs TEXT,                    -- JSON, masked
+    status TEXT NOT NULL,           -- queued validating running completed failed
+                                    -- cancelled interrupted
+    queued_at REAL NOT NULL,        -- seconds since the epoch, each lifecycle step
+    validating_at REAL,
+    running_at REAL,
+    finished_at REAL,
+    interrupted_at REAL,
+    dead_letter_at REAL,            -- serve mode: a run that did not complete
+    duration_ms REAL,
+    error TEXT,                     -- JSON {type, message, node}
+    failed_node TEXT,
+    outputs TEXT,                   -- JSON: the run's result outputs
+    node_errors TEXT,               -- JSON list
+    retry_of TEXT,                  -- the run id this one retried
+    pid INTEGER, host TEXT, heartbeat REAL  -- who is writing it, for `interrupted`
+);
+CREATE INDEX IF NOT EXISTS runs_by_time ON runs(queued_at);
+CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs(workflow, queued_at);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status, queued_at);
+CREATE INDEX IF NOT EXISTS runs_by_hash ON runs(workflow_hash);
+CREATE INDEX IF NOT EXISTS runs_dead ON runs(dead_letter_at) WHERE dead_letter_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS events (
+    run INTEGER NOT NULL,           -- runs.rowid
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    data TEXT NOT NULL,             -- JSON array of [name, seq, timestamp, *fields]
+    PRIMARY KEY (run, first_seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outputs (
+    run INTEGER NOT NULL,
+    batch INTEGER NOT NULL,
+    data TEXT NOT NULL,             -- JSON array of NodeOutputs without run_id
+    PRIMARY KEY (run, batch)
+) WITHOUT ROWID;
+"""
+
+# MIGRATIONS[n] brings a store from version n to n + 1 (0: an empty file).
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    0: lambda db: _script(db, _V1),
+}
+
+
+def _script(db: sqlite3.Connection, script: str) -> None:
+    # Not executescript: it commits first, and a step must be one transaction.
+    for statement in script.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Bring the store at `path` to VERSION, one step at a time, each step in its own
+    transaction; refuse a newer one. Concurrent openers take turns (BEGIN IMMEDIATE)."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > VERSION:
+        raise StoreError(
+            f"the run store {path} was written by a newer FlowUI (store version {version}, "
+            f"this FlowUI reads up to {VERSION}): upgrade FlowUI, or use another store with "
+            "--store PATH (or FLOWUI_DATA_DIR)")
+    while version < VERSION:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            current = db.execute("PRAGMA user_version").fetchone()[0]
+            if current == version:  # another process may have migrated meanwhile
+                MIGRATIONS[version](db)
+                db.execute(f"PRAGMA user_version = {version + 1}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        version = db.execute("PRAGMA user_version").fetchone()[0]
