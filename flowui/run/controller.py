@@ -22,10 +22,9 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QLabel, QMessageBox, QWidget
 
 from engine.core.bus import EventBus
-from engine.core.preflight import PreparedWorkflow
 from engine.core.registry import Registry
-from engine.core.runner import Run, Runner, RunResult, new_run_id
-from engine.errors import WorkflowInvalidError
+from engine.core.runner import Runner
+from engine.store.connection import default_path as default_store_path
 from engine.workflow.model import Workflow
 from flowui import theme
 from flowui.actions import make_action
@@ -35,6 +34,7 @@ from flowui.run import allowed_folders
 from flowui.run.allowed_folders import AllowedFoldersDialog
 from flowui.run.collector import HELD
 from flowui.run.keep import DEFAULT_BUDGET_BYTES, DEFAULT_MAX_VALUE_BYTES, human_size
+from flowui.run.launch import Launch
 from flowui.run.overlay import RunOverlay, duration_text
 from flowui.run.run_dialog import (
     RunDialog,
@@ -53,43 +53,6 @@ MAX_FRAME_MS = 250  # ...and spaced out when a frame costs much (a huge graph at
 UI_SHARE = 0.25  # the share of the loop the live view may take while a run goes
 CLOCK_MS = 200  # the status bar's elapsed time while running
 RELEASE_AFTER_MS = 300  # after a run, full garbage collections resume this much later
-
-
-class Launch:
-    """A run whose plan is compiled first, in steps on the loop, then started:
-    compiling 10,000 nodes takes a fifth of a second, which at once would freeze the
-    window, and in a worker thread froze it just as long (the thread starves the Qt
-    loop of the GIL; NOTES.md). Cancel it at any time; `result` is None until the run
-    itself ends."""
-
-    def __init__(self, runner: Runner, workflow: Workflow, inputs: dict[str, Any], *,
-                 base_dir: Path, **options: Any) -> None:
-        self.run_id = new_run_id()
-        self.result: RunResult | None = None
-        self._run: Run | None = None
-        self._task = asyncio.ensure_future(self._go(runner, workflow, inputs, base_dir,
-                                                    options))
-
-    async def _go(self, runner: Runner, workflow: Workflow, inputs: dict[str, Any],
-                  base_dir: Path, options: dict[str, Any]) -> RunResult:
-        source: Workflow | PreparedWorkflow
-        try:
-            source = await runner.prepare_async(workflow, base_dir=base_dir)
-        except WorkflowInvalidError:
-            source = workflow  # the run reports its problems as any run does
-        self._run = runner.start(source, inputs, base_dir=base_dir, run_id=self.run_id,
-                                 **options)
-        self.result = await self._run.wait()
-        return self.result
-
-    def cancel(self) -> None:
-        if self._run is not None:
-            self._run.cancel()  # ends as cancelled, reporting every node
-        else:
-            self._task.cancel()  # still compiling: nothing ran, nothing to report
-
-    async def wait(self) -> RunResult:
-        return await asyncio.shield(self._task)
 
 
 def snapshot(workflow: Workflow) -> Workflow:
@@ -124,6 +87,8 @@ class RunController(QObject):
         self.overlay = RunOverlay(editor.scene, registry, self)
         self.session: RunSession | None = None
         self._collections_hold: object | None = None  # no 200 ms GC freeze mid-run
+        # Where runs are recorded (the store `flowcli runs` reads); None: not recorded.
+        self.store_path: Path | None = default_store_path()
         self.run: Launch | None = None
         self.label = QLabel()  # the status bar's run summary
         self.dialog: RunDialog | None = None  # the run dialog last opened
@@ -240,7 +205,8 @@ class RunController(QObject):
         bus.subscribe(receive)
         self.run = Launch(self.runner, workflow, inputs, bus=bus, base_dir=self.doc.base_dir,
                           options={"test_run": True} if test_run else None,
-                          on_outputs=receive)
+                          on_outputs=receive, store=self.store_path,
+                          workflow_path=self.doc.path, warn=self.message.emit)
         session.run_id = self.run.run_id
         self._started_clock = time.monotonic()
         self._collections_hold = HELD.hold()
