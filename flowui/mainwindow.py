@@ -26,6 +26,9 @@ from flowui.document import WorkflowDocument
 from flowui.editor import Editor
 from flowui.files import FileController
 from flowui.graphs import GraphActions, GraphSelector
+from flowui.history.controller import HistoryController
+from flowui.history.runs_panel import RunsPanel
+from flowui.history.timeline import ReplayBar, canvas_with_bar
 from flowui.inspector import InspectorWidget
 from flowui.palette import PaletteWidget
 from flowui.placement import NodePlacement
@@ -60,7 +63,8 @@ class MainWindow(QMainWindow):
         self.editor = Editor(self.doc, self.scene, self)
         self.editor.paste_point = self._mouse_on_canvas
         self.stack = self.editor.undo_stack
-        self.setCentralWidget(self.view)
+        self.replay_bar = ReplayBar()
+        self.setCentralWidget(canvas_with_bar(self.view, self.replay_bar))
         self.setWindowIcon(resources.icon("app"))
         self.resize(1400, 860)
 
@@ -77,6 +81,10 @@ class MainWindow(QMainWindow):
         self.runs = RunController(self, self.editor, self.validation, self.settings, registry)
         self.run_panels = RunPanels(self.runs, self.validation, self)
         self.inspector.add_tab(self.run_panels.node_view, "Run")
+        self.runs_panel = RunsPanel()
+        self.run_history = HistoryController(self, self.runs, self.runs_panel,
+                                             self.replay_bar, self.files.open_path,
+                                             self.reveal_node)
 
         self._docks = {
             "palette": self._dock("Nodes", self.node_palette, LEFT),
@@ -85,10 +93,12 @@ class MainWindow(QMainWindow):
             "timing": self._dock("Timing", self.run_panels.timing, RIGHT),
             "log": self._dock("Log", self.run_panels.log, BOTTOM),
             "problems": self._dock("Problems", self.run_panels.problems, BOTTOM),
+            "runs": self._dock("Runs", self.runs_panel, BOTTOM),
         }
         self.tabifyDockWidget(self._docks["inspector"], self._docks["history"])
         self.tabifyDockWidget(self._docks["inspector"], self._docks["timing"])
         self.tabifyDockWidget(self._docks["log"], self._docks["problems"])
+        self.tabifyDockWidget(self._docks["log"], self._docks["runs"])
         self._docks["inspector"].raise_()
         self._docks["log"].raise_()
         self._docks["timing"].hide()  # until the timing view is turned on
@@ -102,7 +112,7 @@ class MainWindow(QMainWindow):
                                 **self.graphs.actions, **self.runs.actions}
         self._build_menus_and_toolbar()
 
-        for source in (self.editor, self.graphs, self.runs):
+        for source in (self.editor, self.graphs, self.runs, self.run_history):
             source.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.editor.graph_shown.connect(self._on_editor_graph_shown)
         self.doc.reset.connect(lambda: self._on_editor_graph_shown(None))  # a load shows it

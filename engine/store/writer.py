@@ -154,7 +154,12 @@ class StoreWriter:
     async def close(self) -> None:
         """Flush, stop the timer, close the connection."""
         if self._task is not None:
-            self._task.cancel()
+            assert self._lock is not None
+            # Stopped between flushes, never during one: a commit handed to a thread
+            # goes on when its awaiting task is cancelled, and closing the connection
+            # under it crashed the process (seen in the editor's tests).
+            async with self._lock:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None

@@ -12,7 +12,15 @@ what changed. Dragging the scrubber asks for one seek per frame, the latest."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from flowui import resources
 from flowui.history.replay import Replay
@@ -146,3 +154,14 @@ class ReplayBar(QWidget):
         at = self.slider.value()
         self.time.setText(f"{duration_text(at)} of {duration_text(replay.duration_s * 1000)}"
                           f" · event {replay.position} of {len(replay.records)}")
+
+
+def canvas_with_bar(canvas: QWidget, bar: ReplayBar) -> QWidget:
+    """The window's centre: the canvas, and the replay bar under it while replaying."""
+    holder = QWidget()
+    column = QVBoxLayout(holder)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(0)
+    column.addWidget(canvas, 1)
+    column.addWidget(bar)
+    return holder
