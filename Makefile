@@ -25,6 +25,7 @@ bench: $(STAMP) ## the benchmarks (not part of the test suite)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/live.py
 	$(BIN)/python bench/serve.py
 	$(BIN)/python bench/guards.py
+	$(BIN)/python bench/store.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine nodes flowui tests bench

@@ -81,6 +81,7 @@ class RunHandle:
                      time.time(), json_out.dumps(dict(error)))
 
     def _update(self, assignments: str, *args: Any) -> None:
+        self.writer._gathered += 1
         self.writer._ops.append((f"UPDATE runs SET {assignments} WHERE id = ?",
                                  (*args, self.run_id)))
 
@@ -110,6 +111,9 @@ class StoreWriter:
         self._beat = 0.0
         self._failed = False
         self.commits = 0  # for tests and benchmarks
+        self._gathered = 0  # records handed to the writer so far
+        self._committed = 0  # of those, how many are committed (or given up)
+        self._paths: dict[str, str] = {}  # a workflow path as given -> resolved
 
     # --- what runs call ----------------------------------------------------------------------
 
@@ -127,8 +131,11 @@ class StoreWriter:
         self._runs[run_id] = handle
         digest = self._remember(workflow, redactor)
         now = time.time()
+        if path is not None and str(path) not in self._paths:
+            self._paths[str(path)] = str(Path(path).resolve())
+        self._gathered += 1
         self._inserts.append((
-            run_id, workflow.name or "", str(Path(path).resolve()) if path else None, digest,
+            run_id, workflow.name or "", self._paths[str(path)] if path else None, digest,
             source, _json(trigger, redactor), _json(inputs if inputs is not None else {},
                                                     redactor),
             "queued", queued_at or now, None, retry_of, self.pid, HOST, now))
@@ -138,32 +145,36 @@ class StoreWriter:
     def on_event(self, event: Event) -> None:
         """The bus subscriber (sync: an append, nothing more on the run's path)."""
         self._events.append(event)
+        self._gathered += 1
 
     def on_outputs(self, record: NodeOutputs) -> None:
         """The run's full-outputs hook (`Runner.start(on_outputs=...)`)."""
         self._outputs.append(record)
+        self._gathered += 1
 
     async def flush(self) -> None:
-        """Commit everything gathered so far (waits for a flush under way first)."""
+        """Commit at least everything gathered so far. Callers that arrive while a flush
+        is under way share the next one (group commit): serve mode awaits this for
+        every request, and one commit each would bound its throughput."""
         if self._lock is None:  # nothing was ever begun
             return
+        wanted = self._gathered
         async with self._lock:
-            if self._pending():
+            if self._committed < wanted:
                 await self._flush_now()
 
     async def close(self) -> None:
         """Flush, stop the timer, close the connection."""
+        if self._lock is not None:
+            async with self._lock:  # the timer is asleep or waiting: never mid-commit
+                if self._task is not None:
+                    self._task.cancel()
+                if self._pending():
+                    await self._flush_now()
         if self._task is not None:
-            assert self._lock is not None
-            # Stopped between flushes, never during one: a commit handed to a thread
-            # goes on when its awaiting task is cancelled, and closing the connection
-            # under it crashed the process (seen in the editor's tests).
-            async with self._lock:
-                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.flush()
         self.db.close()
 
     # --- the flush -------------------------------------------------------------------------------
@@ -186,6 +197,7 @@ class StoreWriter:
                     await self._flush_now()
 
     async def _flush_now(self) -> None:
+        taken = self._gathered
         events, self._events = self._events, []
         outputs, self._outputs = self._outputs, []
         inserts, self._inserts = self._inserts, []
@@ -212,11 +224,10 @@ class StoreWriter:
                     await asyncio.sleep(0)
                     deadline = time.perf_counter() + SLICE_S
         now = time.time()
-        live = [run_id for run_id, h in self._runs.items() if not h.done]
-        if live:
+        if now - self._beat > HEARTBEAT_S:
             self._beat = now
             ops += [("UPDATE runs SET heartbeat = ? WHERE id = ?", (now, run_id))
-                    for run_id in live]
+                    for run_id, h in self._runs.items() if not h.done]
         for run_id in [run_id for run_id, h in self._runs.items() if h.done]:
             del self._runs[run_id]
         try:
@@ -224,10 +235,12 @@ class StoreWriter:
                 db, snapshots, inserts, event_rows, output_rows, ops), self.path)
             self.commits += 1
             self._failed = False
+            self._committed = taken
         except StoreError as e:  # the store must never break a run: say so, go on
             if not self._failed:
                 self._warn(f"{e}; this run is not being recorded")
             self._failed = True
+            self._committed = taken  # dropped: waiting for it again would never end
 
     def _lifecycle(self, events: list[Event]) -> list[tuple[str, tuple[Any, ...]]]:
         """Row updates the lifecycle events in `events` call for."""
