@@ -35,6 +35,7 @@ from flowui.placement import NodePlacement
 from flowui.run.controller import RunController
 from flowui.run.iterations import IterationSelector
 from flowui.run.panels import RunPanels
+from flowui.run.triggers import LiveTriggers
 from flowui.shortcuts import ShortcutsDialog
 from flowui.validation import ValidationController
 from flowui.window_actions import window_actions
@@ -45,8 +46,8 @@ EDIT_MENU = ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete"
              "select_all", None, "add_node", "validate")
 VIEW_MENU = ("fit_all", "fit_selection", None, "zoom_in", "zoom_out", "zoom_reset")
 GRAPH_MENU = ("show_workflow", "open_body", None, "new_subgraph", "delete_subgraph")
-RUN_MENU = ("run", "cancel", "clear_run", None, "test_run", "timing", None, "value_limit",
-            "allowed_folders")
+RUN_MENU = ("run", "cancel", "clear_run", None, "test_run", "timing", None,
+            "serve_triggers", None, "value_limit", "allowed_folders")
 TOOLBAR = ("new", "open", "save", None, "undo", "redo", None, "cut", "copy", "paste",
            "delete", None, "add_node", "fit_all", "fit_selection", None, "validate", None,
            "run", "cancel", "timing")
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.runs = RunController(self, self.editor, self.validation, self.settings, registry)
         self.run_panels = RunPanels(self.runs, self.validation, self)
         self.inspector.add_tab(self.run_panels.node_view, "Run")
+        self.triggers = LiveTriggers(self.runs, self.settings, self)
         self.runs_panel = RunsPanel()
         self.run_history = HistoryController(self, self.runs, self.runs_panel,
                                              self.replay_bar, self.files.open_path,
@@ -109,10 +111,11 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.validation.label)
         self.statusBar().addPermanentWidget(self._zoom_label)
         self.actions_by_name = {**self.files.actions, **window_actions(self),
-                                **self.graphs.actions, **self.runs.actions}
+                                **self.graphs.actions, **self.runs.actions,
+                                "serve_triggers": self.triggers.action}
         self._build_menus_and_toolbar()
 
-        for source in (self.editor, self.graphs, self.runs, self.run_history):
+        for source in (self.editor, self.graphs, self.runs, self.run_history, self.triggers):
             source.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.editor.graph_shown.connect(self._on_editor_graph_shown)
         self.doc.reset.connect(lambda: self._on_editor_graph_shown(None))  # a load shows it
@@ -188,6 +191,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         if self.files.maybe_save():
+            self.triggers.stop()  # requests in flight finish; the port closes
             self.files.closed()
             self.settings.setValue("window/state", self.saveState())
             self.settings.setValue("window/geometry", self.saveGeometry())

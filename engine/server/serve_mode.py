@@ -37,6 +37,7 @@ from aiohttp.web_protocol import RequestHandler
 
 from engine.core.bus import EventBus
 from engine.core.events import Event
+from engine.core.execution import NodeOutputs, OutputsHook
 from engine.core.preflight import Checked
 from engine.core.registry import Registry
 from engine.core.runner import Run, Runner, RunResult, new_run_id
@@ -64,6 +65,9 @@ class ServeOptions:
     grace_s: float = 10.0
     dead_letter_dir: Path | None = None
     timeout_s: float | None = None  # per run, overrides settings.timeout_s
+    # Filing what is loaded as permanent (gc.freeze) suits a process that only serves;
+    # an editor serving its workflow's triggers must not (Qt wrappers: gcpause.py).
+    freeze_heap: bool = True
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,17 @@ def find_triggers(workflow: Workflow, registry: Registry, inputs: Mapping[str, A
     return triggers
 
 
+def _all_of(hooks: list[OutputsHook]) -> OutputsHook | None:
+    """One outputs hook calling each of `hooks` (the store's, an editor's)."""
+    if len(hooks) <= 1:
+        return hooks[0] if hooks else None
+
+    def every(record: NodeOutputs) -> None:
+        for hook in hooks:
+            hook(record)
+    return every
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "workflow"
 
@@ -103,7 +118,8 @@ class Server:
                  options: ServeOptions | None = None, runner: Runner | None = None,
                  subscribers: tuple[Callable[[Event], Any], ...] = (),
                  log: Callable[[str], None] | None = None,
-                 writer: StoreWriter | None = None) -> None:
+                 writer: StoreWriter | None = None,
+                 on_outputs: OutputsHook | None = None) -> None:
         self.workflow = workflow
         self.registry = registry
         self.base_dir = base_dir
@@ -114,6 +130,8 @@ class Server:
         for fn in subscribers:
             self.bus.subscribe(fn)
         self.writer = writer  # the run store's, or None (--no-store)
+        self._on_outputs = _all_of([h for h in (writer.on_outputs if writer else None,
+                                                on_outputs) if h is not None])
         if writer is not None:
             self.bus.subscribe(writer.on_event)
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -174,7 +192,8 @@ class Server:
                     self._timers.append(asyncio.create_task(self._interval(t)))
             # What is loaded by now lives as long as the server: keep it out of the cyclic
             # collector's full passes, which would otherwise walk it again and again.
-            gc.freeze()
+            if self.options.freeze_heap:
+                gc.freeze()
             waits: set[asyncio.Future[Any]] = {stop_task}
             if not self._sites:  # interval triggers only: done when their counts are reached
                 waits.add(asyncio.gather(*self._timers))
@@ -329,8 +348,7 @@ class Server:
                                         timeout_s=self.options.timeout_s,
                                         masked=credential_values(payload),
                                         run_id=handle.run_id if handle else None,
-                                        on_outputs=self.writer.on_outputs if self.writer
-                                        else None)
+                                        on_outputs=self._on_outputs)
                 self._runs.add(run)
                 result = await run.wait()
             except Exception as e:  # an engine fault must not lose the payload

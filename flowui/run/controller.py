@@ -87,6 +87,7 @@ class RunController(QObject):
         self.overlay = RunOverlay(editor.scene, registry, self)
         self.session: RunSession | None = None
         self._collections_hold: object | None = None  # no 200 ms GC freeze mid-run
+        self._following = False  # showing a run started elsewhere (see `follow`)
         # Where runs are recorded (the store `flowcli runs` reads); None: not recorded.
         self.store_path: Path | None = default_store_path()
         self.run: Launch | None = None
@@ -196,6 +197,7 @@ class RunController(QObject):
                              budget_bytes=DEFAULT_BUDGET_BYTES, max_attempts=attempts)
         self.session = session
         self._pending = []
+        self._following = False
 
         def receive(record: Any) -> None:  # in the run's task: keep it to an append
             if self.session is session:
@@ -240,6 +242,8 @@ class RunController(QObject):
             return
         self.session = None
         self._pending = []
+        self._following = False
+        self._frame.stop()
         self.overlay.show_session(None)
         self.label.setText("")
         self.cleared.emit()
@@ -256,6 +260,8 @@ class RunController(QObject):
             return False
         self.session = session
         self._pending = []
+        self._following = False
+        self._frame.stop()
         self.overlay.show_session(session)
         for graph, node_id in changed:
             self.overlay.mark_edited(graph, node_id)
@@ -266,6 +272,26 @@ class RunController(QObject):
         self.label.setText(label)
         self._enable()
         return True
+
+    def follow(self, session: RunSession, label: str) -> bool:
+        """Show live a run that something else started (a trigger served in the
+        editor: flowui.run.triggers); its records come through `follow_record`."""
+        if self.running:
+            return False
+        self.session = session
+        self._pending = []
+        self._following = True
+        self.overlay.show_session(session)
+        self.started.emit(session)
+        self.label.setText(label)
+        self._frame.start()
+        return True
+
+    def follow_record(self, record: Any) -> None:
+        """A record of a run being followed (others' are ignored: only one is shown)."""
+        session = self.session
+        if self._following and session is not None and record.run_id == session.run_id:
+            self._pending.append(record)
 
     def stored_advanced(self) -> None:
         """The session shown (see `show_stored`) took more records: show them."""
@@ -325,6 +351,11 @@ class RunController(QObject):
                 self.updated.emit(dirty)
         except Exception:  # a fault in a view must not stop the run or the window
             log.exception("the live view failed to show part of the run")
+        if self._following and session.finished:  # a followed run ended
+            self._following = False
+            self._frame.stop()
+            self.label.setText(self._final_sentence(session))
+            self.finished.emit(session)
         # Pace the frames so that painting stays a fraction of the loop's time: the
         # run goes on at nearly its headless speed. Applying records is left out: it
         # costs the same per record however they are batched, and counting it made
