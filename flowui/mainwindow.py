@@ -155,7 +155,8 @@ class MainWindow(QMainWindow):
         self._fill(file_menu, ("new", "open"))
         file_menu.addMenu(self.files.recent_menu)
         file_menu.addMenu(self.files.examples_menu)
-        self._fill(file_menu, (None, "save", "save_as", "revert", None, "quit"))
+        self._fill(file_menu, (None, "save", "save_as", "revert", None, "export_image", None,
+                               "quit"))
         self._fill(bar.addMenu("&Edit"), EDIT_MENU)
         view_menu = bar.addMenu("&View")
         self._fill(view_menu, (*VIEW_MENU, None))

@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from flowui import resources
 from flowui.actions import make_action
+from flowui.image_export import export_with_dialog
 
 if TYPE_CHECKING:
     from flowui.mainwindow import MainWindow
@@ -48,6 +49,11 @@ def window_actions(window: MainWindow) -> dict[str, QAction]:
                                 "Ctrl+Shift+V", "validate", "Check the workflow now")
     a["shortcuts"] = make_action(window, "&Keyboard Shortcuts", window.show_shortcuts, "Ctrl+/",
                                  "keyboard")
+    a["export_image"] = make_action(
+        window, "&Export Image…",
+        lambda: export_with_dialog(window, window.scene, window.doc.workflow.name,
+                                   lambda text: window.statusBar().showMessage(text, 8000)),
+        "Ctrl+Shift+E", "export", "The graph (or the nodes selected) as a PNG or SVG file")
     a["about"] = make_action(window, "&About FlowUI", window.show_about)
     a["timing"] = make_action(window, "&Timing View", window.on_timing_toggled,
                               "Ctrl+Shift+T", "timing",

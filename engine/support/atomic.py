@@ -20,8 +20,13 @@ def write_text_atomic(path: str | os.PathLike[str], text: str, encoding: str = "
     file's when there was one, else what any program's new file gets: 0o666 less
     the umask. (`tempfile.mkstemp` would make every new file 0o600 whatever the
     umask, so files a user shares would come out unreadable to their group.)"""
+    write_bytes_atomic(path, text.encode(encoding), mode=mode)
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, *,
+                       mode: int | None = None) -> None:
+    """`write_text_atomic` for bytes (an exported image)."""
     target = Path(path)
-    data = text.encode(encoding)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, _FLAGS, 0o666)  # the kernel applies the umask
     try:
