@@ -34,7 +34,8 @@ def test_the_graph_as_png_and_svg_of_the_expected_size(window, tmp_path, monkeyp
     export_image(window.scene, svg, selection_only=False, title="if_else")
     root = ET.parse(svg).getroot()
     assert root.tag.endswith("svg")
-    assert (float(root.get("width").rstrip("mm").rstrip("px")) > 0)
+    view_box = [float(v) for v in root.get("viewBox").split()]
+    assert view_box == [0, 0, round(rect.width()), round(rect.height())]
     text = svg.read_text()
     assert "Long name?" in text  # node titles as text, not only shapes
 
