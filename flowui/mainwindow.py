@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self.inspector.add_tab(self.run_panels.node_view, "Run")
         self.triggers = LiveTriggers(self.runs, self.settings, self)
         self.runs_panel = RunsPanel()
+        self.command_palette: QWidget | None = None  # Help > Command Palette, while open
         self.run_history = HistoryController(self, self.runs, self.runs_panel,
                                              self.replay_bar, self.files.open_path,
                                              self.reveal_node)
@@ -164,7 +165,7 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
         self._fill(bar.addMenu("&Graph"), GRAPH_MENU)
         self._fill(bar.addMenu("&Run"), RUN_MENU)
-        self._fill(bar.addMenu("&Help"), ("shortcuts", "about"))
+        self._fill(bar.addMenu("&Help"), ("command_palette", "shortcuts", "about"))
         tools = self.addToolBar("Main")
         tools.setObjectName("toolbar_main")
         tools.setMovable(False)

@@ -47,28 +47,34 @@ def fits(cls: type[Node], origin: PortRef | None) -> bool:
 
 
 def rank(cls: type[Node], text: str) -> tuple[int, int, int, str]:
-    """Sort key of a type found by `text` (smaller first): each word scores where it
-    matches best (a title word it starts, the title, the type id, the category, only
-    the description); the worst word counts first, then all of them, then how the
-    whole text meets the title. "json parse" finds Parse JSON before HTTP request,
-    whose description merely mentions both."""
+    """Sort key of a type found by `text` (smaller first), by `word_rank` over its
+    title, then its type id, then its category (anything else: only the description).
+    "json parse" finds Parse JSON before HTTP request, whose description merely
+    mentions both."""
+    return word_rank(text, cls.title, cls.type, cls.category)
+
+
+def word_rank(text: str, title: str, *others: str) -> tuple[int, int, int, str]:
+    """Sort key of something named `title` found by `text` (smaller first): each word
+    scores where it matches best (a title word it starts, the title, then each of
+    `others` in turn, else nowhere); the worst word counts first, then all of them,
+    then how the whole text meets the title. The node search and the command
+    palette both rank this way."""
     t = text.lower()
-    title = cls.title.lower()
-    title_words = _WORDS.split(title)
-    type_id, category = cls.type.lower(), cls.category.lower()
+    low = title.lower()
+    title_words = _WORDS.split(low)
+    fields = [o.lower() for o in others]
 
     def score(word: str) -> int:
         if any(w.startswith(word) for w in title_words):
             return 0
-        if word in title:
+        if word in low:
             return 1
-        if word in type_id:
-            return 2
-        return 3 if word in category else 4
+        return next((2 + i for i, f in enumerate(fields) if word in f), 2 + len(fields))
 
     scores = [score(w) for w in t.split()] or [0]
-    whole = 0 if title.startswith(t) else 1 if t in title else 2
-    return max(scores), sum(scores), whole, cls.title
+    whole = 0 if low.startswith(t) else 1 if t in low else 2
+    return max(scores), sum(scores), whole, title
 
 
 class PaletteWidget(QWidget):

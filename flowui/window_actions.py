@@ -54,6 +54,9 @@ def window_actions(window: MainWindow) -> dict[str, QAction]:
         lambda: export_with_dialog(window, window.scene, window.doc.workflow.name,
                                    lambda text: window.statusBar().showMessage(text, 8000)),
         "Ctrl+Shift+E", "export", "The graph (or the nodes selected) as a PNG or SVG file")
+    a["command_palette"] = make_action(
+        window, "&Command Palette…", lambda: _open_palette(window), "Ctrl+Shift+P",
+        "search", "Find any command by name and run it")
     a["about"] = make_action(window, "&About FlowUI", window.show_about)
     a["timing"] = make_action(window, "&Timing View", window.on_timing_toggled,
                               "Ctrl+Shift+T", "timing",
@@ -65,3 +68,11 @@ def window_actions(window: MainWindow) -> dict[str, QAction]:
         view.addAction(a[name])
         a[name].setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
     return a
+
+
+def _open_palette(window: MainWindow) -> None:
+    from flowui.command_palette import CommandPalette
+
+    palette = CommandPalette(window.actions_by_name, window)
+    window.command_palette = palette
+    palette.popup()
