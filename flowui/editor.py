@@ -13,6 +13,7 @@ from PySide6.QtGui import QGuiApplication, QUndoCommand, QUndoStack
 from engine.workflow.model import IDENT_RE, InputSpec, NodeSpec, Settings
 from engine.workflow.porttypes import can_connect
 from flowui import clipboard
+from flowui.arrange import align, distribute
 from flowui.canvas.node_item import WIDTH as NODE_WIDTH
 from flowui.canvas.node_item import PortRef
 from flowui.canvas.scene import GraphScene
@@ -147,6 +148,28 @@ class Editor(QObject):
 
     def move_nodes(self, moves: Moves) -> None:
         self._push(MoveNodesCommand(self.doc, self.current_graph, moves))
+
+    def arrange_selection(self, how: str) -> bool:
+        """Align (`left`, `right`, `top`, `bottom`, `centre`, `middle`) or distribute
+        (`horizontal`, `vertical`) the selected nodes, as one undo step; False (and
+        why, said) when too few are selected."""
+        ids = self.scene.selected_node_ids()
+        needed = 3 if how in ("horizontal", "vertical") else 2
+        if len(ids) < needed:
+            self.message.emit(f"Select at least {needed} nodes to "
+                              f"{'distribute' if needed == 3 else 'align'} them")
+            return False
+        boxes = {}
+        for node_id in ids:
+            x, y = self.doc.node(self.current_graph, node_id).position
+            rect = self.scene.nodes[node_id].body_rect()
+            boxes[node_id] = (x, y, rect.width(), rect.height())
+        placed = distribute(boxes, how) if how in ("horizontal", "vertical") else \
+            align(boxes, how)
+        moves = {k: (boxes[k][:2], pos) for k, pos in placed.items() if pos != boxes[k][:2]}
+        if moves:
+            self.move_nodes(moves)
+        return True
 
     # --- a node's spec (the inspector) -----------------------------------------------------
 

@@ -44,6 +44,9 @@ LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockW
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 EDIT_MENU = ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
              "select_all", None, "add_node", "validate")
+ARRANGE_MENU = ("arrange_left", "arrange_centre", "arrange_right", None, "arrange_top",
+                "arrange_middle", "arrange_bottom", None, "arrange_horizontal",
+                "arrange_vertical")
 VIEW_MENU = ("fit_all", "fit_selection", None, "zoom_in", "zoom_out", "zoom_reset")
 GRAPH_MENU = ("show_workflow", "open_body", None, "new_subgraph", "delete_subgraph")
 RUN_MENU = ("run", "cancel", "clear_run", None, "test_run", "timing", None,
@@ -158,7 +161,9 @@ class MainWindow(QMainWindow):
         file_menu.addMenu(self.files.examples_menu)
         self._fill(file_menu, (None, "save", "save_as", "revert", None, "export_image", None,
                                "quit"))
-        self._fill(bar.addMenu("&Edit"), EDIT_MENU)
+        edit_menu = bar.addMenu("&Edit")
+        self._fill(edit_menu, EDIT_MENU)
+        self._fill(edit_menu.addMenu("Arra&nge"), ARRANGE_MENU)
         view_menu = bar.addMenu("&View")
         self._fill(view_menu, (*VIEW_MENU, None))
         for dock in self._docks.values():

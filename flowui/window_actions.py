@@ -3,6 +3,7 @@ controllers (files, graphs, runs) build theirs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -57,6 +58,14 @@ def window_actions(window: MainWindow) -> dict[str, QAction]:
     a["command_palette"] = make_action(
         window, "&Command Palette…", lambda: _open_palette(window), "Ctrl+Shift+P",
         "search", "Find any command by name and run it")
+    for how, text in (("left", "Align &Left"), ("right", "Align &Right"),
+                      ("top", "Align &Top"), ("bottom", "Align &Bottom"),
+                      ("centre", "Align &Centres (vertical line)"),
+                      ("middle", "Align &Middles (horizontal line)"),
+                      ("horizontal", "Distribute &Horizontally"),
+                      ("vertical", "Distribute &Vertically")):
+        a[f"arrange_{how}"] = make_action(window, text, _arranger(window, how), None, None,
+                                          "Arrange the selected nodes (one undo step)")
     a["about"] = make_action(window, "&About FlowUI", window.show_about)
     a["timing"] = make_action(window, "&Timing View", window.on_timing_toggled,
                               "Ctrl+Shift+T", "timing",
@@ -76,3 +85,7 @@ def _open_palette(window: MainWindow) -> None:
     palette = CommandPalette(window.actions_by_name, window)
     window.command_palette = palette
     palette.popup()
+
+
+def _arranger(window: MainWindow, how: str) -> Callable[[], object]:
+    return lambda: window.editor.arrange_selection(how)
