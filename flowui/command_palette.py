@@ -21,9 +21,6 @@ from PySide6.QtWidgets import (
 from flowui import theme
 from flowui.palette import word_rank
 
-SHOWN = 40  # rows listed for what is typed
-
-
 def _name(action: QAction) -> str:
     return action.text().replace("&", "").rstrip("…").strip()
 
@@ -77,7 +74,7 @@ class CommandPalette(QDialog):
         found.sort(key=lambda a: word_rank(text, _name(a), a.toolTip()) if words
                    else ("", _name(a)))
         self.list.clear()
-        for action in found[:SHOWN]:
+        for action in found:  # (a window has tens of actions: all of them fit)
             item = QTreeWidgetItem([_name(action), _keys(action)])
             item.setData(0, Qt.ItemDataRole.UserRole, action)
             item.setToolTip(0, action.toolTip())
