@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from flowui import theme
 from flowui.palette import word_rank
 
+
 def _name(action: QAction) -> str:
     return action.text().replace("&", "").rstrip("…").strip()
 
