@@ -63,6 +63,18 @@ class NodeOutputs(NamedTuple):
 OutputsHook = Callable[[NodeOutputs], None]
 
 
+def every_hook(*hooks: OutputsHook | None) -> OutputsHook | None:
+    """One outputs hook calling each of `hooks` given (the run store's, a view's)."""
+    given = [h for h in hooks if h is not None]
+    if len(given) <= 1:
+        return given[0] if given else None
+
+    def every(record: NodeOutputs) -> None:
+        for hook in given:
+            hook(record)
+    return every
+
+
 class Execution(Protocol):
     """One execution of one plan: `await execute()`, then read `outcome()`. Cancelling
     `execute()` cancels every running node and reports them (node_cancelled)."""

@@ -16,9 +16,7 @@ dead letters in the store as well as in the folder.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
-import json
 import logging
 import re
 import socket
@@ -28,16 +26,14 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
 
 from engine.core.bus import EventBus
 from engine.core.events import Event
-from engine.core.execution import NodeOutputs, OutputsHook
+from engine.core.execution import OutputsHook, every_hook
 from engine.core.preflight import Checked
 from engine.core.registry import Registry
 from engine.core.runner import Run, Runner, RunResult, new_run_id
@@ -45,6 +41,15 @@ from engine.core.validation import resolve_inputs
 from engine.errors import ServeError
 from engine.secrets.redactor import Redactor
 from engine.server.credentials import credential_values, without_credentials
+from engine.server.http_io import (
+    JsonServer,
+    OneLineLog,
+    Unacceptable,
+    json_response,
+    one_line,
+    read_body,
+    result_response,
+)
 from engine.store.writer import RunHandle, StoreWriter
 from engine.support import bounded_json, json_out
 from engine.support.atomic import write_text_atomic
@@ -92,17 +97,6 @@ def find_triggers(workflow: Workflow, registry: Registry, inputs: Mapping[str, A
     return triggers
 
 
-def _all_of(hooks: list[OutputsHook]) -> OutputsHook | None:
-    """One outputs hook calling each of `hooks` (the store's, an editor's)."""
-    if len(hooks) <= 1:
-        return hooks[0] if hooks else None
-
-    def every(record: NodeOutputs) -> None:
-        for hook in hooks:
-            hook(record)
-    return every
-
-
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "workflow"
 
@@ -130,8 +124,7 @@ class Server:
         for fn in subscribers:
             self.bus.subscribe(fn)
         self.writer = writer  # the run store's, or None (--no-store)
-        self._on_outputs = _all_of([h for h in (writer.on_outputs if writer else None,
-                                                on_outputs) if h is not None])
+        self._on_outputs = every_hook(writer.on_outputs if writer else None, on_outputs)
         if writer is not None:
             self.bus.subscribe(writer.on_event)
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -225,7 +218,7 @@ class Server:
             async def handler(request: Any, routes: dict[str, dict[str, str]] = routes) -> Any:
                 return await self._handle(request, routes)
 
-            runner = web.ServerRunner(_Server(handler, access_log=None,
+            runner = web.ServerRunner(JsonServer(handler, access_log=None,
                                               logger=self._http_logger()),
                                       shutdown_timeout=2.0)
             await runner.setup()
@@ -247,7 +240,7 @@ class Server:
         logger = logging.getLogger(f"flowui.serve.{id(self)}")
         logger.propagate = False
         if not logger.handlers:
-            logger.addHandler(_OneLine(self.log))
+            logger.addHandler(OneLineLog(self.log))
         return logger
 
     async def _shutdown(self) -> None:
@@ -289,7 +282,7 @@ class Server:
     def _busy(self) -> Any:
         why = "the server is stopping" if self._stopping else \
             f"busy: {self.max_runs} runs and {len(self._waiters)} waiting requests"
-        return _json(503, {"error": why}, {"Retry-After": "1"})
+        return json_response(503, {"error": why}, {"Retry-After": "1"})
 
     async def _acquire(self) -> bool:
         """A run slot, waiting in the bounded queue if needed; False: refuse (503)."""
@@ -395,10 +388,11 @@ class Server:
         try:
             response, run_id = await self._answer(request, routes)
         except web.HTTPException as e:  # e.g. 413 from aiohttp: a body over its size limit
-            response, run_id = _json(e.status, {"error": _one_line(e.text or e.reason)}), "-"
+            response, run_id = json_response(e.status, {"error": one_line(e.text or e.reason)}), "-"
         except Exception as e:  # a fault of ours: a JSON answer and a log line, no traceback
             self.log(f"error: {request.method} {request.path}: {type(e).__name__}: {e}")
-            response, run_id = _json(500, {"error": f"internal error: {type(e).__name__}"}), "-"
+            why = f"internal error: {type(e).__name__}"
+            response, run_id = json_response(500, {"error": why}), "-"
         self.log(f"{request.method} {request.path} {response.status} "
                  f"{(time.perf_counter() - started) * 1000:.1f}ms {run_id}")
         return response
@@ -406,15 +400,15 @@ class Server:
     async def _answer(self, request: Any, routes: dict[str, dict[str, str]]) -> tuple[Any, str]:
         methods = routes.get(request.path)
         if methods is None:
-            return _json(404, {"error": f"no webhook at {request.path}"}), "-"
+            return json_response(404, {"error": f"no webhook at {request.path}"}), "-"
         node = methods.get(request.method) or methods.get("ANY")
         if node is None:
-            return _json(405, {"error": f"{request.method} is not accepted here"},
+            return json_response(405, {"error": f"{request.method} is not accepted here"},
                          {"Allow": ", ".join(methods)}), "-"
         try:
-            body = await _read_body(request)
-        except _Unacceptable as e:
-            return _json(e.status, {"error": str(e)}), "-"
+            body = await read_body(request)
+        except Unacceptable as e:
+            return json_response(e.status, {"error": str(e)}), "-"
         query = request.query
         payload = {"node": node, "method": request.method, "path": request.path,
                    "headers": {k.lower(): v for k, v in request.headers.items()},
@@ -424,7 +418,7 @@ class Server:
         try:  # headers and query too: a lone surrogate from a %-escape is not text
             bounded_json.check(payload)
         except bounded_json.JsonLimitError as e:
-            return _json(400, {"error": f"the request cannot be taken: {e}"}), "-"
+            return json_response(400, {"error": f"the request cannot be taken: {e}"}), "-"
         if self._refusing():
             return self._busy(), "-"
         handle = await self._record(payload)
@@ -436,14 +430,14 @@ class Server:
             return self._busy(), "-"
         run, result = await self._execute(payload, handle)
         try:
-            response = _result_response(run, result)
+            response = result_response(run, result)
         except (ValueError, TypeError) as e:  # NaN, a surrogate, an object: not JSON
             # Said once, with the run id, and kept: a retrying client must not run it twice.
             why = f"the run's response cannot be sent as JSON: {e}"
             await self._dead_letter(run, RunResult(
                 result.run_id, "failed", result.outputs,
                 error={"type": "ResponseError", "message": why, "node": None}), payload, handle)
-            response = _json(500, {"run_id": result.run_id, "error": {
+            response = json_response(500, {"run_id": result.run_id, "error": {
                 "type": "ResponseError", "node": None,
                 "message": why + "; the payload was kept as a dead letter"}},
                 {"X-FlowUI-Run-Id": result.run_id})
@@ -481,125 +475,3 @@ class Server:
         _, result = await self._execute(payload, await self._record(payload))
         self.log(f"TICK {trigger.node_id} {tick} {result.status} "
                  f"{(time.perf_counter() - started) * 1000:.1f}ms {result.run_id}")
-
-
-class _JsonErrors(RequestHandler):
-    """aiohttp's answer to a request it cannot parse (a bad chunk, huge headers, a
-    method that is not one), as JSON like every other answer, not its plain text."""
-
-    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
-                     message: str | None = None) -> Any:
-        super().handle_error(request, status, exc, message)  # logs; refuses a late answer
-        reason = message or (str(exc) if exc else "") or HTTPStatus(status).phrase
-        response = _json(status, {"error": _one_line(reason) if status < 500 else
-                                  "internal error"})
-        response.force_close()
-        return response
-
-
-class _Server(web.Server):
-    def __call__(self) -> RequestHandler:
-        return _JsonErrors(self, loop=self._loop, **self._kwargs)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())[:300]
-
-
-class _OneLine(logging.Handler):
-    def __init__(self, log: Callable[[str], None]) -> None:
-        super().__init__(logging.WARNING)
-        self._log = log
-
-    def emit(self, record: logging.LogRecord) -> None:
-        error = record.exc_info[1] if record.exc_info else None
-        why = f": {type(error).__name__}: {' '.join(str(error).split())}" if error else ""
-        self._log(f"warning: http: {record.getMessage()}{why}")
-
-
-class _Unacceptable(Exception):
-    """A request refused before any run starts; `status` is the 4xx to answer."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-async def _read_body(request: Any) -> Any:
-    """Parsed JSON when the Content-Type says JSON, else the text. Every way a body can
-    be unacceptable is a 4xx with a message (FORMAT.md: the client's fault, not ours)."""
-    try:
-        data = await request.read()
-    except web.HTTPException:
-        raise  # 413 over aiohttp's size limit: already an answer
-    except Exception as e:  # a Content-Encoding the body does not match, a cut stream
-        encoding = request.headers.get("Content-Encoding")
-        why = (f"it is not valid {encoding} data (Content-Encoding: {encoding})" if encoding
-               else " ".join(str(e).split()) or type(e).__name__)
-        raise _Unacceptable(400, f"the body cannot be read: {why}") from None
-    ctype = request.content_type or ""
-    charset = request.charset
-    if ctype == "application/json" or ctype.endswith("+json"):
-        if not data.strip():
-            return None
-        try:
-            return bounded_json.loads(_decode(data, charset, "utf-8-sig", lenient=False))
-        except bounded_json.JsonLimitError as e:
-            what = "valid" if e.syntax else "acceptable"
-            raise _Unacceptable(400, f"the body is not {what} JSON: {e}") from None
-    return _decode(data, charset, "utf-8", lenient=True)
-
-
-def _decode(data: bytes, charset: str | None, default: str, *, lenient: bool) -> str:
-    """The body as text; a text body that is not quite its charset keeps what can be
-    read (U+FFFD for the rest), a JSON body must be exact."""
-    try:
-        return data.decode(charset or default)
-    except UnicodeDecodeError as e:
-        if lenient:
-            with contextlib.suppress(UnicodeError):  # codecs without "replace" (idna)
-                return data.decode(charset or default, "replace")
-        raise _Unacceptable(400, f"the body is not {charset or 'UTF-8'} text (byte "
-                            f"{e.start})") from None
-    except (LookupError, UnicodeError):  # unknown, or not a text encoding (rot13, hex...)
-        raise _Unacceptable(415, f"unknown charset {charset!r} in Content-Type (not a text "
-                            "encoding); send UTF-8") from None
-
-
-def _json(status: int, value: Any, headers: Mapping[str, str] | None = None) -> Any:
-    """A JSON answer; refuses (ValueError) what strict JSON cannot carry (NaN, a lone
-    surrogate) rather than send a body a client cannot parse."""
-    body = json.dumps(value, ensure_ascii=False, allow_nan=False, default=str)
-    return web.Response(status=status, headers=headers, body=body.encode(),
-                        content_type="application/json")
-
-
-def _result_response(run: Run | None, result: RunResult) -> Any:
-    """FORMAT.md: what http.respond sent (text as text, anything else JSON); 202 and
-    {run_id} without it; 500 and {run_id, error} for a failed run."""
-    headers = {"X-FlowUI-Run-Id": result.run_id}
-    if result.status == "cancelled":
-        return _json(503, {"run_id": result.run_id, "error": {
-            "type": "cancelled", "node": None,
-            "message": "the server stopped before the run finished; its payload was kept as "
-                       "a dead letter"}}, headers)
-    if result.status != "completed":
-        return _json(500, {"run_id": result.run_id, "error": result.error}, headers)
-    sent = run.response if run is not None else None
-    if sent is not None and run is not None and run.redactor:  # a response leaves the run
-        sent = run.redactor.scrub(sent)
-    if sent is None:
-        return _json(202, {"run_id": result.run_id}, headers)
-    body = sent["body"]
-    if body is None:
-        data = b""
-    elif isinstance(body, str):
-        data = body.encode()
-        headers["Content-Type"] = "text/plain; charset=utf-8"
-    else:
-        data = json.dumps(body, ensure_ascii=False, allow_nan=False, default=str).encode()
-        headers["Content-Type"] = "application/json"
-    if sent["headers"]:  # the workflow's own headers win (names are case-insensitive)
-        own = {k.lower() for k in sent["headers"]}
-        headers = {k: v for k, v in headers.items() if k.lower() not in own} | sent["headers"]
-    return web.Response(status=sent["status"], headers=headers, body=data)

@@ -108,10 +108,7 @@ class EdgeItem(QGraphicsItem):
         """The far picture's line changed: its ends, or only its colour."""
         overview = getattr(self.scene(), "overview", None)
         if overview is not None:
-            if moved:
-                overview.invalidate()
-            else:
-                overview.recolored_edge(self)
+            overview.changed(self, moved=moved)
 
     def update(self, *args: Any) -> None:
         scene = self.scene()

@@ -215,10 +215,7 @@ class NodeItem(QGraphicsItem):
         """The far picture's block changed: its place or size, or only its colour."""
         overview = getattr(self.scene(), "overview", None)
         if overview is not None:
-            if moved:
-                overview.invalidate()
-            else:
-                overview.recolored_node(self)
+            overview.changed(self, moved=moved)
 
     def update(self, *args: Any) -> None:
         scene = self.scene()

@@ -120,9 +120,8 @@ def _edge_line(edge: EdgeItem) -> tuple[QColor, QLineF]:
 
 
 class Overview:
-    """The far picture of one scene. The scene says when items come, go or move
-    (`invalidate`), items say when only their colour changed (`recolored_node`,
-    `recolored_edge`)."""
+    """The far picture of one scene. The scene says when items come or go
+    (`invalidate`), items when they changed (`changed`: moved, or only recoloured)."""
 
     def __init__(self) -> None:
         self._nodes: _Layer[NodeItem, QRectF] = _Layer(_node_block, _draw_blocks)
@@ -132,11 +131,15 @@ class Overview:
         self._nodes.invalidate()
         self._edges.invalidate()
 
-    def recolored_node(self, node: NodeItem) -> None:
-        self._nodes.recolored(node)
-
-    def recolored_edge(self, edge: EdgeItem) -> None:
-        self._edges.recolored(edge)
+    def changed(self, item: NodeItem | EdgeItem, *, moved: bool) -> None:
+        """A moved (or resized) item redraws the whole picture; a recoloured one is
+        drawn again over its old self."""
+        if moved:
+            self.invalidate()
+        elif isinstance(item, NodeItem):
+            self._nodes.recolored(item)
+        else:
+            self._edges.recolored(item)
 
     def paint(self, painter: QPainter, nodes: Iterable[NodeItem],
               edges: Iterable[EdgeItem], *, kept: bool = True) -> None:

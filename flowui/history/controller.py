@@ -46,7 +46,8 @@ class HistoryController(QObject):
         self._token: object = None
         self._shown_label = ""
         self._changed: dict[tuple[str | None, str], str] = {}
-        self.compare_dialog: QDialog | None = None
+        self.compare_dialog: QDialog | None = None  # the last comparison, while open
+        self.compare_view: CompareView | None = None
         self._poll = QTimer(self, interval=POLL_MS)
         self._poll.timeout.connect(self.refresh)
         self._poll.start()
@@ -181,10 +182,9 @@ class HistoryController(QObject):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(view)
         dialog.resize(900, 640)
-        dialog.view = view  # type: ignore[attr-defined]
         if self.compare_dialog is not None:
             self.compare_dialog.close()
-        self.compare_dialog = dialog
+        self.compare_dialog, self.compare_view = dialog, view
         dialog.show()  # not modal: the canvas stays usable beside it
         if not self.runs.running:
             self.runs.show_stored(b[0].session, b[1], changed_since(b[0].workflow,

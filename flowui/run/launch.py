@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.core.bus import EventBus
-from engine.core.execution import NodeOutputs, OutputsHook
-from engine.core.preflight import Checked, PreparedWorkflow
+from engine.core.execution import OutputsHook
+from engine.core.preflight import PreparedWorkflow
 from engine.core.runner import Run, Runner, RunResult, new_run_id
 from engine.errors import StoreError, WorkflowInvalidError
-from engine.secrets.redactor import Redactor
+from engine.store.recording import start_recorded
 from engine.store.writer import StoreWriter
 from engine.workflow.model import Workflow
 
@@ -50,40 +50,22 @@ class Launch:
                   base_dir: Path, bus: EventBus, on_outputs: OutputsHook,
                   store: Path | None, workflow_path: Path | None,
                   options: dict[str, Any]) -> RunResult:
-        prepared: PreparedWorkflow | None
+        source: PreparedWorkflow | Workflow
         try:
-            prepared = await runner.prepare_async(workflow, base_dir=base_dir)
+            source = await runner.prepare_async(workflow, base_dir=base_dir)
         except WorkflowInvalidError:
-            prepared = None  # the run reports its problems as any run does
-        validating_at = time.time()
-        checked: Checked | None = None
-        if prepared is not None:
-            try:
-                checked = runner.preflight(prepared, inputs)
-            except WorkflowInvalidError:
-                checked = None  # (inputs or secrets): the run reports them
+            source = workflow  # the run reports its problems as any run does
         writer = self._writer(store)
-        hook = on_outputs
-        if writer is not None:
-            handle = writer.begin(
-                self.run_id, workflow, path=workflow_path,
-                inputs=checked.inputs if checked is not None else inputs, source="editor",
-                redactor=Redactor(list(checked.secrets.values()) if checked else []),
-                queued_at=self.queued_at)
-            handle.validating(validating_at)
-            bus.subscribe(writer.on_event)
-            store_outputs = writer.on_outputs
-
-            def hook(record: NodeOutputs) -> None:  # both, in the run's task
-                on_outputs(record)
-                store_outputs(record)
-
-            self.recorded = True
-        source: Checked | PreparedWorkflow | Workflow = checked or prepared or workflow
         try:
-            self._run = runner.start(source, None if checked is not None else inputs,
-                                     base_dir=base_dir, run_id=self.run_id, bus=bus,
-                                     on_outputs=hook, **options)
+            if writer is None:
+                self._run = runner.start(source, inputs, base_dir=base_dir, run_id=self.run_id,
+                                         bus=bus, on_outputs=on_outputs, **options)
+            else:  # as `flowcli run` records its runs, the plan compiled already
+                self._run = start_recorded(
+                    runner, writer, source, inputs, path=workflow_path, base_dir=base_dir,
+                    source="editor", on_outputs=on_outputs, queued_at=self.queued_at,
+                    run_id=self.run_id, bus=bus, **options)
+                self.recorded = True
             self.result = await self._run.wait()
         finally:
             if writer is not None:

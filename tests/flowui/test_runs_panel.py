@@ -79,7 +79,7 @@ def test_runs_from_flowcli_elsewhere_appear_and_compare_export_delete_work(
     qtbot.waitUntil(lambda: len(listed(window)) == 2, timeout=5000)  # by polling the store
     newer, older = listed(window)
     window.run_history.compare(older, newer)
-    view = window.run_history.compare_dialog.view
+    view = window.run_history.compare_view
     rows = {view.tree.topLevelItem(i).text(0) for i in range(view.tree.topLevelItemCount())}
     assert rows == {"c", "log"}  # the constant's value changed, and what was logged
     out = tmp_path / "exported"
