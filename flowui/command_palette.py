@@ -32,12 +32,17 @@ def _keys(action: QAction) -> str:
 
 
 class CommandPalette(QDialog):
-    def __init__(self, actions: dict[str, QAction], parent: QWidget | None = None) -> None:
+    def __init__(self, actions: dict[str, QAction], parent: QWidget | None = None,
+                 panels: tuple[QAction, ...] = ()) -> None:
+        """`panels`: the docks' show/hide actions, listed as "Show <title> panel": run
+        from here they show the panel and bring it to the front (never hide it)."""
         super().__init__(parent, Qt.WindowType.Popup)
+        self._panels = set(panels)
         self.setObjectName("command_palette")
         self.setStyleSheet("QDialog#command_palette { border: 1px solid #30363d; "
                            "border-radius: 6px; }")
-        self.actions_listed = [a for a in dict.fromkeys(actions.values()) if _name(a)]
+        self.actions_listed = [a for a in dict.fromkeys([*actions.values(), *panels])
+                               if _name(a)]
         self.input = QLineEdit()
         self.input.setPlaceholderText("Type a command… (Enter runs it, Esc closes)")
         self.input.setClearButtonEnabled(True)
@@ -71,12 +76,16 @@ class CommandPalette(QDialog):
     def refill(self, text: str) -> None:
         words = text.lower().split()
         found = [a for a in self.actions_listed
-                 if all(w in f"{_name(a)} {a.toolTip()}".lower() for w in words)]
-        found.sort(key=lambda a: word_rank(text, _name(a), a.toolTip()) if words
-                   else ("", _name(a)))
+                 if all(w in f"{self._title(a)} {a.toolTip()}".lower() for w in words)]
+        found.sort(key=lambda a: word_rank(text, self._title(a), a.toolTip()) if words
+                   else ("", self._title(a)))
         self.list.clear()
+        if not found:
+            nothing = QTreeWidgetItem([f"No command matches {text.strip()!r}", ""])
+            nothing.setDisabled(True)
+            self.list.addTopLevelItem(nothing)
         for action in found:  # (a window has tens of actions: all of them fit)
-            item = QTreeWidgetItem([_name(action), _keys(action)])
+            item = QTreeWidgetItem([self._title(action), _keys(action)])
             item.setData(0, Qt.ItemDataRole.UserRole, action)
             item.setToolTip(0, action.toolTip())
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -90,13 +99,22 @@ class CommandPalette(QDialog):
         if first is not None:
             self.list.setCurrentItem(first)
 
+    def _title(self, action: QAction) -> str:
+        return f"Show {_name(action)} panel" if action in self._panels else _name(action)
+
     def run(self, item: QTreeWidgetItem | None = None) -> None:
         """Close, then run the action chosen (after the palette is gone: it may open
         a dialog of its own)."""
         item = item or self.list.currentItem()
         action = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
         self.close()
-        if isinstance(action, QAction) and action.isEnabled():
+        if isinstance(action, QAction) and action in self._panels:
+            if not action.isChecked():
+                action.trigger()
+            dock = action.parent()
+            if isinstance(dock, QWidget):
+                dock.raise_()  # in front of the panels it shares a place with
+        elif isinstance(action, QAction) and action.isEnabled():
             QTimer.singleShot(0, action.trigger)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shiboken6
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QCursor
+from PySide6.QtGui import QAction, QCloseEvent, QCursor
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -184,6 +184,10 @@ class MainWindow(QMainWindow):
         self.iteration_selector = IterationSelector(self.editor, self.runs)
         self.iteration_selector.action = tools.addWidget(self.iteration_selector)
         self.iteration_selector.refill()
+
+    def panel_actions(self) -> tuple[QAction, ...]:
+        """Each dock's show/hide action (the View menu's)."""
+        return tuple(dock.toggleViewAction() for dock in self._docks.values())
 
     # --- the window's life -----------------------------------------------------------------
 

@@ -82,7 +82,7 @@ def window_actions(window: MainWindow) -> dict[str, QAction]:
 def _open_palette(window: MainWindow) -> None:
     from flowui.command_palette import CommandPalette
 
-    palette = CommandPalette(window.actions_by_name, window)
+    palette = CommandPalette(window.actions_by_name, window, panels=window.panel_actions())
     window.command_palette = palette
     palette.popup()
 

@@ -39,3 +39,22 @@ def test_arrows_choose_and_disabled_commands_cannot_run(window, qtbot):
     assert item.text(0) == "Cancel Run" and item.isDisabled()
     palette.run(item)
     assert not palette.isVisible() and "Cancelling" not in window.statusBar().currentMessage()
+
+
+def test_panels_are_found_by_name_and_nothing_found_says_so(window, qtbot):
+    runs = window.panel_actions()[-1]  # the Runs dock, last of the docks
+    dock = runs.parent()
+    window._docks["log"].raise_()  # the Runs panel behind the Log
+    qtbot.waitUntil(lambda: dock.visibleRegion().isEmpty(), timeout=2000)
+    window.actions_by_name["command_palette"].trigger()
+    palette = window.command_palette
+    qtbot.keyClicks(palette.input, "runs")
+    assert palette.list.topLevelItem(0).text(0) == "Show Runs panel"
+    qtbot.keyClick(palette.input, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not dock.visibleRegion().isEmpty(), timeout=2000)
+    assert runs.isChecked()  # shown, never hidden from here
+    window.actions_by_name["command_palette"].trigger()
+    palette = window.command_palette
+    qtbot.keyClicks(palette.input, "zzqx")
+    item = palette.list.topLevelItem(0)
+    assert item.text(0) == "No command matches 'zzqx'" and item.isDisabled()
