@@ -26,19 +26,19 @@ _new = tuple.__new__
 
 def events_json(events: Sequence[Event]) -> str:
     """One JSON array for a run's batch of events (already masked by the engine)."""
-    return json_out.dumps([(e.name, e[1:]) for e in events])
+    return json_out.compact([(e.name, e[1:]) for e in events])
 
 
 def outputs_json(records: Sequence[NodeOutputs], max_value_bytes: int) -> str:
     """One JSON array for a run's batch of node outputs, each value over the limit cut."""
-    text = json_out.dumps([r[1:] for r in records])
+    text = json_out.compact([r[1:] for r in records])
     if len(text) <= max_value_bytes:  # the usual case: no value can be over the limit
         return text
-    return json_out.dumps([_bounded(r, max_value_bytes)[1:] for r in records])
+    return json_out.compact([_bounded(r, max_value_bytes)[1:] for r in records])
 
 
 def _bounded(record: NodeOutputs, limit: int) -> NodeOutputs:
-    text = json_out.dumps(record[1:])
+    text = json_out.compact(record[1:])
     if len(text) <= limit:
         return record
     return record._replace(outputs=_cut_values(record.outputs, limit) or {},
@@ -50,7 +50,7 @@ def _cut_values(values: dict[str, Any] | None, limit: int) -> dict[str, Any] | N
         return None
     out = {}
     for port, value in values.items():
-        size = len(json_out.dumps(value).encode("utf-8"))
+        size = len(json_out.compact(value).encode("utf-8"))
         out[port] = value if size <= limit else cut_value(value, size)
     return out
 

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import operator
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -45,6 +46,8 @@ HEARTBEAT_S = 5.0  # how often a run's row says its process is alive when nothin
 SLICE_S = 0.004  # serialising on the loop yields after this long
 _CHUNK = 500  # records per stored chunk
 _NO_SECRETS = Redactor(())
+_LIFECYCLE = frozenset((RunStarted, RunCompleted))
+_RUN_ID = operator.itemgetter(0)
 _INSERT = ("INSERT OR IGNORE INTO runs (id, workflow, workflow_path, workflow_hash, source, "
            "trigger, inputs, status, queued_at, validating_at, retry_of, pid, host, heartbeat) "
            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -70,7 +73,7 @@ class RunHandle:
         payload is kept for `flowcli runs retry`."""
         if error is not None:
             self._update("dead_letter_at = ?, error = ?", time.time(),
-                         json_out.dumps(self.redactor.scrub(dict(error))))
+                         json_out.compact(self.redactor.scrub(dict(error))))
         else:
             self._update("dead_letter_at = ?", time.time())
 
@@ -78,7 +81,7 @@ class RunHandle:
         """The run never started (serve mode refused it after all): say so and why."""
         self.done = True
         self._update("status = ?, finished_at = ?, error = ?, heartbeat = NULL", status,
-                     time.time(), json_out.dumps(dict(error)))
+                     time.time(), json_out.compact(dict(error)))
 
     def _update(self, assignments: str, *args: Any) -> None:
         self.writer._gathered += 1
@@ -245,7 +248,7 @@ class StoreWriter:
     def _lifecycle(self, events: list[Event]) -> list[tuple[str, tuple[Any, ...]]]:
         """Row updates the lifecycle events in `events` call for."""
         ops: list[tuple[str, tuple[Any, ...]]] = []
-        for e in events:
+        for e in [e for e in events if type(e) in _LIFECYCLE]:
             if type(e) is RunStarted:
                 ops.append(("UPDATE runs SET status = 'running', running_at = ?, "
                             "validating_at = coalesce(validating_at, ?) WHERE id = ?",
@@ -257,7 +260,7 @@ class StoreWriter:
                     "error = coalesce(?, error), failed_node = ?, outputs = ?, "
                     "node_errors = ?, interrupted_at = NULL, heartbeat = NULL WHERE id = ?",
                     (e.status, e.timestamp, e.duration_ms, _json(e.error), e.failed_node,
-                     json_out.dumps(e.outputs), json_out.dumps(e.node_errors), e.run_id)))
+                     json_out.compact(e.outputs), json_out.compact(e.node_errors), e.run_id)))
         return ops
 
     def _remember(self, workflow: Workflow, redactor: Redactor) -> str:
@@ -268,7 +271,7 @@ class StoreWriter:
         if last is not workflow:
             from engine.workflow.file import to_data
 
-            text = json_out.dumps(redactor.scrub(to_data(workflow)))
+            text = json_out.compact(redactor.scrub(to_data(workflow)))
             digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
             self._snapshot = (workflow, digest)
             self._snapshots.append((digest, text))
@@ -292,6 +295,10 @@ def _commit(db: Any, snapshots: list[tuple[str, str]], inserts: list[tuple[Any, 
 def _by_run(records: list[Any], known: Mapping[str, RunHandle]) -> dict[str, list[Any]]:
     """Records grouped by run, in order; records of runs not begun here are dropped (the
     editor's bus also carries runs nobody asked to store)."""
+    runs = set(map(_RUN_ID, records))  # C speed: usually one run, kept whole
+    if len(runs) == 1:
+        (only,) = runs
+        return {only: records} if only in known else {}
     out: dict[str, list[Any]] = {}
     for record in records:
         run_id = record[0]
@@ -304,4 +311,4 @@ def _by_run(records: list[Any], known: Mapping[str, RunHandle]) -> dict[str, lis
 
 
 def _json(value: Any, redactor: Redactor = _NO_SECRETS) -> str | None:
-    return None if value is None else json_out.dumps(redactor.scrub(value))
+    return None if value is None else json_out.compact(redactor.scrub(value))

@@ -16,6 +16,8 @@ import json
 import math
 from typing import Any
 
+import orjson
+
 MAX_DEPTH = 200  # deeper values are cut with a marker rather than end in RecursionError
 
 
@@ -28,6 +30,26 @@ def dumps(value: Any, *, indent: int | None = None) -> str:
         return text
     except (ValueError, TypeError, RecursionError):  # the rare case: walk and repair
         return json.dumps(jsonable(value), ensure_ascii=False, allow_nan=False, indent=indent)
+
+
+_FAST = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def compact(value: Any) -> str:
+    """`dumps(value)` without spaces, written by orjson (5-10x the json module's speed):
+    what the run store writes thousands of times a run. Values orjson refuses (lone
+    surrogates, keys that are not strings, integers past 64 bits, nesting past 254)
+    take `dumps`'s repairing path; others are written as `dumps` writes them (a
+    datetime or dataclass as its `str`, a named tuple as an array)."""
+    try:
+        return orjson.dumps(value, default=_plain, option=_FAST).decode("utf-8")
+    except TypeError:  # orjson.JSONEncodeError is one
+        return json.dumps(jsonable(value), ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":"))
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else str(value)
 
 
 def jsonable(value: Any, depth: int = 0) -> Any:
