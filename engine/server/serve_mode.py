@@ -312,19 +312,20 @@ class Server:
                 return
         self._running -= 1
 
-    async def _record(self, payload: dict[str, Any]) -> RunHandle | None:
-        """The accepted request in the store as queued, committed (None: no store)."""
+    async def _record(self, payload: dict[str, Any], masked: list[str]) -> RunHandle | None:
+        """The accepted request in the store as queued, durable (None: no store)."""
         if self.writer is None:
             return None
         assert self._checked is not None
-        redactor = Redactor([*self._checked.secrets.values(), *credential_values(payload)])
+        redactor = Redactor([*self._checked.secrets.values(), *masked])
         handle = self.writer.begin(
             new_run_id(), self.workflow, path=self.workflow_path, inputs=self._checked.inputs,
-            trigger=without_credentials(payload), source="serve", redactor=redactor)
-        await self.writer.flush()
+            trigger=without_credentials(payload), source="serve", redactor=redactor,
+            durable=True)  # in the store's journal now; committed with the next flush
         return handle
 
-    async def _execute(self, payload: dict[str, Any], handle: RunHandle | None = None,
+    async def _execute(self, payload: dict[str, Any], masked: list[str],
+                       handle: RunHandle | None = None,
                        ) -> tuple[Run | None, RunResult]:
         """One run in a slot already held; releases it; dead-letters a failure."""
         assert self._idle is not None
@@ -339,7 +340,7 @@ class Server:
                 run = self.runner.start(self._checked, trigger=payload, bus=self.bus,
                                         base_dir=self.base_dir,
                                         timeout_s=self.options.timeout_s,
-                                        masked=credential_values(payload),
+                                        masked=masked,
                                         run_id=handle.run_id if handle else None,
                                         on_outputs=self._on_outputs)
                 self._runs.add(run)
@@ -421,14 +422,15 @@ class Server:
             return json_response(400, {"error": f"the request cannot be taken: {e}"}), "-"
         if self._refusing():
             return self._busy(), "-"
-        handle = await self._record(payload)
+        masked = credential_values(payload)  # the client's credentials, kept out of records
+        handle = await self._record(payload, masked)
         if not await self._acquire():
             if handle is not None:  # the client gets 503 and may send it again
                 handle.abandon("cancelled", {"type": "refused", "node": None,
                                              "message": "the server stopped before the run "
                                              "started; the client was answered 503"})
             return self._busy(), "-"
-        run, result = await self._execute(payload, handle)
+        run, result = await self._execute(payload, masked, handle)
         try:
             response = result_response(run, result)
         except (ValueError, TypeError) as e:  # NaN, a surrogate, an object: not JSON
@@ -472,6 +474,6 @@ class Server:
     async def _tick(self, trigger: Trigger, tick: int) -> None:
         started = time.perf_counter()
         payload = {"node": trigger.node_id, "tick": tick, "time": _now_iso()}
-        _, result = await self._execute(payload, await self._record(payload))
+        _, result = await self._execute(payload, [], await self._record(payload, []))
         self.log(f"TICK {trigger.node_id} {tick} {result.status} "
                  f"{(time.perf_counter() - started) * 1000:.1f}ms {result.run_id}")

@@ -18,6 +18,9 @@ from engine.errors import StoreError
 
 VERSION = 1
 
+# The statement that adds a workflow snapshot (the writer, the journal).
+INSERT_WORKFLOW = "INSERT OR IGNORE INTO workflows (hash, snapshot) VALUES (?, ?)"
+
 _V1 = """
 CREATE TABLE IF NOT EXISTS workflows (
     hash TEXT PRIMARY KEY,          -- sha256 of the snapshot: one copy per distinct workflow

@@ -9,8 +9,6 @@ never finished becomes a dead letter that can be retried.
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
 import time
 from collections.abc import Callable
@@ -21,8 +19,9 @@ from typing import Any
 from engine.core.events import Event
 from engine.core.execution import NodeOutputs
 from engine.errors import RunNotFoundError
-from engine.store import connection
+from engine.store import connection, journal
 from engine.store.encode import MAX_VALUE_BYTES, decode_events, decode_outputs
+from engine.store.liveness import HOST, STALE_S, alive
 from engine.store.records import (
     ACTIVE,
     SUMMARY_COLUMNS,
@@ -32,8 +31,6 @@ from engine.store.records import (
     loads,
 )
 
-STALE_S = 30.0  # no heartbeat for this long: the writing process is gone (any host)
-HOST = socket.gethostname()
 _ACTIVE_SQL = "('queued', 'validating', 'running')"
 _PRUNE_CHUNK = 500  # runs deleted per transaction: other writers wait at most that long
 
@@ -169,10 +166,11 @@ class RunStore:
         """Mark the runs whose writer is gone as interrupted (and serve-mode ones as
         dead letters); how many were marked."""
         now = time.time() if now is None else now
+        journal.recover(self.db, self.path, now)
         rows = self._read(lambda: self.db.execute(
             f"SELECT rowid, pid, host, heartbeat FROM runs WHERE status IN {_ACTIVE_SQL}"
         ).fetchall())
-        gone = [rowid for rowid, pid, host, beat in rows if not _alive(pid, host, beat, now)]
+        gone = [rowid for rowid, pid, host, beat in rows if not alive(pid, host, beat, now)]
         if not gone:
             return 0
 
@@ -219,20 +217,6 @@ class RunStore:
         return connection.read(fn, self.path)
 
 
-def _alive(pid: int | None, host: str | None, heartbeat: float | None, now: float) -> bool:
-    if heartbeat is not None and now - heartbeat > STALE_S:
-        return False
-    if pid is None or host != HOST:
-        return heartbeat is not None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):  # someone else's process, or no way to tell
-        return True
-    return True
-
-
 def _delete_rows(db: sqlite3.Connection, ids: list[str]) -> None:
     marks = ", ".join("?" * len(ids))
     rows = db.execute(f"SELECT rowid, workflow_hash FROM runs WHERE id IN ({marks})",
@@ -246,4 +230,4 @@ def _delete_rows(db: sqlite3.Connection, ids: list[str]) -> None:
                    "(SELECT 1 FROM runs WHERE workflow_hash = ?)", (digest, digest))
 
 
-__all__ = ["ACTIVE", "HOST", "RunStore"]
+__all__ = ["ACTIVE", "HOST", "STALE_S", "RunStore"]

@@ -32,9 +32,12 @@ from engine.core.events import Event, RunCompleted, RunStarted
 from engine.core.execution import NodeOutputs
 from engine.errors import StoreError
 from engine.secrets.redactor import Redactor
-from engine.store import connection
+from engine.store import connection, journal
 from engine.store.encode import MAX_VALUE_BYTES, events_json, outputs_json
-from engine.store.store import HOST
+from engine.store.journal import Journal
+from engine.store.liveness import HOST
+from engine.store.row_changes import INSERT_RUN, Change, apply, new_row
+from engine.store.schema import INSERT_WORKFLOW
 from engine.support import json_out
 from engine.support.threads import in_thread
 from engine.workflow.model import Workflow
@@ -48,9 +51,7 @@ _CHUNK = 500  # records per stored chunk
 _NO_SECRETS = Redactor(())
 _LIFECYCLE = frozenset((RunStarted, RunCompleted))
 _RUN_ID = operator.itemgetter(0)
-_INSERT = ("INSERT OR IGNORE INTO runs (id, workflow, workflow_path, workflow_hash, source, "
-           "trigger, inputs, status, queued_at, validating_at, retry_of, pid, host, heartbeat) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_KEEP_VALIDATING = frozenset(("validating_at",))
 
 
 @dataclass(eq=False)
@@ -65,28 +66,27 @@ class RunHandle:
     done: bool = False
 
     def validating(self, at: float | None = None) -> None:
-        self._update("validating_at = ?, status = CASE WHEN status = 'queued' THEN "
-                     "'validating' ELSE status END", time.time() if at is None else at)
+        self._update(Change(self.run_id, (("validating_at", time.time() if at is None else at),
+                                          ("status", "validating")), from_queued=True))
 
     def dead_letter(self, error: Mapping[str, Any] | None = None) -> None:
         """Serve mode: the run did not complete (or its answer could not be sent); its
         payload is kept for `flowcli runs retry`."""
+        values: tuple[tuple[str, Any], ...] = (("dead_letter_at", time.time()),)
         if error is not None:
-            self._update("dead_letter_at = ?, error = ?", time.time(),
-                         json_out.compact(self.redactor.scrub(dict(error))))
-        else:
-            self._update("dead_letter_at = ?", time.time())
+            values += (("error", json_out.compact(self.redactor.scrub(dict(error)))),)
+        self._update(Change(self.run_id, values))
 
     def abandon(self, status: str, error: Mapping[str, Any]) -> None:
         """The run never started (serve mode refused it after all): say so and why."""
         self.done = True
-        self._update("status = ?, finished_at = ?, error = ?, heartbeat = NULL", status,
-                     time.time(), json_out.compact(dict(error)))
+        self._update(Change(self.run_id, (
+            ("status", status), ("finished_at", time.time()),
+            ("error", json_out.compact(dict(error))), ("heartbeat", None))))
 
-    def _update(self, assignments: str, *args: Any) -> None:
+    def _update(self, change: Change) -> None:
         self.writer._gathered += 1
-        self.writer._ops.append((f"UPDATE runs SET {assignments} WHERE id = ?",
-                                 (*args, self.run_id)))
+        self.writer._ops.append(change)
 
 
 class StoreWriter:
@@ -101,14 +101,16 @@ class StoreWriter:
         self.interval_s = interval_s
         self._warn = warn or log.warning
         self.db = connection.connect(path, warn=warn)
+        journal.recover(self.db, path)  # runs accepted by a process that died
         self.pid = os.getpid()
         self._events: list[Event] = []
         self._outputs: list[NodeOutputs] = []
-        self._ops: list[tuple[str, tuple[Any, ...]]] = []  # in order, after the inserts
-        self._inserts: list[tuple[Any, ...]] = []
+        self._ops: list[Change] = []  # in order, after the inserts
+        self._inserts: list[list[Any]] = []
         self._snapshots: list[tuple[str, str]] = []
         self._runs: dict[str, RunHandle] = {}  # runs being written
-        self._snapshot: tuple[Workflow | None, str] = (None, "")
+        self._snapshot: tuple[Workflow | None, str, str] = (None, "", "")  # workflow, hash, text
+        self._journal: Journal | None = None  # made by the first durable begin()
         self._lock: asyncio.Lock | None = None
         self._task: asyncio.Task[None] | None = None
         self._beat = 0.0
@@ -124,11 +126,12 @@ class StoreWriter:
               inputs: Mapping[str, Any] | None = None,
               trigger: Mapping[str, Any] | None = None, source: str = "cli",
               redactor: Redactor | None = None, queued_at: float | None = None,
-              retry_of: str | None = None) -> RunHandle:
+              retry_of: str | None = None, durable: bool = False) -> RunHandle:
         """Record a run as queued. `redactor` must know every secret value the run may
         see (the preflight's secrets, serve mode's client credentials): inputs, trigger
         payload and snapshot are masked with it before they are stored. Must be called
-        on the running loop; `await flush()` when the row must be durable at once."""
+        on the running loop. With `durable`, the row survives a SIGKILL from the moment
+        this returns (engine.store.journal), without waiting for a commit."""
         redactor = redactor or _NO_SECRETS
         handle = RunHandle(self, run_id, redactor)
         self._runs[run_id] = handle
@@ -137,13 +140,28 @@ class StoreWriter:
         if path is not None and str(path) not in self._paths:
             self._paths[str(path)] = str(Path(path).resolve())
         self._gathered += 1
-        self._inserts.append((
-            run_id, workflow.name or "", self._paths[str(path)] if path else None, digest,
-            source, _json(trigger, redactor), _json(inputs if inputs is not None else {},
-                                                    redactor),
-            "queued", queued_at or now, None, retry_of, self.pid, HOST, now))
+        row = new_row(id=run_id, workflow=workflow.name or "",
+                      workflow_path=self._paths[str(path)] if path else None,
+                      workflow_hash=digest, source=source, trigger=_json(trigger, redactor),
+                      inputs=_json(inputs if inputs is not None else {}, redactor),
+                      status="queued", queued_at=queued_at or now, retry_of=retry_of,
+                      pid=self.pid, host=HOST, heartbeat=now)
+        self._inserts.append(row)
+        if durable:
+            self._journal_add(tuple(row))
         self._start()
         return handle
+
+    def _journal_add(self, row: tuple[Any, ...]) -> None:
+        if self._journal is None:
+            self._journal = Journal(self.path)
+        try:
+            self._journal.add(row, self._snapshot[1:])
+        except OSError as e:  # the next commit stores the run all the same
+            if not self._failed:
+                self._warn(f"{self._journal.path}: cannot write the run journal ({e}); "
+                           "accepted runs are durable at the next commit only")
+            self._failed = True
 
     def on_event(self, event: Event) -> None:
         """The bus subscriber (sync: an append, nothing more on the run's path)."""
@@ -174,6 +192,8 @@ class StoreWriter:
                     self._task.cancel()
                 if self._pending():
                     await self._flush_now()
+                if self._journal is not None:
+                    self._journal.close()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -201,6 +221,7 @@ class StoreWriter:
 
     async def _flush_now(self) -> None:
         taken = self._gathered
+        journaled = self._journal.written if self._journal is not None else 0
         events, self._events = self._events, []
         outputs, self._outputs = self._outputs, []
         inserts, self._inserts = self._inserts, []
@@ -229,51 +250,55 @@ class StoreWriter:
         now = time.time()
         if now - self._beat > HEARTBEAT_S:
             self._beat = now
-            ops += [("UPDATE runs SET heartbeat = ? WHERE id = ?", (now, run_id))
+            ops += [Change(run_id, (("heartbeat", now),))
                     for run_id, h in self._runs.items() if not h.done]
         for run_id in [run_id for run_id, h in self._runs.items() if h.done]:
             del self._runs[run_id]
+        rows, updates = apply(inserts, ops)  # a run begun and ended since: one row written
         try:
             await in_thread(connection.write, self.db, lambda db: _commit(
-                db, snapshots, inserts, event_rows, output_rows, ops), self.path)
+                db, snapshots, rows, event_rows, output_rows, updates), self.path)
             self.commits += 1
             self._failed = False
             self._committed = taken
+            if self._journal is not None:
+                self._journal.committed(journaled)
         except StoreError as e:  # the store must never break a run: say so, go on
             if not self._failed:
                 self._warn(f"{e}; this run is not being recorded")
             self._failed = True
             self._committed = taken  # dropped: waiting for it again would never end
 
-    def _lifecycle(self, events: list[Event]) -> list[tuple[str, tuple[Any, ...]]]:
-        """Row updates the lifecycle events in `events` call for."""
-        ops: list[tuple[str, tuple[Any, ...]]] = []
+    def _lifecycle(self, events: list[Event]) -> list[Change]:
+        """Row changes the lifecycle events in `events` call for."""
+        ops: list[Change] = []
         for e in [e for e in events if type(e) in _LIFECYCLE]:
             if type(e) is RunStarted:
-                ops.append(("UPDATE runs SET status = 'running', running_at = ?, "
-                            "validating_at = coalesce(validating_at, ?) WHERE id = ?",
-                            (e.timestamp, e.timestamp, e.run_id)))
+                ops.append(Change(e.run_id, (("status", "running"), ("running_at", e.timestamp),
+                                             ("validating_at", e.timestamp)),
+                                  keep=_KEEP_VALIDATING))
             elif type(e) is RunCompleted:
                 self._runs[e.run_id].done = True
-                ops.append((
-                    "UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, "
-                    "error = coalesce(?, error), failed_node = ?, outputs = ?, "
-                    "node_errors = ?, interrupted_at = NULL, heartbeat = NULL WHERE id = ?",
-                    (e.status, e.timestamp, e.duration_ms, _json(e.error), e.failed_node,
-                     json_out.compact(e.outputs), json_out.compact(e.node_errors), e.run_id)))
+                error = (("error", _json(e.error)),) if e.error is not None else ()
+                ops.append(Change(e.run_id, (
+                    ("status", e.status), ("finished_at", e.timestamp),
+                    ("duration_ms", e.duration_ms), *error, ("failed_node", e.failed_node),
+                    ("outputs", json_out.compact(e.outputs)),
+                    ("node_errors", json_out.compact(e.node_errors)),
+                    ("interrupted_at", None), ("heartbeat", None))))
         return ops
 
     def _remember(self, workflow: Workflow, redactor: Redactor) -> str:
         """The workflow's snapshot hash; the snapshot itself is stored once per hash.
         The last one is kept: serve mode runs one workflow thousands of times, each
         request with its own masks (client credentials) but the same secrets."""
-        last, digest = self._snapshot
+        last, digest, _ = self._snapshot
         if last is not workflow:
             from engine.workflow.file import to_data
 
             text = json_out.compact(redactor.scrub(to_data(workflow)))
             digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            self._snapshot = (workflow, digest)
+            self._snapshot = (workflow, digest, text)
             self._snapshots.append((digest, text))
         return digest
 
@@ -281,8 +306,8 @@ class StoreWriter:
 def _commit(db: Any, snapshots: list[tuple[str, str]], inserts: list[tuple[Any, ...]],
             events: list[tuple[Any, ...]], outputs: list[tuple[Any, ...]],
             ops: list[tuple[str, tuple[Any, ...]]]) -> None:
-    db.executemany("INSERT OR IGNORE INTO workflows (hash, snapshot) VALUES (?, ?)", snapshots)
-    db.executemany(_INSERT, inserts)
+    db.executemany(INSERT_WORKFLOW, snapshots)
+    db.executemany(INSERT_RUN, inserts)
     # SELECT ... FROM runs: a run deleted while it went on just stops being written.
     db.executemany("INSERT OR REPLACE INTO events (run, first_seq, last_seq, data) "
                    "SELECT rowid, ?, ?, ? FROM runs WHERE id = ?", events)

@@ -18,9 +18,11 @@ import pytest
 from engine import Registry, Runner
 from engine.errors import RunNotFoundError, StoreError
 from engine.store import schema
+from engine.secrets.redactor import Redactor
 from engine.store.encode import is_cut
 from engine.store.recording import start_recorded
 from engine.store.store import RunStore
+from engine.store.writer import StoreWriter
 from engine.workflow.file import from_data
 
 SECRET = "s3cr3t-Value-8812"
@@ -184,3 +186,25 @@ def test_secrets_never_reach_the_files_in_any_encoding(tmp_path, monkeypatch):
                  base64.b64encode(SECRET.encode()).decode()):
         assert form.encode() not in data, form
     store.close()
+
+
+def test_secrets_never_reach_the_run_journal(tmp_path, monkeypatch):
+    """A durable begin (serve mode's) writes the masked row to the journal at once."""
+    monkeypatch.setenv("FLOWUI_SECRET_TOKEN", SECRET)
+    wf = flow([{"id": "a", "type": "flow.constant", "config": {"value": "{{ secrets.TOKEN }}"}}])
+    runner = Runner(Registry.discover())
+    checked = runner.preflight(wf, {}, base_dir=tmp_path)
+
+    async def go() -> bytes:
+        writer = StoreWriter(tmp_path / "runs.db", interval_s=3600)
+        writer.begin("r", wf, trigger={"body": {"token": SECRET}}, inputs={"x": SECRET},
+                     redactor=Redactor(checked.secrets.values()), durable=True)
+        assert writer._journal is not None
+        data = writer._journal.path.read_bytes()
+        await writer.close()
+        return data
+
+    data = asyncio.run(go())
+    assert b'{\\"token\\":\\"***\\"}' in data  # the trigger, as JSON text in a JSON line
+    for form in (SECRET, json.dumps(SECRET)[1:-1], base64.b64encode(SECRET.encode()).decode()):
+        assert form.encode() not in data, form
