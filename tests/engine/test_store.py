@@ -17,8 +17,8 @@ import pytest
 
 from engine import Registry, Runner
 from engine.errors import RunNotFoundError, StoreError
-from engine.store import schema
 from engine.secrets.redactor import Redactor
+from engine.store import schema
 from engine.store.encode import is_cut
 from engine.store.recording import start_recorded
 from engine.store.store import RunStore
