@@ -43,6 +43,7 @@ RESERVED_OUTPUTS = frozenset({"error"})
 _INPUT_REF = re.compile(r"\binputs\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)"
                         r"|\[\s*['\"]([A-Za-z_][A-Za-z0-9_-]*)['\"]\s*\])")
 _INPUTS_WORD = re.compile(r"\binputs\b")
+_LOOP_REF = re.compile(r"\bloop\s*[.\[]")
 
 
 class FoldError(ValueError):
@@ -103,7 +104,9 @@ def input_references(specs: Iterable[NodeSpec], declared: Iterable[str]) -> list
             if ("{{" in text or "{%" in text) and \
                     len(named) < len(_INPUTS_WORD.findall(text)):
                 everything = True
-            found += [n for n in named if n not in found]
+            for n in named:
+                if n not in found:
+                    found.append(n)
     if everything:
         found += [n for n in declared if n not in found]
     return found
@@ -156,6 +159,11 @@ def fold(doc: WorkflowDocument, graph: GraphKey, node_ids: Iterable[str],
     outer = doc.graph(graph)
     inside = [n for n in outer.nodes if n.id in ids]
     conns = outer.connections
+    looped = next((n.id for n in inside if any(_LOOP_REF.search(t)
+                                                 for t in _strings(n.config))), None)
+    if looped is not None:
+        raise FoldError(f"{looped} reads `loop`, which a sub-workflow's body cannot see; "
+                        "leave it out of the selection")
     left = min(n.position[0] for n in inside)
     top = min(n.position[1] for n in inside)
     right = max(n.position[0] for n in inside)

@@ -234,3 +234,24 @@ def test_screenshot_of_a_node_menu(make_window, qtbot, tmp_path):
     path = tmp_path / "node_menu.png"
     assert shot.save(str(path)) and path.stat().st_size > 10_000
     shot.save("/tmp/flowui_node_menu.png")  # for a person to look at
+
+
+def test_a_real_right_click_keeps_the_selection_the_node_joins(window, qtbot):
+    """Press, release, then the context menu event, as a mouse sends them."""
+    from PySide6.QtGui import QMouseEvent
+
+    from tests.flowui.conftest import mouse
+
+    a = add(window, "debug.log", 0, 0)
+    b = add(window, "debug.log", 300, 0)
+    select(qtbot, window, [a])
+    at = centre(window, b)
+    right = Qt.MouseButton.RightButton
+    mouse(window.view, QMouseEvent.Type.MouseButtonPress, at, button=right, buttons=right)
+    mouse(window.view, QMouseEvent.Type.MouseButtonRelease, at, button=right,
+          buttons=Qt.MouseButton.NoButton)
+    menu = right_click(window, at)
+    assert set(window.scene.selected_node_ids()) == {a, b}
+    assert {(n.id, n.position) for n in window.doc.nodes(None)} == \
+        {(a, (0.0, 0.0)), (b, (300.0, 0.0))}  # nothing moved
+    menu.close()
