@@ -185,7 +185,8 @@ def fold(doc: WorkflowDocument, graph: GraphKey, node_ids: Iterable[str],
     outer_taken |= {n.id for n in results}
     out_names |= {n.config["name"] for n in results}
     node_id = _unique(name, outer_taken)
-    at = (round(left), round(top))
+    bottom = max(n.position[1] for n in inside)
+    at = (round((left + right) / 2), round((top + bottom) / 2))  # where the selection was
 
     # The graph's own inputs the selection reads: a selected flow.input, or a template.
     passed = [n.config["name"] for n in inside

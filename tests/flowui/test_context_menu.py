@@ -80,6 +80,12 @@ def test_disable_from_the_menu_dims_the_nodes_and_reads_enable_after(window, qtb
     assert window.scene.nodes[a].disabled
     dimmed = node_image(window, a)
     assert contrast(dimmed) < 0.6 * contrast(enabled_look)
+    c = add(window, "debug.log", 0, 300)  # far out too (a block), dimmer than a live one
+    window.scene.clearSelection()
+    far = window.scene.nodes
+    assert far[a].far_color().lightness() < 0.6 * far[c].far_color().lightness()
+    window.stack.undo()
+    select(qtbot, window, [a, b])
     menu = right_click(window, centre(window, a))
     assert "Enable" in entries(menu)  # all selected are disabled: the action enables
     menu.close()
