@@ -127,8 +127,7 @@ class MainWindow(QMainWindow):
                                           self.actions_by_name, ARRANGE_MENU,
                                           self.node_actions.refresh)
 
-        for source in (self.editor, self.graphs, self.node_actions, self.runs, self.run_history,
-                       self.triggers):
+        for source in (self.editor, self.graphs, self.runs, self.run_history, self.triggers):
             source.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.editor.graph_shown.connect(self._on_editor_graph_shown)
         self.doc.reset.connect(lambda: self._on_editor_graph_shown(None))  # a load shows it

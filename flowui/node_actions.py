@@ -4,7 +4,7 @@ command palette, enabled for what is selected."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
 
@@ -14,7 +14,8 @@ from flowui.editor import Editor
 
 
 class NodeActions(QObject):
-    message = Signal(str)  # for the status bar
+    """The actions, their enabled states, and what they ask; messages go out through the
+    editor's (the status bar's) signal."""
 
     def __init__(self, editor: Editor, window: QWidget, open_body: QAction) -> None:
         super().__init__(window)
@@ -70,7 +71,7 @@ class NodeActions(QObject):
     def rename(self) -> None:
         ids = self._selected()
         if len(ids) != 1:
-            self.message.emit("Select one node to rename")
+            self.editor.message.emit("Select one node to rename")
             return
         graph = self.editor.current_graph
         spec = self.editor.doc.node(graph, ids[0])
@@ -85,7 +86,7 @@ class NodeActions(QObject):
     def toggle_disabled(self) -> None:
         ids = self._selected()
         if not ids:
-            self.message.emit("Select the nodes to disable or enable first")
+            self.editor.message.emit("Select the nodes to disable or enable first")
             return
         doc, graph = self.editor.doc, self.editor.current_graph
         self.editor.set_disabled(ids, not all(doc.node(graph, i).disabled for i in ids))
@@ -95,7 +96,7 @@ class NodeActions(QObject):
         with why it cannot be used) or the user cancels."""
         ids = self._selected()
         if not ids:
-            self.message.emit("Select the nodes to put in a subgraph first")
+            self.editor.message.emit("Select the nodes to put in a subgraph first")
             return
         text, why = self.editor.doc.unique_subgraph_name("group"), ""
         while True:
@@ -114,6 +115,6 @@ class NodeActions(QObject):
     def ungroup(self) -> None:
         ids = self._selected()
         if len(ids) != 1:
-            self.message.emit("Select one Sub-workflow node to ungroup")
+            self.editor.message.emit("Select one Sub-workflow node to ungroup")
             return
         self.editor.ungroup(ids[0])
