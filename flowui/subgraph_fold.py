@@ -43,6 +43,7 @@ RESERVED_OUTPUTS = frozenset({"error"})
 _INPUT_REF = re.compile(r"\binputs\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)"
                         r"|\[\s*['\"]([A-Za-z_][A-Za-z0-9_-]*)['\"]\s*\])")
 _INPUTS_WORD = re.compile(r"\binputs\b")
+_ID_TAIL = re.compile(r"^(.*?)(\d+)$")
 _LOOP_REF = re.compile(r"\bloop\s*[.\[]")
 
 
@@ -113,12 +114,15 @@ def input_references(specs: Iterable[NodeSpec], declared: Iterable[str]) -> list
 
 
 def _unique(base: str, taken: set[str]) -> str:
+    """`base`, else counted on as node ids are (`log` -> `log2`, `t2` -> `t3`); taken."""
     base = re.sub(r"[^A-Za-z0-9_-]", "_", base)
     if not IDENT_RE.match(base):
         base = f"n_{base}"
-    name, n = base, 2
+    m = _ID_TAIL.match(base)
+    stem, n = (m.group(1), int(m.group(2)) + 1) if m and m.group(1) else (base, 2)
+    name = base
     while name in taken:
-        name, n = f"{base}{n}", n + 1
+        name, n = f"{stem}{n}", n + 1
     taken.add(name)
     return name
 

@@ -200,10 +200,15 @@ def test_ungroup_keeps_a_subgraph_another_node_runs_and_refuses_a_wired_error(qa
     editor.select([node_id])
     editor.duplicate()
     (twin,) = editor.scene.selected_node_ids()
-    assert editor.ungroup(node_id)
+    assert editor.ungroup(node_id) == ["t2"]
     assert "group" in doc.workflow.subgraphs  # twin still runs it
     said: list[str] = []
     editor.message.connect(said.append)
+    assert editor.ungroup(twin) is None  # the copy's input is not wired
+    assert f"{twin}.b_value is not wired" in said[-1]
+    assert editor.connect_ports("b.value", f"{twin}.b_value")
+    assert editor.ungroup(twin) == ["t4"]  # ids made unique, counted on (t3 is taken)
+    editor.undo_stack.undo()
     assert editor.connect_ports(f"{twin}.error", "m2.values")
     assert editor.ungroup(twin) is None
     assert "error port is wired" in said[-1]
