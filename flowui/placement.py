@@ -50,8 +50,12 @@ class NodePlacement:
         self.search.open_at(self.view.mapToGlobal(self.view.mapFromScene(scene_pos)), origin)
 
     def search_for_wire(self, scene_pos: QPointF, wire: tuple[str, str]) -> None:
-        """The node search, the node picked spliced into `wire` at `scene_pos`."""
-        self.search_at(scene_pos)
+        """The node search (types that take the wire's value), the node picked spliced
+        into `wire` at `scene_pos`."""
+        node_id, name = wire[0].split(".", 1)
+        port = self.editor.doc.port(self.editor.current_graph, node_id, name, output=True)
+        self.search_at(scene_pos, PortRef(node_id, name, True, port.type, False)
+                       if port is not None else None)
         self._wire = wire
 
     def add_at_centre(self, type_id: str) -> None:

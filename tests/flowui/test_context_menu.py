@@ -175,7 +175,7 @@ def test_a_wire_menu_deletes_that_wire_or_puts_a_node_into_it(window, qtbot):
     assert got["Insert Node on Wire…"][1]
     next(x for x in menu.actions() if x.text() == "&Insert Node on Wire…").trigger()
     search = window.placement.search
-    assert search.isVisible()
+    assert search.isVisible() and f"from {a}.value" in search.input.placeholderText()
     qtbot.keyClicks(search.input, "delay")
     qtbot.keyClick(search.input, Qt.Key.Key_Return)
     (new,) = [n for n in window.scene.nodes if n not in (a, b)]
