@@ -33,6 +33,7 @@ from flowui.commands import (
     plural,
 )
 from flowui.document import GraphKey, WorkflowDocument
+from flowui.subgraph_fold import FoldError, fold, unfold
 
 PASTE_OFFSET = 40.0  # a second paste at the same mouse point cascades by this much
 PASTE_GAP = 60.0  # between the originals and a copy placed beside them
@@ -257,6 +258,90 @@ class Editor(QObject):
         self.undo_stack.endMacro()
         self.show_graph(name)
         return name
+
+    # --- structure: disabling, subgraphs from a selection, ungrouping ----------------------
+
+    def set_disabled(self, node_ids: Sequence[str], disabled: bool) -> None:
+        """Disable (a run skips them, FORMAT.md) or enable nodes, as one undo step."""
+        graph = self.current_graph
+        changed = [i for i in node_ids if self.doc.node(graph, i).disabled != disabled]
+        if not changed:
+            return
+        verb = "Disable" if disabled else "Enable"
+        self.undo_stack.beginMacro(f"{verb} {plural(len(changed), 'node')}")
+        for node_id in changed:
+            self._push(SetNodeCommand(self.doc, graph, node_id, field="disabled",
+                                      value=disabled, text=f"{verb} {node_id}"))
+        self.undo_stack.endMacro()
+
+    def create_subgraph(self, node_ids: Sequence[str], name: str) -> str | None:
+        """Move `node_ids` into a new subgraph `name` run by one new flow.subworkflow node,
+        wires through its inputs and outputs (one undo step); the new node's id, or None
+        (and why, as a message)."""
+        graph = self.current_graph
+        try:
+            problem = self.subgraph_name_problem(name)
+            if problem is not None:
+                raise FoldError(problem)
+            f = fold(self.doc, graph, node_ids, name)
+        except FoldError as e:
+            self.message.emit(f"Cannot create the subgraph: {e}")
+            return None
+        self.undo_stack.beginMacro(f"Create subgraph {name} from "
+                                   f"{plural(len(f.removed_nodes), 'node')}")
+        self._push(AddSubgraphCommand(self.doc, name, f.subgraph))
+        self._push(RemoveItemsCommand(self.doc, graph, f.removed_nodes, f.removed_wires))
+        self._push(AddNodesCommand(self.doc, graph, f.nodes, f.connections,
+                                   text=f"Add {f.node_id}"))
+        self.undo_stack.endMacro()
+        self.select([f.node_id])
+        return f.node_id
+
+    def ungroup(self, node_id: str) -> list[str] | None:
+        """Put the body of sub-workflow node `node_id` in its place (ids made unique,
+        wires through its inputs and outputs joined up), dropping the subgraph when no
+        other node runs it; one undo step. The new nodes' ids, or None (and why)."""
+        graph = self.current_graph
+        name = self.doc.node(graph, node_id).config.get("subgraph")
+        users = self.subgraph_users(name) if isinstance(name, str) else []
+        try:
+            u = unfold(self.doc, graph, node_id, users)
+        except FoldError as e:
+            self.message.emit(f"Cannot ungroup: {e}")
+            return None
+        self.undo_stack.beginMacro(f"Ungroup {node_id}")
+        self._push(RemoveItemsCommand(self.doc, graph, [node_id], u.removed_wires))
+        self._push(AddNodesCommand(self.doc, graph, u.nodes, u.connections,
+                                   text=f"Add the nodes of {u.name}"))
+        if u.drop_subgraph:
+            self._push(RemoveSubgraphCommand(self.doc, u.name))
+        self.undo_stack.endMacro()
+        self.select([n.id for n in u.nodes])
+        return [n.id for n in u.nodes]
+
+    def splice_node(self, type_id: str, pos: QPointF, wire: tuple[str, str]) -> str | None:
+        """Add a node of `type_id` at `pos` into `wire`: source -> new node -> target
+        through the first ports whose types fit (one undo step); the new node's id."""
+        graph = self.current_graph
+        source, target = wire
+        src = self.doc.port(graph, *source.split(".", 1), output=True)
+        dst = self.doc.port(graph, *target.split(".", 1), output=False)
+        self.undo_stack.beginMacro(f"Insert {type_id} on {source} → {target}")
+        node_id = self.add_node(type_id, pos)
+        if node_id is not None and src is not None and dst is not None:
+            inputs, outputs = self.doc.ports(graph, node_id)
+            into = next((p for p in inputs if can_connect(src.type, p.type)), None)
+            out = next((p for p in outputs if p.name != "error"
+                        and can_connect(p.type, dst.type)), None)
+            if into is None or out is None:
+                self.message.emit(f"{type_id} has no ports that fit {source} → {target}; "
+                                  "added beside the wire")
+            else:  # the target keeps the wire's place among its inputs
+                self._push(ReconnectCommand(self.doc, graph, wire, (f"{node_id}.{out.name}",
+                                                                    target)))
+                self._push(ConnectCommand(self.doc, graph, source, f"{node_id}.{into.name}"))
+        self.undo_stack.endMacro()
+        return node_id
 
     # --- selection and clipboard ---------------------------------------------------------
 

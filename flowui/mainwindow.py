@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from engine.core.registry import Registry
 from flowui import resources
 from flowui.about import about_text
+from flowui.canvas.context_menu import ContextMenus
 from flowui.canvas.scene import GraphScene
 from flowui.canvas.view import GraphView
 from flowui.document import WorkflowDocument
@@ -30,6 +31,7 @@ from flowui.history.controller import HistoryController
 from flowui.history.runs_panel import RunsPanel
 from flowui.history.timeline import ReplayBar, canvas_with_bar
 from flowui.inspector import InspectorWidget
+from flowui.node_actions import NodeActions
 from flowui.palette import PaletteWidget
 from flowui.placement import NodePlacement
 from flowui.run.controller import RunController
@@ -43,12 +45,13 @@ from flowui.window_actions import window_actions
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 EDIT_MENU = ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
-             "select_all", None, "add_node", "validate")
+             "select_all", None, "add_node", "rename", "toggle_disabled", None, "validate")
 ARRANGE_MENU = ("arrange_left", "arrange_centre", "arrange_right", None, "arrange_top",
                 "arrange_middle", "arrange_bottom", None, "arrange_horizontal",
                 "arrange_vertical")
 VIEW_MENU = ("fit_all", "fit_selection", None, "zoom_in", "zoom_out", "zoom_reset")
-GRAPH_MENU = ("show_workflow", "open_body", None, "new_subgraph", "delete_subgraph")
+GRAPH_MENU = ("show_workflow", "open_body", None, "create_subgraph", "ungroup", None,
+              "new_subgraph", "delete_subgraph")
 RUN_MENU = ("run", "cancel", "clear_run", None, "test_run", "timing", None,
             "serve_triggers", None, "value_limit", "allowed_folders")
 TOOLBAR = ("new", "open", "save", None, "undo", "redo", None, "cut", "copy", "paste",
@@ -82,6 +85,7 @@ class MainWindow(QMainWindow):
         self.validation = ValidationController(self.editor, parent=self)
         self.placement = NodePlacement(registry, self.view, self.editor, self)
         self.graphs = GraphActions(self.editor, self)
+        self.node_actions = NodeActions(self.editor, self, self.graphs.actions["open_body"])
         self.runs = RunController(self, self.editor, self.validation, self.settings, registry)
         self.run_panels = RunPanels(self.runs, self.validation, self)
         self.inspector.add_tab(self.run_panels.node_view, "Run")
@@ -115,9 +119,13 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.validation.label)
         self.statusBar().addPermanentWidget(self._zoom_label)
         self.actions_by_name = {**self.files.actions, **window_actions(self),
-                                **self.graphs.actions, **self.runs.actions,
+                                **self.graphs.actions, **self.node_actions.actions,
+                                **self.runs.actions,
                                 "serve_triggers": self.triggers.action}
         self._build_menus_and_toolbar()
+        self.context_menus = ContextMenus(self.view, self.editor, self.placement,
+                                          self.actions_by_name, ARRANGE_MENU,
+                                          self.node_actions.refresh)
 
         for source in (self.editor, self.graphs, self.runs, self.run_history, self.triggers):
             source.message.connect(lambda text: self.statusBar().showMessage(text, 6000))

@@ -72,6 +72,8 @@ QMenuBar::item:selected { background: #21262d; border-radius: 4px; }
 QMenu { background: #161b22; border: 1px solid #30363d; padding: 4px; }
 QMenu::item { padding: 5px 28px 5px 24px; border-radius: 4px; }
 QMenu::item:selected { background: #1f6feb; }
+QMenu::item:disabled { color: #5a626c; }
+QMenu::item:disabled:selected { background: #21262d; }
 QMenu::separator { height: 1px; background: #30363d; margin: 4px 8px; }
 QStatusBar { background: #161b22; border-top: 1px solid #30363d; color: #8b949e; }
 QLineEdit, QPlainTextEdit, QTextEdit, QSpinBox, QDoubleSpinBox, QComboBox {

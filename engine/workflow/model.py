@@ -27,6 +27,9 @@ CURRENT_VERSION: Final = 1
 # plumbing, which the built-in node pack implements.
 BODY_INPUT_TYPE: Final = "flow.input"
 BODY_OUTPUT_TYPE: Final = "flow.output"
+# FORMAT.md's node that runs a subgraph (`subgraph` in its config) as one node, its
+# ports the body's inputs and flow.output names: what the editor folds a selection into.
+SUBWORKFLOW_TYPE: Final = "flow.subworkflow"
 
 OnError = Literal["stop", "continue", "retry_workflow"]
 Identifier = Annotated[str, Field(pattern=rf"^{IDENT}$")]

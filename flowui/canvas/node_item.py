@@ -205,11 +205,13 @@ class NodeItem(QGraphicsItem):
         return rect
 
     def far_color(self) -> QColor:
-        """The block's colour when zoomed far out: selection, timing, run state, category."""
+        """The block's colour when zoomed far out: selection, timing, run state, category;
+        a disabled node's dimmed as it is up close."""
         if self.isSelected():
             return theme.NODE_SELECTED
         status = self.status
-        return self.heat or (theme.status_color(status) if status else self._title_color)
+        color = self.heat or (theme.status_color(status) if status else self._title_color)
+        return color.darker(260) if self.disabled else color
 
     def _far_changed(self, *, moved: bool) -> None:
         """The far picture's block changed: its place or size, or only its colour."""

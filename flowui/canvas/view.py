@@ -7,8 +7,9 @@ from __future__ import annotations
 import math
 import time
 
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
+    QContextMenuEvent,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
@@ -59,6 +60,7 @@ class GraphView(QGraphicsView):
     node_double_clicked = Signal(str)  # node id: open its body
     escape_pressed = Signal()  # Esc with no gesture to cancel (cancels a run)
     zoom_changed = Signal(float)
+    context_menu_requested = Signal(QPointF, QPoint)  # scene position, global position
 
     def __init__(self, scene: GraphScene) -> None:
         super().__init__(scene)
@@ -269,6 +271,12 @@ class GraphView(QGraphicsView):
             self.node_double_clicked.emit(item.node_id)
             return
         super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if self._interaction is not None:  # a right-click mid-gesture: the gesture wins
+            return
+        event.accept()
+        self.context_menu_requested.emit(self.mapToScene(event.pos()), event.globalPos())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if self._interaction is not None and self._interaction.key_press(event):

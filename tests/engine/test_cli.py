@@ -52,6 +52,25 @@ def test_jsonl_stdout_holds_only_events_with_run_completed_last():
     assert events[-1]["outputs"]["name"] == "Ada"
 
 
+def test_a_disabled_node_is_skipped_with_what_needs_it(tmp_path):
+    """FORMAT.md: disabled nodes are skipped; a required input left skipped skips too."""
+    flow = write_flow(tmp_path, [
+        {"id": "a", "type": "flow.constant", "config": {"value": 2}},
+        {"id": "off", "type": "debug.log", "disabled": True},
+        {"id": "after", "type": "debug.log"},
+        {"id": "kept", "type": "flow.output", "config": {"name": "kept"}},
+        {"id": "lost", "type": "flow.output", "config": {"name": "lost"}}],
+        [("a.value", "off.message"), ("off.value", "after.message"),
+         ("after.value", "lost.value"), ("a.value", "kept.value")])
+    r = flowcli("run", flow, "--events", "jsonl", "--no-store")
+    assert r.returncode == 0, r.stderr
+    events = [json.loads(line) for line in r.stdout.splitlines()]
+    skipped = {e["node_id"]: e["reason"] for e in events if e["event"] == "node_skipped"}
+    assert skipped == {"off": "disabled", "after": "upstream_skipped",
+                       "lost": "upstream_skipped"}
+    assert events[-1]["outputs"] == {"kept": 2}
+
+
 def test_output_file_gets_the_result_and_stdout_stays_empty(tmp_path):
     out = tmp_path / "result.json"
     r = flowcli("run", HELLO, "--events", "none", "--output", out)
