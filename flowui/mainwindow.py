@@ -37,6 +37,7 @@ from flowui.run.iterations import IterationSelector
 from flowui.run.panels import RunPanels
 from flowui.run.triggers import LiveTriggers
 from flowui.shortcuts import ShortcutsDialog
+from flowui.theme_menu import ThemeSwitcher
 from flowui.validation import ValidationController
 from flowui.window_actions import window_actions
 
@@ -114,7 +115,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.runs.label)
         self.statusBar().addPermanentWidget(self.validation.label)
         self.statusBar().addPermanentWidget(self._zoom_label)
-        self.actions_by_name = {**self.files.actions, **window_actions(self),
+        self.theme = ThemeSwitcher(self, self.settings)  # View > Theme
+        self.actions_by_name = {**self.files.actions, **window_actions(self), **self.theme.actions,
                                 **self.graphs.actions, **self.runs.actions,
                                 "serve_triggers": self.triggers.action}
         self._build_menus_and_toolbar()
@@ -156,7 +158,7 @@ class MainWindow(QMainWindow):
         a = self.actions_by_name
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self._fill(file_menu, ("new", "open"))
+        self._fill(file_menu, ("new", "new_from_example", "open"))
         file_menu.addMenu(self.files.recent_menu)
         file_menu.addMenu(self.files.examples_menu)
         self._fill(file_menu, (None, "save", "save_as", "revert", None, "export_image", None,
@@ -166,6 +168,7 @@ class MainWindow(QMainWindow):
         self._fill(edit_menu.addMenu("Arra&nge"), ARRANGE_MENU)
         view_menu = bar.addMenu("&View")
         self._fill(view_menu, (*VIEW_MENU, None))
+        view_menu.addMenu(self.theme.menu)
         for dock in self._docks.values():
             view_menu.addAction(dock.toggleViewAction())
         self._fill(bar.addMenu("&Graph"), GRAPH_MENU)
@@ -184,6 +187,7 @@ class MainWindow(QMainWindow):
         self.iteration_selector = IterationSelector(self.editor, self.runs)
         self.iteration_selector.action = tools.addWidget(self.iteration_selector)
         self.iteration_selector.refill()
+        self.theme.style_bars()
 
     def panel_actions(self) -> tuple[QAction, ...]:
         """Each dock's show/hide action (the View menu's)."""

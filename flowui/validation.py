@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel
 
 from engine.core.live_validation import LiveValidation
 from engine.errors import Problem
+from flowui import theme
 from flowui.document import GraphKey, WorkflowDocument
 from flowui.editor import Editor
 
@@ -83,7 +84,8 @@ class ValidationController(QObject):
         self._show_badges()
         n = len(problems)
         self.label.setText(f"  {n} problem{'s' if n != 1 else ''}  " if n else "  ✓ valid  ")
-        self.label.setStyleSheet("color: #f85149;" if n else "color: #3fb950;")
+        tone = theme.status_color("failed" if n else "completed").name()
+        self.label.setStyleSheet(f"color: {tone};")
         self.label.setToolTip("\n".join(str(p) for p in problems))
         self.validated.emit(problems)
         return problems
