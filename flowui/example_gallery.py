@@ -55,7 +55,8 @@ def examples() -> list[Example]:
         if isinstance(data, dict):
             if isinstance(data.get("name"), str) and data["name"].strip():
                 name = data["name"]
-            about = data.get("description") if isinstance(data.get("description"), str) else ""
+            told = data.get("description")
+            about = told if isinstance(told, str) else ""
             nodes = len(data.get("nodes") or []) if isinstance(data.get("nodes"), list) else 0
         found.append(Example(path, name, about or "", nodes))
     return found
