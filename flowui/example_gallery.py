@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer
+from PySide6.QtGui import QIcon, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -62,6 +62,25 @@ def examples() -> list[Example]:
     return found
 
 
+def _card_icon(image: QImage) -> QIcon:
+    """The picture framed as a card: a hairline border, the accent's when selected (Qt
+    would otherwise tint the whole picture with the selection colour)."""
+    icon = QIcon()
+    look = theme.current()
+    for mode, color, width in ((QIcon.Mode.Normal, look.border, 1.0),
+                               (QIcon.Mode.Selected, look.node_selected, 3.0)):
+        pixmap = QPixmap.fromImage(image)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(color, width))
+        size = pixmap.deviceIndependentSize()
+        painter.drawRoundedRect(QRectF(0, 0, size.width(), size.height()).adjusted(
+            width / 2, width / 2, -width / 2, -width / 2), 6, 6)
+        painter.end()
+        icon.addPixmap(pixmap, mode)
+    return icon
+
+
 class ExampleGallery(QDialog):
     """Pick an example; `chosen(path)` is called with it (Enter, double-click, Create)."""
 
@@ -88,10 +107,9 @@ class ExampleGallery(QDialog):
         self.list.setWordWrap(True)
         self.list.setUniformItemSizes(True)
         self.list.setSpacing(4)
-        placeholder = QPixmap(THUMB)
-        placeholder.fill(theme.current().background)
+        placeholder = thumbnails.blank(THUMB, 1.0)
         for example in self.examples:
-            item = QListWidgetItem(QIcon(placeholder), example.name)
+            item = QListWidgetItem(_card_icon(placeholder), example.name)
             item.setData(PATH_ROLE, str(example.path))
             item.setToolTip(example.description)
             self.list.addItem(item)
@@ -137,7 +155,7 @@ class ExampleGallery(QDialog):
         row = self._pending.pop(0)
         image = thumbnails.thumbnail(self.examples[row].path, self.registry, THUMB,
                                      max(1.0, self.devicePixelRatioF()))
-        self.list.item(row).setIcon(QIcon(QPixmap.fromImage(image)))
+        self.list.item(row).setIcon(_card_icon(image))
 
     def _on_list_current_changed(self, item: QListWidgetItem | None, _old: object) -> None:
         if item is None:

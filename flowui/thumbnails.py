@@ -49,7 +49,7 @@ def thumbnail(path: Path, registry: Registry, size: QSize, ratio: float = 1.0) -
     try:
         data = read_regular(path, max_bytes=MAX_FILE)
     except (OSError, ValueError):
-        return _blank(size, ratio)
+        return blank(size, ratio)
     key = cache_key(data, size, ratio)
     found = _kept.get(key)
     if found is not None:
@@ -71,7 +71,7 @@ def thumbnail(path: Path, registry: Registry, size: QSize, ratio: float = 1.0) -
 def render(data: bytes, registry: Registry, size: QSize, ratio: float,
            source: str = "") -> QImage:
     """Draw the workflow in `data` from a real scene, fitted and centred in `size`."""
-    out = _blank(size, ratio)
+    out = blank(size, ratio)
     try:
         workflow = workflow_file.loads(data.decode("utf-8"), source=source)
     except (WorkflowFileError, UnicodeDecodeError):
@@ -106,7 +106,7 @@ def render(data: bytes, registry: Registry, size: QSize, ratio: float,
     return out
 
 
-def _blank(size: QSize, ratio: float) -> QImage:
+def blank(size: QSize, ratio: float) -> QImage:
     image = QImage(round(size.width() * ratio), round(size.height() * ratio),
                    QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(theme.BACKGROUND)
