@@ -207,6 +207,7 @@ class TextEdit(QPlainTextEdit):
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.document().setDocumentMargin(1)
+        self.setViewportMargins(4, 2, 4, 2)  # inside the rounded frame the style draws
         if mono:
             self.setFont(monospace())
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
@@ -221,9 +222,10 @@ class TextEdit(QPlainTextEdit):
         shown = max(self.min_lines, min(self.max_lines, lines))
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if lines > shown
                                         else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        m = self.contentsMargins()
+        m, v = self.contentsMargins(), self.viewportMargins()
         self.setFixedHeight(shown * self.fontMetrics().lineSpacing()
-                            + 2 * int(self.document().documentMargin()) + m.top() + m.bottom())
+                            + 2 * int(self.document().documentMargin()) + m.top() + m.bottom()
+                            + v.top() + v.bottom() + 2)  # bold highlights: 1 px taller lines
 
     def placeholderText(self) -> str:
         return self._hint
