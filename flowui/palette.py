@@ -152,9 +152,9 @@ class QuickSearch(QFrame):
         self.on_pick = on_pick
         self.origin: PortRef | None = None
         self.setObjectName("quickSearch")
-        look = theme.current()
-        self.setStyleSheet(f"#quickSearch {{ background: {look.panel.name()}; "
-                           f"border: 1px solid {look.border.name()}; border-radius: 8px; }}")
+        theme.follow(self, lambda: (
+            f"#quickSearch {{ background: {theme.current().panel.name()}; "
+            f"border: 1px solid {theme.current().border.name()}; border-radius: 8px; }}"))
         self.input = QLineEdit(placeholderText="Add node…")
         self.list = QListWidget()
         self.list.setIconSize(QSize(18, 18))

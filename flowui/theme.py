@@ -12,9 +12,11 @@ takes to build (docs/notes.md); only the window's chrome gets small sheets of it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -283,6 +285,32 @@ def tone(label: QWidget, role: str) -> None:
     else:
         font.setPointSizeF(FONT_PT - 1)
     label.setFont(font)
+
+
+class _SheetFollower(QObject):
+    """Keeps a widget's own sheet, made from the theme, in step with a theme switch."""
+
+    def __init__(self, widget: QWidget, make: Callable[[], str]) -> None:
+        super().__init__(widget)
+        self.widget, self.make = widget, make
+        widget.installEventFilter(self)
+        self.refresh()
+
+    def refresh(self) -> None:
+        sheet = self.make()
+        if self.widget.styleSheet() != sheet:  # (setting one sends a palette change)
+            self.widget.setStyleSheet(sheet)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.PaletteChange:
+            self.refresh()
+        return False
+
+
+def follow(widget: QWidget, make: Callable[[], str]) -> Callable[[], None]:
+    """Give `widget` the sheet `make()` returns, now and after every theme switch; the
+    function returned sets it again (when what `make` reads changed)."""
+    return _SheetFollower(widget, make).refresh
 
 
 def invalid_sheet() -> str:

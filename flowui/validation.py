@@ -27,6 +27,9 @@ class ValidationController(QObject):
         doc = self.doc
         self.live = LiveValidation(doc.workflow, doc.registry, base_dir=doc.base_dir)
         self.label = QLabel()  # the status bar's count
+        self._tone = "completed"  # the count's colour: a run state's (failed, completed)
+        self._restyle_label = theme.follow(
+            self.label, lambda: f"color: {theme.status_color(self._tone).name()};")
         self.problems: list[Problem] = []
         self._badges: dict[GraphKey, dict[str, list[str]]] = {}
         self._timer = QTimer(self, singleShot=True, interval=delay_ms)
@@ -84,8 +87,8 @@ class ValidationController(QObject):
         self._show_badges()
         n = len(problems)
         self.label.setText(f"  {n} problem{'s' if n != 1 else ''}  " if n else "  ✓ valid  ")
-        tone = theme.status_color("failed" if n else "completed").name()
-        self.label.setStyleSheet(f"color: {tone};")
+        self._tone = "failed" if n else "completed"
+        self._restyle_label()
         self.label.setToolTip("\n".join(str(p) for p in problems))
         self.validated.emit(problems)
         return problems

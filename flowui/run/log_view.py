@@ -240,7 +240,7 @@ class LogView(QWidget):
         for note in (self.dropped_label, self.count_label):
             note.setObjectName("help")
             theme.tone(note, "help")
-        self.dropped_label.setStyleSheet(f"color: {level_color('warning').name()};")
+        theme.follow(self.dropped_label, lambda: f"color: {level_color('warning').name()};")
         self.dropped_label.setToolTip(f"The log keeps the last {max_lines:,} lines of a run")
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 6, 10, 6)

@@ -155,3 +155,67 @@ def test_both_themes_use_the_same_hues():
                 continue  # greys: no hue to keep
             turn = abs(a.hsvHue() - b.hsvHue())
             assert min(turn, 360 - turn) <= 25, (table, key, dark[key], light[key])
+
+
+def test_nothing_in_the_window_keeps_the_old_theme(window, qtbot):
+    """After the switch, no panel, dock, bar or canvas area is left in the dark colours."""
+    open_example(window)
+    window.editor.select(["greeting"])
+    qtbot.waitUntil(lambda: window.inspector.current_node == "greeting")
+    window.theme.use("light")
+    qtbot.wait(50)  # the inspector's page is built again on the next turn
+    image = window.grab().toImage()
+    dark = {theme.DARK.background.rgb(), theme.DARK.panel.rgb(), theme.DARK.window.rgb(),
+            theme.DARK.node_body.rgb(), theme.DARK.raised.rgb()}
+    left = sum(1 for x in range(0, image.width(), 4) for y in range(0, image.height(), 4)
+               if image.pixel(x, y) in dark)
+    assert left == 0
+    search = window.placement.search
+    assert theme.LIGHT.panel.name() in search.styleSheet()
+    assert theme.LIGHT.statuses["completed"] in window.validation.label.styleSheet()
+
+
+HIDPI_SCRIPT = r'''
+import sys
+from pathlib import Path
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from engine.core.registry import Registry
+from flowui import resources, theme, thumbnails
+from flowui.example_gallery import THUMB
+from flowui.mainwindow import MainWindow
+theme.apply(app)
+w = MainWindow(Registry.discover(plugins=False),
+               settings=QSettings(sys.argv[1], QSettings.Format.IniFormat))
+w.resize(1000, 700)
+w.show()
+w.files.open_copy(Path(sys.argv[2]))
+for _ in range(10):
+    app.processEvents()
+w.view.set_zoom(0.1)  # far: the overview's kept pictures draw the graph
+grabbed = w.view.viewport().grab()
+layers = (w.scene.overview._nodes._image, w.scene.overview._edges._image)
+picture = thumbnails.thumbnail(Path(sys.argv[2]), w.registry, THUMB, w.devicePixelRatioF())
+print(grabbed.devicePixelRatio(), *(layer.devicePixelRatio() for layer in layers),
+      layers[0].width() / w.view.viewport().width(),
+      resources.icon_pixmap("http", 16).devicePixelRatio(),
+      picture.devicePixelRatio(), picture.width() / THUMB.width())
+'''
+
+
+def test_what_the_app_caches_is_drawn_at_the_screen_pixel_ratio(tmp_path):
+    """At 2x (a HiDPI screen), the far overview's kept pictures, node icons and example
+    thumbnails hold device pixels, not logical ones scaled up (blurred). (Qt's own item
+    and background caches follow the ratio by themselves: measured, docs/notes.md.)"""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_SCALE_FACTOR": "2",
+           "FLOWUI_DATA_DIR": str(tmp_path), "FLOWUI_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", HIDPI_SCRIPT, str(tmp_path / "s.ini"),
+         str(resources.examples_dir() / "hello.flow.json")],
+        env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert [float(x) for x in done.stdout.split()] == [2.0] * 7, done.stdout
