@@ -80,7 +80,7 @@ class ThemeStyle(QProxyStyle):
 
     def sizeFromContents(self, kind: QStyle.ContentsType, option: QStyleOption,
                          size: QSize, widget: QWidget | None = None) -> QSize:
-        found = super().sizeFromContents(kind, option, size, widget)
+        found = super().sizeFromContents(kind, option, size, widget)  # type: ignore[arg-type]  # (Qt passes none for some)
         if kind == QStyle.ContentsType.CT_LineEdit and found.height() < FIELD_H:
             found.setHeight(FIELD_H)
         return found

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QToolBar
 
 from flowui import theme
 
-LABELS = {"dark": "&Dark", "light": "&Light"}
+LABELS = {"dark": "&Dark Theme", "light": "&Light Theme"}  # (also how the palette lists them)
 
 
 class ThemeSwitcher(QObject):

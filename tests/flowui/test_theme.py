@@ -106,7 +106,7 @@ def test_the_choice_is_remembered_and_shown_checked(make_window):
     assert theme.current() is theme.LIGHT
     assert second.theme.actions["theme_light"].isChecked()
     menu_texts = [a.text() for a in second.theme.menu.actions()]
-    assert menu_texts == ["&Dark", "&Light"]
+    assert menu_texts == ["&Dark Theme", "&Light Theme"]
 
 
 def test_the_inspector_is_built_again_in_the_new_theme(window, qtbot):
