@@ -81,6 +81,7 @@ class Theme:
     syntax: dict[str, str] = field(default_factory=dict)  # template highlighting
     match: QColor = field(default_factory=QColor)  # a search hit's background
     dark: bool = True
+    _status_colors: dict[str, QColor] = field(default_factory=dict, repr=False)
 
     def category_color(self, category: str) -> QColor:
         return QColor(self.categories.get(category, self.default_category))
@@ -94,7 +95,13 @@ class Theme:
         return QColor(self.ports.get(port_type, self.ports["any"]))
 
     def status_color(self, status: str | None) -> QColor:
-        return QColor(self.statuses.get(status or "", self.unknown_category))
+        """Shared, not copied (asked for per node per frame during a run): copy it
+        before changing it."""
+        found = self._status_colors.get(status or "")
+        if found is None:
+            found = self._status_colors[status or ""] = QColor(
+                self.statuses.get(status or "", self.unknown_category))
+        return found
 
     def palette(self) -> QPalette:
         """The application palette: Fusion draws every standard widget from it."""

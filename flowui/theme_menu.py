@@ -12,6 +12,13 @@ from flowui import theme
 LABELS = {"dark": "&Dark Theme", "light": "&Light Theme"}  # (also how the palette lists them)
 
 
+def stored(settings: QSettings) -> str | None:
+    """The theme the settings remember, if any (read before the window is built, so
+    the window is built in it rather than switched as it opens)."""
+    name = settings.value(theme.SETTINGS_KEY)
+    return name if isinstance(name, str) and name in theme.THEMES else None
+
+
 class ThemeSwitcher(QObject):
     """Owns the theme actions of one window; restyles that window's bars (their small
     sheets, see theme.chrome_sheet) whenever the application's palette changes."""
@@ -33,9 +40,9 @@ class ThemeSwitcher(QObject):
         self.menu = QMenu("&Theme", window)
         self.menu.addActions(list(self.actions.values()))
         window.installEventFilter(self)
-        stored = settings.value(theme.SETTINGS_KEY)
-        if isinstance(stored, str) and stored in theme.THEMES and stored != theme.current().name:
-            self.use(stored)
+        remembered = stored(settings)
+        if remembered is not None and remembered != theme.current().name:
+            self.use(remembered)
         self._check()
 
     def use(self, name: str) -> None:
