@@ -8,6 +8,8 @@ flowui/theme.py). A proxy style costs nothing when widgets are built."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import (
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
     QStyleOption,
     QStyleOptionDockWidget,
     QTextEdit,
+    QToolButton,
     QWidget,
 )
 
@@ -32,6 +35,13 @@ class ThemeStyle(QProxyStyle):
     def __init__(self) -> None:
         super().__init__(QStyleFactory.create("Fusion"))
         self.setObjectName("flowui")
+
+    def polish(self, target: Any) -> Any:
+        """Tool buttons outside toolbars (a field's reset, a panel's actions) are flat
+        until hovered, as the toolbar's are."""
+        if isinstance(target, QToolButton):
+            target.setAutoRaise(True)
+        return super().polish(target)
 
     def drawPrimitive(self, element: QStyle.PrimitiveElement, option: QStyleOption,
                       painter: QPainter, widget: QWidget | None = None) -> None:
