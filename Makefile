@@ -23,6 +23,7 @@ bench: $(STAMP) ## the benchmarks (not part of the test suite)
 	$(BIN)/python bench/engine.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/editor.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/live.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/inspector_form.py
 	$(BIN)/python bench/serve.py
 	$(BIN)/python bench/guards.py
 	$(BIN)/python bench/store.py

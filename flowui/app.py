@@ -6,7 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 
@@ -17,13 +17,14 @@ def main(argv: list[str] | None = None) -> int:
     from engine.core.registry import Registry
     from flowui import resources, theme
     from flowui.mainwindow import MainWindow
+    from flowui.theme_menu import stored
 
     running = QApplication.instance()
     app = running if isinstance(running, QApplication) else QApplication(argv)
     app.setApplicationName("FlowUI")
     app.setOrganizationName("FlowUI")
     app.setWindowIcon(resources.icon("app"))
-    theme.apply(app)
+    theme.apply(app, stored(QSettings("FlowUI", "FlowUI")))  # as MainWindow's settings
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     registry = Registry.discover()

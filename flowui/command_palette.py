@@ -39,8 +39,8 @@ class CommandPalette(QDialog):
         super().__init__(parent, Qt.WindowType.Popup)
         self._panels = set(panels)
         self.setObjectName("command_palette")
-        self.setStyleSheet("QDialog#command_palette { border: 1px solid #30363d; "
-                           "border-radius: 6px; }")
+        self.setStyleSheet("QDialog#command_palette { border: 1px solid "
+                           f"{theme.current().border.name()}; border-radius: 6px; }}")
         self.actions_listed = [a for a in dict.fromkeys([*actions.values(), *panels])
                                if _name(a)]
         self.input = QLineEdit()

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QSettings
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
+from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMenu, QMessageBox
 
 from engine.errors import WorkflowFileError
 from engine.support import bounded_json
@@ -54,16 +54,20 @@ class FileController(QObject):
             "save": make_action(window, "&Save", self.save, K.Save, "save"),
             "save_as": make_action(window, "Save &As…", self.save_as, K.SaveAs, "save_as"),
             "revert": make_action(window, "&Revert to Saved", self.revert, None, "revert"),
+            "new_from_example": make_action(
+                window, "New from E&xample…", self.show_gallery, "Ctrl+Shift+N", "new",
+                "Start from a copy of an example workflow"),
         }
         self.recent_menu = QMenu("Open &Recent", window)
         self.recent_menu.setIcon(resources.icon("recent"))
         self.examples_menu = QMenu("Open &Example", window)
         for path in sorted(resources.examples_dir().glob("*.flow.json")):
             name, about = _title_of(path)
-            action = self.examples_menu.addAction(name, self._opener(path))
+            action = self.examples_menu.addAction(name, self._copier(path))
             action.setStatusTip(about)
             action.setToolTip(about)
         self.examples_menu.setToolTipsVisible(True)
+        self.gallery: QDialog | None = None
         window.setAcceptDrops(True)
         window.installEventFilter(self)
         self.stack.cleanChanged.connect(self.update_title)
@@ -102,6 +106,32 @@ class FileController(QObject):
 
     def _opener(self, path: Path) -> Callable[[], object]:
         return lambda: self.open_path(path)
+
+    def show_gallery(self) -> None:
+        from flowui.example_gallery import ExampleGallery
+
+        gallery = ExampleGallery(self.doc.registry, self.open_copy, self.window)
+        gallery.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.gallery = gallery  # (tests reach it here)
+        gallery.open()  # never exec(): the engine shares the loop
+
+    def open_copy(self, path: Path) -> bool:
+        """A new, untitled workflow with `path`'s content (an example): saving asks
+        where, so the original is never overwritten."""
+        if not self.maybe_save():
+            return False
+        try:
+            wf = workflow_file.load(path)
+        except WorkflowFileError as e:
+            self.show_problems(f"Cannot open {Path(path).name}", e.problems)
+            return False
+        self._load(wf, None)
+        self.window.statusBar().showMessage(
+            f"A copy of {wf.name or path.name}: Save asks where to keep it", 6000)
+        return True
+
+    def _copier(self, path: Path) -> Callable[[], object]:
+        return lambda: self.open_copy(path)
 
     def _load(self, workflow: Workflow, path: Path | None) -> None:
         self.doc.load(workflow, path)

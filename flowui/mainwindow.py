@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QUndoView,
     QWidget,
@@ -31,6 +30,7 @@ from flowui.history.controller import HistoryController
 from flowui.history.runs_panel import RunsPanel
 from flowui.history.timeline import ReplayBar, canvas_with_bar
 from flowui.inspector import InspectorWidget
+from flowui.menus import ARRANGE_MENU, build_menus_and_toolbar
 from flowui.node_actions import NodeActions
 from flowui.palette import PaletteWidget
 from flowui.placement import NodePlacement
@@ -39,27 +39,17 @@ from flowui.run.iterations import IterationSelector
 from flowui.run.panels import RunPanels
 from flowui.run.triggers import LiveTriggers
 from flowui.shortcuts import ShortcutsDialog
+from flowui.theme_menu import ThemeSwitcher
 from flowui.validation import ValidationController
 from flowui.window_actions import window_actions
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
-EDIT_MENU = ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
-             "select_all", None, "add_node", "rename", "toggle_disabled", None, "validate")
-ARRANGE_MENU = ("arrange_left", "arrange_centre", "arrange_right", None, "arrange_top",
-                "arrange_middle", "arrange_bottom", None, "arrange_horizontal",
-                "arrange_vertical")
-VIEW_MENU = ("fit_all", "fit_selection", None, "zoom_in", "zoom_out", "zoom_reset")
-GRAPH_MENU = ("show_workflow", "open_body", None, "create_subgraph", "ungroup", None,
-              "new_subgraph", "delete_subgraph")
-RUN_MENU = ("run", "cancel", "clear_run", None, "test_run", "timing", None,
-            "serve_triggers", None, "value_limit", "allowed_folders")
-TOOLBAR = ("new", "open", "save", None, "undo", "redo", None, "cut", "copy", "paste",
-           "delete", None, "add_node", "fit_all", "fit_selection", None, "validate", None,
-           "run", "cancel", "timing")
-
 
 class MainWindow(QMainWindow):
+    graph_selector: GraphSelector  # in the toolbar (flowui.menus)
+    iteration_selector: IterationSelector
+
     def __init__(self, registry: Registry, *, settings: QSettings | None = None) -> None:
         super().__init__()
         self.registry = registry
@@ -118,11 +108,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.runs.label)
         self.statusBar().addPermanentWidget(self.validation.label)
         self.statusBar().addPermanentWidget(self._zoom_label)
-        self.actions_by_name = {**self.files.actions, **window_actions(self),
+        self.theme = ThemeSwitcher(self, self.settings)  # View > Theme
+        self.actions_by_name = {**self.files.actions, **window_actions(self), **self.theme.actions,
                                 **self.graphs.actions, **self.node_actions.actions,
                                 **self.runs.actions,
                                 "serve_triggers": self.triggers.action}
-        self._build_menus_and_toolbar()
+        build_menus_and_toolbar(self)
         self.context_menus = ContextMenus(self.view, self.editor, self.placement,
                                           self.actions_by_name, ARRANGE_MENU,
                                           self.node_actions.refresh)
@@ -155,43 +146,6 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         dock.setMinimumWidth(260 if area == LEFT else 340)
         return dock
-
-    def _fill(self, menu: QMenu, names: tuple[str | None, ...]) -> None:
-        for name in names:
-            menu.addSeparator() if name is None else menu.addAction(self.actions_by_name[name])
-
-    def _build_menus_and_toolbar(self) -> None:
-        a = self.actions_by_name
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self._fill(file_menu, ("new", "open"))
-        file_menu.addMenu(self.files.recent_menu)
-        file_menu.addMenu(self.files.examples_menu)
-        self._fill(file_menu, (None, "save", "save_as", "revert", None, "export_image", None,
-                               "quit"))
-        edit_menu = bar.addMenu("&Edit")
-        self._fill(edit_menu, EDIT_MENU)
-        self._fill(edit_menu.addMenu("Arra&nge"), ARRANGE_MENU)
-        view_menu = bar.addMenu("&View")
-        self._fill(view_menu, (*VIEW_MENU, None))
-        for dock in self._docks.values():
-            view_menu.addAction(dock.toggleViewAction())
-        self._fill(bar.addMenu("&Graph"), GRAPH_MENU)
-        self._fill(bar.addMenu("&Run"), RUN_MENU)
-        self._fill(bar.addMenu("&Help"), ("command_palette", "shortcuts", "about"))
-        tools = self.addToolBar("Main")
-        tools.setObjectName("toolbar_main")
-        tools.setMovable(False)
-        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        for name in TOOLBAR:
-            tools.addSeparator() if name is None else tools.addAction(a[name])
-        tools.addSeparator()
-        self.graph_selector = GraphSelector(self.editor)
-        tools.addWidget(QLabel("  Graph "))
-        tools.addWidget(self.graph_selector)
-        self.iteration_selector = IterationSelector(self.editor, self.runs)
-        self.iteration_selector.action = tools.addWidget(self.iteration_selector)
-        self.iteration_selector.refill()
 
     def panel_actions(self) -> tuple[QAction, ...]:
         """Each dock's show/hide action (the View menu's)."""

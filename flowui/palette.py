@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from engine.core.registry import Registry
 from engine.core.sdk import Node
 from engine.workflow.porttypes import can_connect
-from flowui import resources
+from flowui import resources, theme
 from flowui.canvas.node_item import PortRef
 from flowui.canvas.view import NODE_MIME
 
@@ -117,7 +117,8 @@ class PaletteWidget(QWidget):
             item = QTreeWidgetItem(group, [cls.title])
             item.setIcon(0, resources.icon(cls.icon or "plugin"))
             item.setData(0, TYPE_ROLE, cls.type)
-            item.setToolTip(0, f"<b>{cls.title}</b> <span style='color:#8b949e'>{cls.type}</span>"
+            dim = theme.TEXT_DIM.name()
+            item.setToolTip(0, f"<b>{cls.title}</b> <span style='color:{dim}'>{cls.type}</span>"
                                + (f"<br>{cls.description}" if cls.description else ""))
         self.tree.expandAll()
 
@@ -151,8 +152,9 @@ class QuickSearch(QFrame):
         self.on_pick = on_pick
         self.origin: PortRef | None = None
         self.setObjectName("quickSearch")
-        self.setStyleSheet("#quickSearch { background: #161b22; border: 1px solid #30363d; "
-                           "border-radius: 8px; }")
+        theme.follow(self, lambda: (
+            f"#quickSearch {{ background: {theme.current().panel.name()}; "
+            f"border: 1px solid {theme.current().border.name()}; border-radius: 8px; }}"))
         self.input = QLineEdit(placeholderText="Add node…")
         self.list = QListWidget()
         self.list.setIconSize(QSize(18, 18))

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel
 
 from engine.core.live_validation import LiveValidation
 from engine.errors import Problem
+from flowui import theme
 from flowui.document import GraphKey, WorkflowDocument
 from flowui.editor import Editor
 
@@ -26,6 +27,9 @@ class ValidationController(QObject):
         doc = self.doc
         self.live = LiveValidation(doc.workflow, doc.registry, base_dir=doc.base_dir)
         self.label = QLabel()  # the status bar's count
+        self._tone = "completed"  # the count's colour: a run state's (failed, completed)
+        self._restyle_label = theme.follow(
+            self.label, lambda: f"color: {theme.status_color(self._tone).name()};")
         self.problems: list[Problem] = []
         self._badges: dict[GraphKey, dict[str, list[str]]] = {}
         self._timer = QTimer(self, singleShot=True, interval=delay_ms)
@@ -83,7 +87,8 @@ class ValidationController(QObject):
         self._show_badges()
         n = len(problems)
         self.label.setText(f"  {n} problem{'s' if n != 1 else ''}  " if n else "  ✓ valid  ")
-        self.label.setStyleSheet("color: #f85149;" if n else "color: #3fb950;")
+        self._tone = "failed" if n else "completed"
+        self._restyle_label()
         self.label.setToolTip("\n".join(str(p) for p in problems))
         self.validated.emit(problems)
         return problems

@@ -28,14 +28,6 @@ def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
     return path
 
 
-_FAR_SELECTED = QPen(theme.WIRE_SELECTED, 0)
-
-
-def _mix(a: QColor, b: QColor, share: float) -> QColor:
-    """`share` of colour a over b, opaque."""
-    return QColor(round(a.red() * share + b.red() * (1 - share)),
-                  round(a.green() * share + b.green() * (1 - share)),
-                  round(a.blue() * share + b.blue() * (1 - share)))
 
 _COUNT_FONT = QFont()
 _COUNT_FONT.setPointSizeF(8.0)
@@ -49,12 +41,8 @@ NO_RUN, WAITING = 0, -1
 class EdgeItem(QGraphicsItem):
     def __init__(self, source: str, target: str, port_type: str) -> None:
         super().__init__()
-        self.color = theme.port_color(port_type)
-        self._far_pen = QPen(self.color, 0)  # cosmetic 1 px: the cheapest line there is
-        # Waiting for a value while a run is shown: dimmed by mixing with the canvas,
-        # not by alpha (an opaque line is drawn several times faster).
-        self.dim_color = _mix(self.color, theme.BACKGROUND, 0.35)
-        self._far_dim_pen = QPen(self.dim_color, 0)
+        self.port_type = port_type
+        self._set_colors()
         self._start = QPointF()
         self._end = QPointF()
         self._path = QPainterPath()
@@ -69,6 +57,21 @@ class EdgeItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
         self.set_endpoints(source, target)
+
+    def _set_colors(self) -> None:
+        self.color = theme.port_color(self.port_type)
+        self._far_pen = QPen(self.color, 0)  # cosmetic 1 px: the cheapest line there is
+        # Waiting for a value while a run is shown: dimmed by mixing with the canvas,
+        # not by alpha (an opaque line is drawn several times faster).
+        self.dim_color = theme.mix(self.color, theme.BACKGROUND, 0.35)
+        self._far_dim_pen = QPen(self.dim_color, 0)
+        self._far_selected = QPen(theme.WIRE_SELECTED, 0)
+
+    def restyle(self) -> None:
+        """The theme changed: the port type's colour in it."""
+        self._set_colors()
+        self._far_changed(moved=False)
+        self.update()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -135,7 +138,7 @@ class EdgeItem(QGraphicsItem):
             # Far away (thousands of wires in a frame): a straight aliased line, nothing
             # to compute (antialiased, the same line costs ~20 times more to draw).
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-            painter.setPen(_FAR_SELECTED if selected else (
+            painter.setPen(self._far_selected if selected else (
                 self._far_dim_pen if flow == WAITING else self._far_pen))
             painter.drawLine(self._start, self._end)
             return

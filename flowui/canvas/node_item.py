@@ -125,8 +125,7 @@ class NodeItem(QGraphicsItem):
         self.disabled = spec.disabled
         self.inputs = ports[0]
         self.outputs = tuple(p for p in ports[1] if p.name != ERROR_PORT)
-        self._title_color = QColor("#6e7681") if self.unknown else theme.category_color(
-            self.category)
+        self._title_color = self._category_color()
         self.summary = cls.summary(spec.config) if cls else ""
         extra = SUMMARY_H if self.summary else 0.0
         self._ports_top = TITLE_H + 4 + extra
@@ -137,11 +136,23 @@ class NodeItem(QGraphicsItem):
         self._far_changed(moved=True)
         self._bounds = QRectF(-PORT_R - 1, -HALO, width + 2 * PORT_R + 2,
                               self._size[1] + 2 * HALO)
-        tip = f"<b>{self.title}</b> <span style='color:#8b949e'>{spec.id} · {spec.type}</span>"
+        dim = theme.TEXT_DIM.name()
+        tip = f"<b>{self.title}</b> <span style='color:{dim}'>{spec.id} · {spec.type}</span>"
         if cls and cls.description:
             tip += f"<br>{cls.description}"
         self._tip = tip
         self._tip_stale = True
+        self.update()
+
+    def _category_color(self) -> QColor:
+        look = theme.current()
+        return QColor(look.unknown_category) if self.unknown else look.category_color(
+            self.category)
+
+    def restyle(self) -> None:
+        """The theme changed: colours again, and the cached pixmap painted afresh."""
+        self._title_color = self._category_color()
+        self._far_changed(moved=False)
         self.update()
 
     def set_problems(self, problems: list[str]) -> None:
@@ -185,7 +196,8 @@ class NodeItem(QGraphicsItem):
         run_tip = self._run_tip() if callable(self._run_tip) else self._run_tip
         self._tip_stale = False
         found = self.problems
-        self.setToolTip(self._tip + ("<hr><span style='color:#f85149'>" + "<br>".join(found)
+        red = theme.PROBLEM.name()
+        self.setToolTip(self._tip + (f"<hr><span style='color:{red}'>" + "<br>".join(found)
                                      + "</span>" if found else "")
                         + (f"<hr>{run_tip}" if run_tip else ""))
 
@@ -293,10 +305,10 @@ class NodeItem(QGraphicsItem):
         title.setFillRule(Qt.FillRule.WindingFill)
         title.addRoundedRect(QRectF(rect.x(), rect.y(), rect.width(), TITLE_H), RADIUS, RADIUS)
         title.addRect(QRectF(rect.x(), rect.y() + TITLE_H / 2, rect.width(), TITLE_H / 2))
-        color = QColor(self._title_color)
-        color.setAlpha(230)
+        color = self._title_color
+        look = theme.current()
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(color.darker(160))
+        painter.setBrush(look.header_fill(color))
         painter.drawPath(title)
         painter.fillRect(QRectF(rect.x() + 1, TITLE_H - 2, rect.width() - 2, 2), color)
         x = 8.0
@@ -304,7 +316,7 @@ class NodeItem(QGraphicsItem):
             painter.drawPixmap(QPointF(x, (TITLE_H - 16) / 2), resources.icon_pixmap(self.icon, 16))
             x += 22
         painter.setFont(_TITLE_FONT)
-        painter.setPen(theme.TEXT)
+        painter.setPen(look.header_text)
         text = _TITLE_METRICS.elidedText(self.title, Qt.TextElideMode.ElideRight,
                                          rect.width() - x - 26)
         painter.drawText(QRectF(x, 0, rect.width() - x - 24, TITLE_H),
@@ -314,7 +326,7 @@ class NodeItem(QGraphicsItem):
             painter.setPen(Qt.PenStyle.NoPen)
             center = QPointF(rect.width() - 14, TITLE_H / 2)
             painter.drawEllipse(center, 7, 7)
-            painter.setPen(QPen(QColor("#ffffff"), 2))
+            painter.setPen(QPen(look.node_body, 2))
             painter.drawLine(center + QPointF(0, -3.5), center + QPointF(0, 1))
             painter.drawPoint(center + QPointF(0, 3.5))
 

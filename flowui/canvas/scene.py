@@ -109,6 +109,16 @@ class GraphScene(QGraphicsScene):
         if far != (not edge.isVisible()) and not (far and edge.isSelected()):
             edge.setVisible(not far)
 
+    def restyle(self) -> None:
+        """The theme changed: every item takes its colours again (the items' cached
+        pixmaps and the far overview's picture are painted afresh)."""
+        for item in self.nodes.values():
+            item.restyle()
+        for edge in self.edges.values():
+            edge.restyle()
+        self.overview.invalidate()
+        self.update()
+
     def _on_selection_changed(self) -> None:
         self.overview.invalidate()  # (which items changed is not said)
         if self.far:  # Qt repaints items it knows have contents; the overview's are not

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import time
 
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QContextMenuEvent,
     QDragEnterEvent,
@@ -38,7 +38,7 @@ GRID = 20
 EMPTY_HINT = ("An empty workflow",
               "Drag a node from the Nodes panel onto the canvas,",
               "or press Tab here to search for one by name.",
-              "File ▸ Open Example shows workflows to start from.")
+              "File ▸ New from Example starts from a finished one.")
 EMPTY_BODY_HINT = ("An empty subgraph",
                    "Add a flow.input node for each value it takes and a flow.output for",
                    "each it gives back (Tab searches), then the nodes in between.")
@@ -166,6 +166,15 @@ class GraphView(QGraphicsView):
                               else QGraphicsView.CacheModeFlag.CacheBackground)
             self.resetCachedContent()
         self.graph_scene.set_far(far)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A theme switch reaches the canvas as a palette change: items, the cached
+        grid and the overview are painted again in the new colours."""
+        if event.type() == QEvent.Type.PaletteChange:
+            self.graph_scene.restyle()
+            self.resetCachedContent()
+            self.viewport().update()
+        super().changeEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         started = time.perf_counter()

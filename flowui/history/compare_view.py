@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QFont, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -123,8 +123,9 @@ def _mark_changed_lines(left: QPlainTextEdit, right: QPlainTextEdit, a: list[str
                         b: list[str]) -> None:
     """Tint the lines that differ: removed on the left, added on the right."""
     gone, new = QTextCharFormat(), QTextCharFormat()
-    gone.setBackground(QColor(theme.STATUS_COLORS["failed"]).darker(300))
-    new.setBackground(QColor(theme.STATUS_COLORS["completed"]).darker(300))
+    look = theme.current()
+    gone.setBackground(theme.mix(look.status_color("failed"), look.background, 0.25))
+    new.setBackground(theme.mix(look.status_color("completed"), look.background, 0.25))
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag != "equal":

@@ -87,7 +87,8 @@ class RunsModel(QAbstractTableModel):
                       for step, t in run.times.items()]
             if run.error:
                 message = str(run.error.get("message", ""))[:300].replace("<", "&lt;")
-                lines.append(f"<span style='color:#f85149'>{run.failed_node or 'run'}: "
+                red = theme.PROBLEM.name()
+                lines.append(f"<span style='color:{red}'>{run.failed_node or 'run'}: "
                              f"{message}</span>")
             return "<br>".join(lines)
         return None
@@ -121,7 +122,7 @@ class RunsPanel(QWidget):
         self.every = QCheckBox("All workflows")
         self.every.setToolTip("Show the runs of every workflow in the store")
         self.note = QLabel()
-        self.note.setStyleSheet("color: #8b949e;")
+        theme.tone(self.note, "help")
         self.buttons: dict[str, QToolButton] = {}
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 4, 6, 0)

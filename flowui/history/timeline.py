@@ -11,6 +11,8 @@ what changed. Dragging the scrubber asks for one seek per frame, the latest."""
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -76,7 +78,8 @@ class ReplayBar(QWidget):
         """Replay `replay` from its end (the run as it finished); the bar appears."""
         self.pause()
         self.replay = replay
-        end = max(1, round(replay.duration_s * 1000))
+        # Up, not to the nearest: the slider's end must reach the run's last record.
+        end = max(1, math.ceil(replay.duration_s * 1000))
         with QSignalBlocker(self.slider):
             self.slider.setRange(0, end)
             self.slider.setPageStep(max(1, end // 20))

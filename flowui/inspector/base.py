@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from flowui import theme
 from flowui.inspector.schema import FieldSchema
 
 
@@ -66,9 +67,14 @@ def small_button(text: str, tip: str, *, checkable: bool = False) -> QToolButton
     button.setCheckable(checkable)
     button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keeps Tab moving between values
     button.setFixedSize(24, 24)
-    button.setStyleSheet("QToolButton { color: #8b949e; font-size: 9pt; padding: 0; }"
-                         "QToolButton:checked { color: #d2a8ff; background: #2d2540; "
-                         "border-color: #6e40c9; }")
+    look = theme.current()
+    on = QColor(look.ports["object"])
+    button.setStyleSheet(f"QToolButton {{ color: {look.text_dim.name()}; font-size: 9pt; "
+                         "padding: 0; border: 1px solid transparent; border-radius: 5px; }"
+                         f"QToolButton:hover {{ background: {look.raised.name()}; }}"
+                         f"QToolButton:checked {{ color: {on.name()}; "
+                         f"background: {theme.mix(on, look.window, 0.18).name()}; "
+                         f"border-color: {on.name()}; }}")
     return button
 
 
@@ -87,16 +93,22 @@ def wheel_when_focused(widget: QWidget, event: QWheelEvent,
 
 # Arrow buttons are hidden (NoButtons leaves a style-sheeted edit field 1 px wide):
 # the field looks like every other; arrow keys and the wheel (when focused) still step.
-_NO_ARROWS = ("QAbstractSpinBox::up-button, QAbstractSpinBox::down-button "
-              "{ width: 0px; border: none; } QAbstractSpinBox { padding-left: 6px; }")
+def _no_arrows() -> str:
+    look = theme.current()
+    return ("QAbstractSpinBox::up-button, QAbstractSpinBox::down-button "
+            "{ width: 0px; border: none; } QAbstractSpinBox { padding: 4px 6px; "
+            f"border: 1px solid {look.border.name()}; border-radius: 5px; "
+            f"background: {look.background.name()}; }}"
+            f" QAbstractSpinBox:focus {{ border-color: {look.node_selected.name()}; }}")
 
 
 def dim_when_unset(spin: QSpinBox | QDoubleSpinBox) -> None:
     """Show the "not set" position (the special value) in the placeholder colour."""
     def update(*_: Any) -> None:
         unset = bool(spin.specialValueText()) and spin.value() == spin.minimum()
-        spin.setStyleSheet(_NO_ARROWS + (" QAbstractSpinBox { color: #6e7681; }" if unset
-                                         else ""))
+        dim = theme.current().text_dim.name()
+        spin.setStyleSheet(_no_arrows() + (f" QAbstractSpinBox {{ color: {dim}; }}" if unset
+                                           else ""))
     spin.valueChanged.connect(update)
     update()
 
@@ -105,7 +117,7 @@ class SpinBox(QSpinBox):
     def __init__(self) -> None:
         super().__init__()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setStyleSheet(_NO_ARROWS)
+        self.setStyleSheet(_no_arrows())
         self.setKeyboardTracking(False)  # one change per value typed, not per digit
 
     def wheelEvent(self, event: QWheelEvent) -> None:
@@ -116,7 +128,7 @@ class DoubleSpinBox(QDoubleSpinBox):
     def __init__(self, decimals: int = 3) -> None:
         super().__init__()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setStyleSheet(_NO_ARROWS)
+        self.setStyleSheet(_no_arrows())
         self.setKeyboardTracking(False)
         self.setLocale(QLocale.c())  # files hold "0.5"; the editor shows the same
         self.setDecimals(decimals)
@@ -137,8 +149,14 @@ class ComboBox(QComboBox):
         # A long choice must not widen the panel; the popup still shows it whole.
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setMinimumContentsLength(6)
+        look = theme.current()
         self.setStyleSheet("QComboBox::drop-down { border: none; background: transparent; "
-                           "width: 18px; } QComboBox { padding-right: 18px; }")
+                           "width: 18px; } QComboBox { padding: 4px 18px 4px 6px; "
+                           f"border: 1px solid {look.border.name()}; border-radius: 5px; "
+                           f"background: {look.background.name()}; }}"
+                           f" QComboBox:focus {{ border-color: {look.node_selected.name()}; }}"
+                           f" QComboBox QAbstractItemView {{ background: {look.panel.name()}; "
+                           f"border: 1px solid {look.border.name()}; }}")
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         wheel_when_focused(self, event, super().wheelEvent)
@@ -147,7 +165,8 @@ class ComboBox(QComboBox):
         super().paintEvent(event)
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        pen = QPen(QColor("#8b949e" if self.isEnabled() else "#484f58"), 1.5)
+        look = theme.current()
+        pen = QPen(look.text_dim if self.isEnabled() else look.border, 1.5)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         painter.setPen(pen)
         x, y = self.width() - 14.0, self.height() / 2.0
@@ -161,7 +180,7 @@ class CheckBox(QCheckBox):
     def __init__(self, text: str = "") -> None:
         super().__init__(text)
         palette = self.palette()
-        palette.setColor(QPalette.ColorRole.Window, QColor("#8b949e"))
+        palette.setColor(QPalette.ColorRole.Window, theme.current().text_dim)
         self.setPalette(palette)
 
 
@@ -188,6 +207,7 @@ class TextEdit(QPlainTextEdit):
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.document().setDocumentMargin(1)
+        self.setViewportMargins(4, 2, 4, 2)  # inside the rounded frame the style draws
         if mono:
             self.setFont(monospace())
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
@@ -202,9 +222,10 @@ class TextEdit(QPlainTextEdit):
         shown = max(self.min_lines, min(self.max_lines, lines))
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if lines > shown
                                         else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        m = self.contentsMargins()
+        m, v = self.contentsMargins(), self.viewportMargins()
         self.setFixedHeight(shown * self.fontMetrics().lineSpacing()
-                            + 2 * int(self.document().documentMargin()) + m.top() + m.bottom())
+                            + 2 * int(self.document().documentMargin()) + m.top() + m.bottom()
+                            + v.top() + v.bottom() + 2)  # bold highlights: 1 px taller lines
 
     def placeholderText(self) -> str:
         return self._hint

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from flowui import resources
+from flowui import resources, theme
 
 LABEL_W = 108  # fixed, so editors line up across sections and never shift
 LINE_H = 27  # a one-line editor's height: labels centre on it
@@ -25,14 +25,14 @@ SLOT_W = 24  # the reset button's place, kept when the button is hidden
 
 
 def set_invalid(widget: QWidget, invalid: bool) -> None:
-    """Red border from the theme's `[invalid="true"]` rule (on the widget's editors)."""
+    """A border in the theme's problem colour on the widget's editors (a sheet of their
+    own while invalid: most fields never are, and none is polished through it)."""
     targets = [widget, *widget.findChildren(QWidget)]
     for w in targets:
         if w.property("invalid") != invalid and w.metaObject().className() in (
                 "QLineEdit", "TextEdit", "QPlainTextEdit"):
             w.setProperty("invalid", invalid)
-            w.style().unpolish(w)
-            w.style().polish(w)
+            w.setStyleSheet(theme.invalid_sheet() if invalid else "")
 
 
 def sentence(message: str) -> str:
@@ -58,6 +58,7 @@ def chain_tab_order(widgets: list[QWidget]) -> None:
 def help_label(text: str = "", name: str = "help") -> QLabel:
     label = QLabel(text)
     label.setObjectName(name)
+    theme.tone(label, name)
     label.setWordWrap(True)
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -85,10 +86,13 @@ def page_header(title: str, subtitle: str, icon: str, color: QColor,
     names = QVBoxLayout()
     names.setSpacing(2)
     heading = QLabel(title)
-    heading.setStyleSheet("font-size: 12.5pt; font-weight: 600;")
+    font = heading.font()
+    font.setPointSizeF(12.5)
+    font.setWeight(QFont.Weight.DemiBold)
+    heading.setFont(font)
     names.addWidget(heading)
     sub = QLabel(subtitle)
-    sub.setStyleSheet(f"color: {color.name()}; font-size: 9pt;")
+    sub.setStyleSheet(f"color: {color.name()}; font-size: 9pt;")  # the category's hue
     names.addWidget(sub)
     top.addLayout(names, 1)
     layout.addLayout(top)
@@ -130,9 +134,11 @@ class FormGrid(QWidget):
         section = QWidget()
         label = QLabel(title.upper())
         label.setObjectName("sectionTitle")
+        theme.tone(label, "sectionTitle")
         line = QFrame()
         line.setFixedHeight(1)
-        line.setStyleSheet("background: #21262d;")
+        line.setAutoFillBackground(True)
+        line.setBackgroundRole(QPalette.ColorRole.Mid)  # the theme's border colour
         box = QVBoxLayout(section)
         box.setContentsMargins(0, 10 if self._row else 0, 0, 2)
         box.setSpacing(4)
@@ -152,7 +158,6 @@ class FormGrid(QWidget):
         label = QLabel(text)
         label.setWordWrap(True)
         label.setBuddy(editor)
-        label.setStyleSheet("color: #c9d1d9;")
         help_text, error = help_label(help), help_label(name="error")
         container = QWidget()
         column = QVBoxLayout(container)

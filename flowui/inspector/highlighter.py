@@ -10,6 +10,8 @@ import re
 
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextDocument
 
+from flowui import theme
+
 VALUE, TEXT, EXPRESSION = "value", "text", "expression"  # what the whole text is
 
 _OUTSIDE, _IN_EXPR, _IN_STATEMENT, _IN_COMMENT = 0, 1, 2, 3
@@ -30,13 +32,27 @@ def _format(color: str, *, bold: bool = False, italic: bool = False) -> QTextCha
     return fmt
 
 
-DELIMITER = _format("#d2a8ff", bold=True)
-EXPR = _format("#79c0ff")
-STRING_LITERAL = _format("#a5d6ff")
-KEYWORD = _format("#ff7b72")
-NUMBER_LITERAL = _format("#79c0ff")
-STATEMENT = _format("#ffa657")
-COMMENT = _format("#8b949e", italic=True)
+_SYNTAX = theme.current().syntax
+DELIMITER = _format(_SYNTAX["delimiter"], bold=True)
+EXPR = _format(_SYNTAX["expr"])
+STRING_LITERAL = _format(_SYNTAX["string"])
+KEYWORD = _format(_SYNTAX["keyword"])
+NUMBER_LITERAL = _format(_SYNTAX["number"])
+STATEMENT = _format(_SYNTAX["statement"])
+COMMENT = _format(_SYNTAX["comment"], italic=True)
+_FORMATS = {"delimiter": DELIMITER, "expr": EXPR, "string": STRING_LITERAL,
+            "keyword": KEYWORD, "number": NUMBER_LITERAL, "statement": STATEMENT,
+            "comment": COMMENT}
+_shown_in = [theme.current().name]
+
+
+def _follow_theme() -> None:
+    """Recolour the formats in place when the theme changed (setFormat copies them)."""
+    look = theme.current()
+    if _shown_in[0] != look.name:
+        _shown_in[0] = look.name
+        for key, fmt in _FORMATS.items():
+            fmt.setForeground(QColor(look.syntax[key]))
 
 
 class TemplateHighlighter(QSyntaxHighlighter):
@@ -48,6 +64,7 @@ class TemplateHighlighter(QSyntaxHighlighter):
         self.mode = mode
 
     def highlightBlock(self, text: str) -> None:
+        _follow_theme()
         if self.mode == EXPRESSION:
             self._expression(text, 0, len(text))
             return

@@ -22,18 +22,30 @@ from PySide6.QtWidgets import (
 )
 
 from engine.support import bounded_json
+from flowui import theme
 from flowui.inspector.base import UNSET, FieldEditor, same_value
 from flowui.inspector.schema import EXPRESSION, STRING, TEMPLATE, FieldSchema
 
 ROW_H = 26
-_TABLE_STYLE = """
-QTableWidget { border: 1px solid #30363d; border-radius: 5px; gridline-color: #21262d; }
-QTableWidget::item { padding: 0 4px; }
-QTableWidget QLineEdit { border: 1px solid #58a6ff; border-radius: 0; padding: 0 3px; }
+
+
+def _table_style() -> str:
+    look = theme.current()
+    return f"""
+QTableWidget {{ border: 1px solid {look.border.name()}; border-radius: 5px;
+               gridline-color: {look.raised.name()}; background: {look.background.name()}; }}
+QTableWidget::item {{ padding: 0 4px; }}
+QTableWidget QLineEdit {{ border: 1px solid {look.node_selected.name()}; border-radius: 0;
+                         padding: 0 3px; }}
 """
-_BUTTON_STYLE = ("QToolButton { color: #8b949e; padding: 2px 6px; font-size: 9pt; }"
-                 "QToolButton:hover { color: #e6edf3; }"
-                 "QToolButton:disabled { color: #484f58; }")
+
+
+def _button_style() -> str:
+    look = theme.current()
+    return (f"QToolButton {{ color: {look.text_dim.name()}; padding: 2px 6px; font-size: 9pt;"
+            " border: none; }"
+            f"QToolButton:hover {{ color: {look.text.name()}; }}"
+            f"QToolButton:disabled {{ color: {look.border.name()}; }}")
 
 
 def _text_only(schema: FieldSchema | None) -> bool:
@@ -85,7 +97,7 @@ class _TableEditor(FieldEditor):
         t.setTabKeyNavigation(False)  # Tab leaves the table for the next field
         t.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        t.setStyleSheet(_TABLE_STYLE)
+        t.setStyleSheet(_table_style())
         t.itemChanged.connect(self._cells_changed)
         t.itemSelectionChanged.connect(self._selection_changed)
         self.add_button = self._button("+ Add", "Add a row", self.add_row)
@@ -117,7 +129,7 @@ class _TableEditor(FieldEditor):
         b = QToolButton()
         b.setText(text)
         b.setToolTip(tip)
-        b.setStyleSheet(_BUTTON_STYLE)
+        b.setStyleSheet(_button_style())
         b.clicked.connect(slot)
         return b
 

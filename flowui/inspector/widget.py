@@ -8,17 +8,22 @@ gives way to the graph's once the edit that deleted it is over.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
+from flowui import theme
 from flowui.document import GraphKey
 from flowui.editor import Editor
 from flowui.inspector.node_form import NodeForm
 from flowui.inspector.workflow_form import WorkflowForm
 
-PANEL = QColor("#11161d")  # the page's background (a palette: a style sheet here made
-                          # every widget of every form be polished by it, ~15% of a form)
+
+def panel_color() -> QColor:
+    """The page's background (a palette: a style sheet here made every widget of every
+    form be polished by it, ~15% of a form)."""
+    look = theme.current()
+    return theme.mix(look.panel, look.window, 0.4)
 
 
 class InspectorWidget(QWidget):
@@ -43,6 +48,17 @@ class InspectorWidget(QWidget):
         self.doc.reset.connect(self._on_doc_reset)
         editor.graph_shown.connect(self._on_editor_graph_shown)
         self.show_node(None)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A theme switch: the page is built again in the new colours (its sheets and
+        badges were made from the old theme)."""
+        if event.type() == QEvent.Type.PaletteChange and self.page is not None:
+            QTimer.singleShot(0, self, self._rebuild)
+        super().changeEvent(event)
+
+    def _rebuild(self) -> None:
+        if self.page is not None:
+            self._open(self.page.graph, self.current_node)
 
     def sizeHint(self) -> QSize:
         return QSize(360, 640)
@@ -81,7 +97,7 @@ class InspectorWidget(QWidget):
         holder.setObjectName("inspectorPage")
         holder.setAutoFillBackground(True)
         palette = holder.palette()
-        palette.setColor(QPalette.ColorRole.Window, PANEL)
+        palette.setColor(QPalette.ColorRole.Window, panel_color())
         holder.setPalette(palette)
         box = QVBoxLayout(holder)
         box.setContentsMargins(14, 12, 12, 16)

@@ -42,8 +42,12 @@ from flowui.inspector.policies import ON_ERROR_LABELS, ON_ERROR_TIPS, optional_s
 
 REQUIRED_CHOICES: tuple[tuple[str, bool | None], ...] = (
     ("Auto", None), ("Required", True), ("Optional", False))
-_CARD_STYLE = "QFrame#inputCard { background: #161b22; border: 1px solid #30363d; " \
-              "border-radius: 6px; }"
+
+
+def _card_style() -> str:
+    look = theme.current()
+    return (f"QFrame#inputCard {{ background: {look.panel.name()}; "
+            f"border: 1px solid {look.border.name()}; border-radius: 6px; }}")
 
 
 def input_data(spec: InputSpec) -> dict[str, Any]:
@@ -61,7 +65,7 @@ class InputCard(QFrame):
     def __init__(self, name: str, spec: InputSpec) -> None:
         super().__init__()
         self.setObjectName("inputCard")
-        self.setStyleSheet(_CARD_STYLE)
+        self.setStyleSheet(_card_style())
         self.name = QLineEdit(name)
         self.name.setPlaceholderText("name")
         self.name.setToolTip("The input's name: inputs.<name> in templates, "
@@ -89,7 +93,7 @@ class InputCard(QFrame):
         for row, (caption, edit) in enumerate((("Name", self.name), ("Default", self.default),
                                                ("About", self.description))):
             label = QLabel(caption)
-            label.setStyleSheet("color: #8b949e; font-size: 9pt; background: transparent;")
+            theme.tone(label, "help")
             label.setBuddy(edit)
             grid.addWidget(label, row, 0)
             grid.addWidget(edit, row, 1, 1, 1 if row < 2 else 2)

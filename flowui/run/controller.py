@@ -92,6 +92,9 @@ class RunController(QObject):
         self.store_path: Path | None = default_store_path()
         self.run: Launch | None = None
         self.label = QLabel()  # the status bar's run summary
+        self._label_status = ""  # the summary's colour: its run state's
+        self._restyle_label = theme.follow(
+            self.label, lambda: f"color: {theme.status_color(self._label_status).name()};")
         self.dialog: RunDialog | None = None  # the run dialog last opened
         self._started_clock = 0.0
         self._pending: list[Any] = []  # engine records not yet applied
@@ -386,7 +389,8 @@ class RunController(QObject):
                 parts.append(f"{s.failed} failed")
             parts.append(duration_text(s.duration_ms))
         self.label.setText("  " + " · ".join(parts) + "  ")
-        self.label.setStyleSheet(f"color: {theme.status_color(status).name()};")
+        self._label_status = status
+        self._restyle_label()
 
     @staticmethod
     def _final_sentence(s: RunSession) -> str:

@@ -43,10 +43,17 @@ HEADERS = ("Time", "Level", "Node", "Message")
 MAX_STORED = 20_000  # characters of a message kept: a megabyte line must cost no more
 MAX_CELL = 500  # characters of its first line shown in the cell
 LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
-LEVEL_COLORS = {"debug": QColor("#8b949e"), "info": QColor("#e6edf3"),
-                "warning": QColor("#d29922"), "error": QColor("#f85149")}
-# The node in the link colour: clicking it selects the node on the canvas.
-COLUMN_COLORS = (theme.TEXT_DIM, None, QColor("#58a6ff"), None)
+
+
+def level_color(level: str) -> QColor:
+    return QColor(theme.current().log_levels.get(level, theme.current().log_levels["info"]))
+
+
+def column_color(column: int) -> QColor | None:
+    """The time dim; the node in the link colour: clicking it selects the node."""
+    look = theme.current()
+    return look.text_dim if column == 0 else (
+        QColor(look.log_levels["node"]) if column == 2 else None)
 ALL_NODES = "All nodes"
 LEVEL_CHOICES = (("All levels", 0), ("Info and above", 1), ("Warnings and errors", 2),
                  ("Errors only", 3))
@@ -118,8 +125,8 @@ class LogModel(QAbstractTableModel):
         if role == FOREGROUND:
             column = index.column()
             if column == LEVEL:
-                return LEVEL_COLORS.get(self.rows[index.row()][0].level, theme.TEXT)
-            return COLUMN_COLORS[column]
+                return level_color(self.rows[index.row()][0].level)
+            return column_color(column)
         if role == TOOLTIP and index.column() == MESSAGE:
             line, _rank, length, _where = self.rows[index.row()]
             return tooltip(line.message, length)
@@ -232,7 +239,8 @@ class LogView(QWidget):
         self.dropped_label, self.count_label = QLabel(), QLabel()
         for note in (self.dropped_label, self.count_label):
             note.setObjectName("help")
-        self.dropped_label.setStyleSheet(f"color: {LEVEL_COLORS['warning'].name()};")
+            theme.tone(note, "help")
+        theme.follow(self.dropped_label, lambda: f"color: {level_color('warning').name()};")
         self.dropped_label.setToolTip(f"The log keeps the last {max_lines:,} lines of a run")
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 6, 10, 6)

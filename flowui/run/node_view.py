@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QVBoxLayout, QWidget
 
+from flowui import theme
 from flowui.document import GraphKey
 from flowui.run.controller import RunController
 from flowui.run.keep import Kept, human_size
@@ -19,14 +20,14 @@ from flowui.run.log_view import time_text
 from flowui.run.overlay import SKIP_REASONS, duration_text
 from flowui.run.session import NodeState, RunSession
 from flowui.run.value_tree import ValueTree
-from flowui.theme import STATUS_COLORS
 
 REFRESH_MS = 250  # while a run goes, the shown node's values are re-read at most this often
 
 
 def _chip(status: str) -> str:
-    color = STATUS_COLORS.get(status, "#8b949e")
-    return (f"<span style='background:{color}; color:#0d1117; font-weight:600'>"
+    look = theme.current()
+    color = look.status_color(status).name()
+    return (f"<span style='background:{color}; color:{look.node_body.name()}; font-weight:600'>"
             f"&nbsp;{html.escape(status)}&nbsp;</span>")
 
 
@@ -42,6 +43,7 @@ class NodeRunView(QWidget):
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error = QLabel()
         self.error.setObjectName("error")
+        theme.tone(self.error, "error")
         self.error.setWordWrap(True)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.traceback = QPlainTextEdit()
@@ -145,7 +147,8 @@ class NodeRunView(QWidget):
         if session.duration_ms is not None:
             parts.append(duration_text(session.duration_ms))
         parts.append(f"{session.done}/{session.total} nodes done")
-        self.header.setText(" &nbsp;".join(parts) + "<br><span style='color:#8b949e'>Select "
+        dim = theme.TEXT_DIM.name()
+        self.header.setText(" &nbsp;".join(parts) + f"<br><span style='color:{dim}'>Select "
                                                       "a node to read its values.</span>")
         self._show_error(result.get("error"), failed_node=result.get("failed_node"))
         self.tabs.show()
@@ -179,8 +182,9 @@ class NodeRunView(QWidget):
             detail.append(html.escape(s.progress_message))
         if s.iterations_seen:
             detail.append(f"{s.iterations_seen} iterations, {s.body_failures} failed inside")
+        dim = theme.TEXT_DIM.name()
         self.header.setText(" &nbsp;".join(parts) + (
-            "<br><span style='color:#8b949e'>" + " · ".join(detail) + "</span>" if detail
+            f"<br><span style='color:{dim}'>" + " · ".join(detail) + "</span>" if detail
             else ""))
         self._show_error(s.error, routed=s.routed)
         self.tabs.show()

@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor
 
 from engine.core.locate import locate
 from engine.core.registry import Registry
+from flowui import theme
 from flowui.canvas.edge_item import NO_RUN, WAITING, EdgeItem
 from flowui.canvas.node_item import RUN_PULSE, NodeItem
 from flowui.canvas.scene import GraphScene
@@ -83,7 +84,8 @@ def footer_text(s: NodeState, max_attempts: int) -> str:
 
 
 def tooltip(s: NodeState) -> str:
-    color = {"failed": "#f85149", "cancelled": "#d29922"}.get(s.status, "#8b949e")
+    color = (theme.status_color(s.status) if s.status in ("failed", "cancelled")
+             else theme.TEXT_DIM).name()
     lines = [f"<span style='color:{color}'><b>{s.status}</b></span>"]
     if s.duration_ms is not None:
         lines[0] += f" in {duration_text(s.duration_ms)}"
@@ -91,7 +93,7 @@ def tooltip(s: NodeState) -> str:
         lines.append(f"iteration {s.iteration}")
     if s.error:
         message = str(s.error.get("message", ""))[:600].replace("<", "&lt;")
-        lines.append(f"<span style='color:#f85149'>{s.error.get('type', 'error')}: "
+        lines.append(f"<span style='color:{theme.PROBLEM.name()}'>{s.error.get('type', 'error')}: "
                      f"{message}</span>")
     if s.status == "retrying" and s.retry_error:
         lines.append(f"last error: {str(s.retry_error.get('message', ''))[:300]}")

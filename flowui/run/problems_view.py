@@ -5,7 +5,7 @@ node."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import Problem
+from flowui import theme
 from flowui.document import GraphKey, WorkflowDocument
 from flowui.run.overlay import RunOverlay
 from flowui.run.session import RunSession
@@ -51,6 +52,7 @@ class ProblemsView(QWidget):
             section.setExpanded(True)
         self.summary = QLabel()
         self.summary.setObjectName("help")
+        theme.tone(self.summary, "help")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tree)
@@ -104,7 +106,7 @@ class ProblemsView(QWidget):
         item.setToolTip(2, message[:4000])
         item.setData(0, PLACE_ROLE, place)
         if error:
-            item.setForeground(2, QBrush(QColor("#f85149")))
+            item.setForeground(2, QBrush(theme.PROBLEM))
 
     def _update_titles(self) -> None:
         v, r = self.validation.childCount(), self.run.childCount()

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from engine.support import bounded_json
 from engine.workflow.model import InputSpec
 from engine.workflow.porttypes import matches
-from flowui import resources
+from flowui import resources, theme
 from flowui.inspector.base import CheckBox, TextEdit
 
 TEST_RUN_TIP = ("A test run checks the wiring cheaply: nodes cap what costs money or time "
@@ -143,9 +143,11 @@ class InputField(QWidget):
                 hint = f"default: {' '.join(default_text.split()) or '(empty)'}"
             self.editor.setPlaceholderText(hint or ("required" if spec.is_required else ""))
 
-        star = " <span style='color:#f85149'>*</span>" if spec.is_required else ""
+        look = theme.current()
+        red, dim = look.problem.name(), look.text_dim.name()
+        star = f" <span style='color:{red}'>*</span>" if spec.is_required else ""
         label = QLabel(f"<b>{html.escape(name)}</b>{star}&nbsp;&nbsp;"
-                       f"<span style='color:#6e7681; font-size:9pt'>{kind}</span>")
+                       f"<span style='color:{dim}; font-size:9pt'>{kind}</span>")
         label.setTextFormat(Qt.TextFormat.RichText)
         label.setBuddy(self.editor)
         header = QHBoxLayout()
@@ -157,12 +159,14 @@ class InputField(QWidget):
             self.reset_button.setToolTip(f"Back to the default: {default_text or '(empty)'}")
             # Tab moves between values only, as in the inspector.
             self.reset_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            self.reset_button.setStyleSheet("QToolButton { color: #8b949e; font-size: 9pt; padding:"
-                                            " 1px 6px; } QToolButton:disabled { color: #484f58; }")
+            self.reset_button.setStyleSheet(
+                f"QToolButton {{ color: {dim}; font-size: 9pt; padding: 1px 6px; }}"
+                f" QToolButton:disabled {{ color: {look.border.name()}; }}")
             self.reset_button.clicked.connect(self.reset)
             header.addWidget(self.reset_button)
         self.error = QLabel()
         self.error.setObjectName("error")
+        theme.tone(self.error, "error")
         self.error.setWordWrap(True)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
@@ -171,6 +175,7 @@ class InputField(QWidget):
         if spec.description:
             help_text = QLabel(spec.description)
             help_text.setObjectName("help")
+            theme.tone(help_text, "help")
             help_text.setWordWrap(True)
             box.addWidget(help_text)
         box.addWidget(self.editor)
@@ -234,10 +239,12 @@ class RunDialog(QDialog):
         self.setWindowTitle(f"Run {workflow_name}" if workflow_name else "Run workflow")
         heading = QLabel(f"Inputs for <b>{html.escape(workflow_name or 'this workflow')}</b>")
         heading.setStyleSheet("font-size: 12pt;")
-        sub = QLabel("Fields marked <span style='color:#f85149'>*</span> are required; an empty "
+        red = theme.PROBLEM.name()
+        sub = QLabel(f"Fields marked <span style='color:{red}'>*</span> are required; an empty "
                      "optional field uses its default. Values are remembered for this file."
                      if inputs else "This workflow declares no inputs.")
         sub.setObjectName("help")
+        theme.tone(sub, "help")
         sub.setWordWrap(True)
 
         self.fields: dict[str, InputField] = {}
@@ -273,8 +280,10 @@ class RunDialog(QDialog):
         if resources.path("icons", "run.svg").is_file():  # icon() would fall back to another
             self.run_button.setIcon(resources.icon("run"))
         self.run_button.setDefault(True)
-        self.run_button.setStyleSheet("QPushButton:disabled { background: #21262d; "
-                                      "border-color: #30363d; color: #6e7681; }")
+        look = theme.current()
+        self.run_button.setStyleSheet(
+            f"QPushButton:disabled {{ background: {look.raised.name()}; "
+            f"border-color: {look.border.name()}; color: {look.text_dim.name()}; }}")
         buttons.accepted.connect(self._run)
         buttons.rejected.connect(self.reject)
         bottom = QHBoxLayout()

@@ -75,6 +75,7 @@ class TimingPanel(QWidget):
         self.legend = HeatLegend()
         self.heading = QLabel("Slowest nodes")
         self.heading.setObjectName("sectionTitle")
+        theme.tone(self.heading, "sectionTitle")
         self.list = QTreeWidget()
         self.list.setColumnCount(3)
         self.list.setHeaderLabels(["Node", "Duration", "Share"])

@@ -40,13 +40,31 @@ from flowui.run import value_model as vm
 
 KEY, VALUE, TYPE = range(3)
 SEARCH_DELAY_MS = 150  # typing pauses this long before a search walks the data
-KIND_BRUSHES = {kind: QBrush(QColor(color)) for kind, color in (
-    ("string", "#3fb950"), ("integer", "#79c0ff"), ("number", "#79c0ff"),
-    ("boolean", "#f0883e"), ("null", "#f0883e"), ("bytes", "#d2a8ff"))}
-DIM, NO_BRUSH = QBrush(theme.TEXT_DIM), QBrush()
-LINK = QBrush(QColor("#58a6ff"))
-MATCH = QBrush(QColor(187, 128, 9, 80))
-NOTE_STYLE = "color: #d29922; font-size: 9pt; padding: 0 2px;"
+NO_BRUSH = QBrush()
+
+
+class _Brushes:
+    """The tree's colours in the theme in use, made once per theme (MATCH is compared
+    by identity)."""
+
+    def __init__(self, look: theme.Theme) -> None:
+        self.name = look.name
+        self.kinds = {kind: QBrush(QColor(color)) for kind, color in look.value_kinds.items()}
+        self.dim = QBrush(look.text_dim)
+        self.link = QBrush(look.node_selected)
+        self.match = QBrush(look.match)
+        self.note_style = f"color: {look.log_levels['warning']}; font-size: 9pt; padding: 0 2px;"
+
+
+_made: dict[str, _Brushes] = {}
+
+
+def brushes() -> _Brushes:
+    look = theme.current()
+    found = _made.get(look.name)
+    if found is None:
+        found = _made[look.name] = _Brushes(look)
+    return found
 Row = QTreeWidgetItem | QModelIndex | None
 
 
@@ -68,7 +86,7 @@ class _Gap(QTreeWidgetItem):
         super().__init__([vm.gap_label(start, stop, everything)])
         self.start, self.stop, self.everything = start, stop, everything
         self.place = start  # where its first child will be
-        self.setForeground(KEY, LINK)
+        self.setForeground(KEY, brushes().link)
         self.setFont(KEY, font)
 
 
@@ -82,11 +100,12 @@ class ValueTree(QWidget):
         self._found = vm.NOT_FOUND
         self._current = -1  # in self._found.matches
         self.note = QLabel(wordWrap=True)
-        self.note.setStyleSheet(NOTE_STYLE)
+        self.note.setStyleSheet(brushes().note_style)
         self.search_box = QLineEdit(placeholderText="Search keys and values",
                                     clearButtonEnabled=True)
         self.match_label = QLabel()
         self.match_label.setObjectName("help")
+        theme.tone(self.match_label, "help")
         self.prev_button = QToolButton(arrowType=Qt.ArrowType.UpArrow, autoRaise=True)
         self.next_button = QToolButton(arrowType=Qt.ArrowType.DownArrow, autoRaise=True)
         self.prev_button.setToolTip("Previous match (Shift+F3)")
@@ -108,6 +127,7 @@ class ValueTree(QWidget):
         self._italic.setItalic(True)
         self.placeholder = QLabel("No value", alignment=Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setObjectName("help")
+        theme.tone(self.placeholder, "help")
         self.stack = QStackedWidget()
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(tree)
@@ -206,13 +226,13 @@ class ValueTree(QWidget):
         node = _Node(key, value, pos)
         if pos:
             node.setText(KEY, vm.key_label(key, indexed))
-            node.setForeground(KEY, DIM if indexed else NO_BRUSH)
+            node.setForeground(KEY, brushes().dim if indexed else NO_BRUSH)
         kind = vm.kind(value)
         node.setText(VALUE, vm.summary(value))
-        node.setForeground(VALUE, KIND_BRUSHES.get(kind, DIM))
+        node.setForeground(VALUE, brushes().kinds.get(kind, brushes().dim))
         node.setFont(VALUE, self._mono)
         node.setText(TYPE, kind)
-        node.setForeground(TYPE, DIM)
+        node.setForeground(TYPE, brushes().dim)
         if kind == "string" and len(value) > vm.STRING_CUT:
             node.setToolTip(VALUE, f"{len(value):,} characters: right-click, Show full value")
         if kind in ("object", "array", "bytes") and len(value) > 0:
@@ -230,8 +250,8 @@ class ValueTree(QWidget):
         if isinstance(value, bytes | bytearray):
             rows = [QTreeWidgetItem([offset, text]) for offset, text in vm.hex_rows(value)]
             for row in rows:
-                row.setForeground(KEY, DIM)
-                row.setForeground(VALUE, DIM)
+                row.setForeground(KEY, brushes().dim)
+                row.setForeground(VALUE, brushes().dim)
                 row.setFont(VALUE, self._mono)
             node.addChildren(rows)
         elif vm.is_container(value):
@@ -408,10 +428,10 @@ class ValueTree(QWidget):
     def _mark(self, node: _Node) -> None:
         if not node.marked:
             self._marked.append(node)
-            self._paint(node, MATCH)
+            self._paint(node, brushes().match)
 
     def _paint(self, node: _Node, brush: QBrush) -> None:
-        node.marked = brush is MATCH
+        node.marked = brush is brushes().match
         for column in range(3):
             node.setBackground(column, brush)
 

@@ -45,7 +45,7 @@ def make_window(qtbot, tmp_path, monkeypatch):
 
     def new_window(registry: Registry | None = None) -> MainWindow:
         app = QApplication.instance()
-        if app.styleSheet() != theme.STYLE_SHEET:  # setting it re-polishes every widget
+        if not theme.applied(app):  # setting it re-polishes every widget
             theme.apply(app)
         w = MainWindow(registry or Registry.discover(plugins=False),
                        settings=QSettings(str(tmp_path / "settings.ini"),

@@ -35,7 +35,7 @@ class Harness:
     def __init__(self, qtbot: Any, nodes: list[dict[str, Any]],
                  wires: tuple[tuple[str, str], ...] = (), **extra: Any) -> None:
         app = QApplication.instance()
-        if app.styleSheet() != theme.STYLE_SHEET:  # re-styling re-polishes every widget
+        if not theme.applied(app):  # re-styling re-polishes every widget
             theme.apply(app)
         wf = workflow_file.from_data({
             "format": "flowui-workflow", "version": 1, "nodes": nodes,

@@ -126,3 +126,16 @@ def _tinted_lines(edit) -> list[bool]:
                      fragment.charFormat().background().style() != Qt.BrushStyle.NoBrush)
         block = block.next()
     return found
+
+
+def test_the_slider_end_reaches_the_last_record_whatever_the_duration(qtbot):
+    """A run of 204.13 ms: its slider ends at 205, not 204, where the run's last records
+    (the node and the run completing) would never be shown by playing to the end."""
+
+    class Timed:
+        duration_s, position, records = 0.20413, 0, ()
+
+    bar = ReplayBar()
+    qtbot.addWidget(bar)
+    bar.show_replay(Timed())  # type: ignore[arg-type]
+    assert bar.slider.maximum() / 1000 >= Timed.duration_s

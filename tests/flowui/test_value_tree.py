@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QPlainTextEdit, QTreeWidgetIt
 
 from flowui import theme
 from flowui.run import value_model as vm
-from flowui.run.value_tree import MATCH, ValueTree
+from flowui.run.value_tree import ValueTree, brushes
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
@@ -244,13 +244,13 @@ def test_search_finds_a_value_in_an_unbuilt_branch_and_selects_it(tree):
     assert tree.search("needle") == 1
     current = tree.tree.currentItem()
     assert tree.path_of(current) == "deep.inner.rows[4321].label"
-    assert current.isSelected() and current.background(1) == MATCH
+    assert current.isSelected() and current.background(1) == brushes().match
     assert tree.value_of(current) == "the Needle here"
     assert tree.match_label.text() == "1 of 1 match"
     rows = current.parent().parent()
     assert rows.isExpanded() and rows.childCount() < 210  # only the needed row was added
     assert tree.search("") == 0
-    assert current.background(1) != MATCH and tree.match_label.text() == ""
+    assert current.background(1) != brushes().match and tree.match_label.text() == ""
 
 
 def test_next_and_previous_cycle_through_the_matches(tree, qtbot):
@@ -263,8 +263,8 @@ def test_next_and_previous_cycle_through_the_matches(tree, qtbot):
         tree.next_match()
     assert paths == [("a.fox", "1 of 3 matches"), ("b[0]", "2 of 3 matches"),
                      ("Fox", "3 of 3 matches")]
-    assert all(item.background(0) == MATCH for item in matched)
-    assert child(root(tree), "c").background(0) != MATCH
+    assert all(item.background(0) == brushes().match for item in matched)
+    assert child(root(tree), "c").background(0) != brushes().match
     assert tree.path_of(tree.tree.currentItem()) == "a.fox"  # around again
     tree.previous_match()
     assert tree.match_label.text() == "3 of 3 matches"
