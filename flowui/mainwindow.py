@@ -44,8 +44,8 @@ LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockW
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 EDIT_MENU = ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
              "select_all", None, "add_node", "validate")
-ARRANGE_MENU = ("arrange_left", "arrange_centre", "arrange_right", None, "arrange_top",
-                "arrange_middle", "arrange_bottom", None, "arrange_horizontal",
+ARRANGE_MENU = ("auto_layout", None, "arrange_left", "arrange_centre", "arrange_right", None,
+                "arrange_top", "arrange_middle", "arrange_bottom", None, "arrange_horizontal",
                 "arrange_vertical")
 VIEW_MENU = ("fit_all", "fit_selection", None, "zoom_in", "zoom_out", "zoom_reset")
 GRAPH_MENU = ("show_workflow", "open_body", None, "new_subgraph", "delete_subgraph")

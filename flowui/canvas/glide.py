@@ -1,0 +1,81 @@
+"""Nodes gliding to where the document already has them (after an auto-layout): the
+move is one undo command pushed first; this only animates the items for a quarter of
+a second, and any change of the document meanwhile (an undo, another layout, a file
+opened) ends the glide with every item where the document says."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from PySide6.QtCore import QEasingCurve, QObject, QPointF, QVariantAnimation
+
+from flowui.canvas.scene import GraphScene
+
+DURATION_MS = 250
+MAX_NODES = 1500  # more at once cannot be moved 60 times a second: they jump instead
+
+Moves = Mapping[str, tuple[tuple[float, float], tuple[float, float]]]
+
+
+class NodeGlide(QObject):
+    def __init__(self, scene: GraphScene, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.scene = scene
+        self._moves: dict[str, tuple[QPointF, QPointF]] = {}
+        self._animation = QVariantAnimation(self)
+        self._animation.setStartValue(0.0)
+        self._animation.setEndValue(1.0)
+        self._animation.setDuration(DURATION_MS)
+        self._animation.setEasingCurve(QEasingCurve.Type.OutCubic)
+        self._animation.valueChanged.connect(self._on_animation_value_changed)
+        self._animation.finished.connect(self.finish)
+        scene.doc.node_moved.connect(self._on_doc_changed)
+        scene.doc.node_removed.connect(self._on_doc_changed)
+        scene.doc.node_renamed.connect(self._on_doc_changed)
+        scene.rebuilt.connect(self._on_scene_rebuilt)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._moves)
+
+    def start(self, moves: Moves) -> None:
+        """Glide the nodes of `moves` (id -> (old, new) position) from old to new; the
+        document has them at new already."""
+        self.finish()
+        if not moves or len(moves) > MAX_NODES:
+            return
+        self._moves = {k: (QPointF(*old), QPointF(*new)) for k, (old, new) in moves.items()
+                       if k in self.scene.nodes}
+        self.scene.crossings.hold()  # worked out once, where the nodes end
+        self._on_animation_value_changed(0.0)
+        self._animation.start()
+
+    def finish(self) -> None:
+        """Every gliding node where the document has it, now."""
+        if not self._moves:
+            return
+        self._animation.stop()
+        moves, self._moves = self._moves, {}
+        doc, graph = self.scene.doc, self.scene.graph_key
+        for node_id in moves:
+            item = self.scene.nodes.get(node_id)
+            if item is not None:
+                item.setPos(QPointF(*doc.node(graph, node_id).position))
+        self.scene.crossings.release()
+
+    def _on_animation_value_changed(self, value: object) -> None:
+        t = float(value)  # type: ignore[arg-type]
+        nodes = self.scene.nodes
+        for node_id, (old, new) in self._moves.items():
+            item = nodes.get(node_id)
+            if item is not None:
+                item.setPos(old + (new - old) * t)
+
+    def _on_doc_changed(self, *_: object) -> None:
+        self.finish()  # an undo, a redo or another edit: the document wins at once
+
+    def _on_scene_rebuilt(self) -> None:
+        if self._moves:  # the items are new and already where the document says
+            self._animation.stop()
+            self._moves = {}
+            self.scene.crossings.release()
