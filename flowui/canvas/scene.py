@@ -228,6 +228,8 @@ class GraphScene(QGraphicsScene):
             item.setPos(pos)
             self._syncing = False
             self._update_edges_of(node_id)
+            if not self.sceneRect().contains(item.sceneBoundingRect()):
+                self._grow_scene_rect()  # moved far (an auto-layout): still reachable
 
     def _on_doc_node_renamed(self, graph: GraphKey, old: str, new: str) -> None:
         """The same items under the new id: selection, caches and badges stay."""
