@@ -8,16 +8,18 @@ well under a second or two:
 1. each connected component on its own; wires that close a loop (found by a depth-first
    search) are turned round, so what is left is acyclic;
 2. layers by longest path from the sources, then each source pulled up next to what it
-   feeds (an input node sits beside its first use, not in column 0);
+   feeds (an input node sits beside its first use, not in column 0) and every node
+   moved, within what its wires allow, to where its wires are shortest;
 3. wires spanning several layers get a chain of small dummy nodes, one per layer they
    cross, so they reserve a lane and take part in the next steps;
 4. the order within each layer by barycenter sweeps, down and up, keeping the order
    with the fewest crossings counted;
 5. heights by a priority method: sweeps that move every node towards where its wires
    would be straight (its neighbours' ports), solved per layer as an isotonic
-   regression (pool adjacent violators) so nodes never overlap; dummy chains weigh
-   more, so long wires come out straight;
-6. components stacked top to bottom, the whole anchored where the nodes were.
+   regression (pool adjacent violators) so nodes never overlap; a lane keeps in line
+   with the next but gives way to nodes, so chains of nodes come out in line;
+6. components stacked top to bottom, nodes wired to nothing in rows below them, the
+   whole anchored where the nodes were.
 
 `layout_selection` lays out some nodes and then shifts the result down until it
 overlaps none of the others."""
@@ -67,12 +69,14 @@ def layout(boxes: Mapping[str, Box], wires: Iterable[Wire]) -> dict[str, Positio
     placed: dict[str, Position] = {}
     top = width = 0.0
     components = _components(boxes, wires)
-    for component in components:
+    which = {node_id: i for i, component in enumerate(components) for node_id in component}
+    wires_of: dict[int, list[Wire]] = {}
+    for w in wires:
+        wires_of.setdefault(which[w[0]], []).append(w)
+    for i, component in enumerate(components):
         if len(component) == 1:
             continue
-        members = set(component)
-        own = [w for w in wires if w[0] in members]
-        spots = _layout_component(component, boxes, own)
+        spots = _layout_component(component, boxes, wires_of[i])
         for node_id, (x, y) in spots.items():
             placed[node_id] = (x, y + top)
             width = max(width, x + boxes[node_id][2])
@@ -83,12 +87,12 @@ def layout(boxes: Mapping[str, Box], wires: Iterable[Wire]) -> dict[str, Positio
     for component in components:
         if len(component) == 1:
             (node_id,) = component
-            w, h = boxes[node_id][2], boxes[node_id][3]
-            if x and x + w > width:
+            box = boxes[node_id]
+            if x and x + box[2] > width:
                 x, top, row = 0.0, top + row + NODE_GAP, 0.0
             placed[node_id] = (x, top)
-            x += w + NODE_GAP
-            row = max(row, h)
+            x += box[2] + NODE_GAP
+            row = max(row, box[3])
     left = min(b[0] for b in boxes.values())
     upper = min(b[1] for b in boxes.values())
     return {k: (round(x + left, 1), round(y + upper, 1)) for k, (x, y) in placed.items()}

@@ -43,12 +43,12 @@ def passes_through(points: list[Point], rect: Rect) -> bool:
         if max(ax, bx) <= left or min(ax, bx) >= right or max(ay, by) <= top or \
                 min(ay, by) >= bottom:
             continue  # the piece's box misses the rectangle
-        if _segment_enters(ax, ay, bx, by, left, top, right, bottom):
+        if segment_enters(ax, ay, bx, by, left, top, right, bottom):
             return True
     return False
 
 
-def _segment_enters(ax: float, ay: float, bx: float, by: float, left: float, top: float,
+def segment_enters(ax: float, ay: float, bx: float, by: float, left: float, top: float,
                     right: float, bottom: float) -> bool:
     """Liang-Barsky: does the segment keep a piece of positive length inside?"""
     t0, t1 = 0.0, 1.0

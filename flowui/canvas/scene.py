@@ -273,6 +273,22 @@ class GraphScene(QGraphicsScene):
         if not self._syncing:
             self._update_edges_of(item.node_id)
 
+    def place_nodes(self, positions: dict[str, QPointF]) -> None:
+        """Move items without the document (an animation's frame): each wire touching
+        them is placed once, not once per end."""
+        self._syncing = True
+        try:
+            wires: set[Wire] = set()
+            for node_id, pos in positions.items():
+                item = self.nodes.get(node_id)
+                if item is not None:
+                    item.setPos(pos)
+                    wires.update(self._edges_of.get(node_id, ()))
+        finally:
+            self._syncing = False
+        for key in wires:
+            self._place_edge(self.edges[key])
+
     def _update_edges_of(self, node_id: str) -> None:
         for key in self._edges_of.get(node_id, ()):
             self._place_edge(self.edges[key])
