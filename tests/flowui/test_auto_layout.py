@@ -210,3 +210,29 @@ def test_after_laying_out_a_random_graph_no_wire_is_under_a_node_it_does_not_tou
     qtbot.wait(10)
     assert edge.over
     assert wires_under_nodes(window) == []
+
+
+def test_far_out_a_wire_crossing_a_node_is_drawn_over_its_block(window, qtbot):
+    open_file(window, resources.examples_dir() / "if_else.flow.json")
+    qtbot.wait(20)
+    edge = window.scene.edges[("name.value", "pause.value")]
+    body = window.scene.nodes["greeting"].scene_body_rect()
+    line = edge.line()  # far out a wire is this straight line, drawn by the overview
+    inside = next(line.pointAt(t / 100) for t in range(100)
+                  if body.adjusted(4, 4, -4, -4).contains(line.pointAt(t / 100)))
+    window.view.set_zoom(0.2)
+    window.view.centerOn(inside)
+    qtbot.wait(20)
+    assert window.scene.far
+    image = window.view.grab().toImage()
+    at = window.view.mapFromScene(inside)
+    around = {image.pixelColor(at.x() + dx, at.y() + dy).name()
+              for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
+    assert edge.color.name() in around, around
+    window.editor.move_nodes({"greeting": ((260.0, 0.0), (260.0, -600.0))})  # off the wire
+    window.editor.move_nodes({"greeting": ((260.0, -600.0), (260.0, 0.0))})  # back on it
+    qtbot.wait(20)
+    image = window.view.grab().toImage()
+    around = {image.pixelColor(at.x() + dx, at.y() + dy).name()
+              for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
+    assert edge.color.name() in around, around
