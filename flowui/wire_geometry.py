@@ -1,7 +1,6 @@
-"""The shape of a wire, without Qt: a cubic curve leaving its output port to the right
-and entering its input port from the left, and whether it passes through a box. The
-canvas draws it (flowui.canvas.edge_item) and checks it against the nodes it crosses
-(flowui.canvas.crossings) with these same numbers."""
+"""A wire's shape without Qt: a cubic curve out of its output port to the right and
+into its input port from the left, and whether it passes through a box; the canvas
+draws it and checks it against the nodes it crosses with these same numbers."""
 
 from __future__ import annotations
 

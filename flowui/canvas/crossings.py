@@ -1,7 +1,6 @@
-"""Wires are drawn under nodes, so a wire passing behind a node it does not touch
-would vanish there and look attached to it. Such a wire is drawn over every node
-instead, with a casing of the canvas's colour along it (as maps draw a road over
-another): visibly passing, never plugged in.
+"""Wires that pass through a node they do not touch: drawn over the nodes (with a
+casing of the canvas's colour along them, as maps draw a road over another), never
+vanishing under one as if plugged into it.
 
 Which wires cross which nodes is worked out on the event loop's next turn (a drag
 step, a file opened, an undo, an auto-layout each make one batch) for the wires whose

@@ -1,7 +1,6 @@
-"""Nodes gliding to where the document already has them (after an auto-layout): the
-move is one undo command pushed first; this only animates the items for a quarter of
-a second, and any change of the document meanwhile (an undo, another layout, a file
-opened) ends the glide with every item where the document says."""
+"""Nodes gliding for a quarter of a second to where the document already has them
+(after an auto-layout, one undo command pushed first); any change of the document
+meanwhile ends the glide at once, every item where the document says."""
 
 from __future__ import annotations
 
