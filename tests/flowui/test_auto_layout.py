@@ -236,3 +236,19 @@ def test_far_out_a_wire_crossing_a_node_is_drawn_over_its_block(window, qtbot):
     around = {image.pixelColor(at.x() + dx, at.y() + dy).name()
               for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
     assert edge.color.name() in around, around
+
+
+def test_the_command_palette_finds_and_runs_auto_layout(window, qtbot, tmp_path):
+    open_file(window, random_workflow(tmp_path, 12, seed=3))
+    qtbot.wait(20)
+    before = positions(window)
+    window.actions_by_name["command_palette"].trigger()
+    palette = window.command_palette
+    qtbot.waitExposed(palette)
+    qtbot.keyClicks(palette.input, "auto layout")
+    first = palette.list.topLevelItem(0)
+    assert (first.text(0), first.text(1)) == ("Auto-Layout", "Ctrl+Shift+L")
+    qtbot.keyClick(palette.input, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: positions(window) != before, timeout=2000)
+    settle(window, qtbot)
+    assert node_overlaps(window) == []
