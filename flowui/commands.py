@@ -89,9 +89,10 @@ class RemoveItemsCommand(GraphCommand):
 
 class MoveNodesCommand(GraphCommand):
     def __init__(self, doc: WorkflowDocument, graph: GraphKey,
-                 moves: Mapping[str, tuple[tuple[float, float], tuple[float, float]]]) -> None:
+                 moves: Mapping[str, tuple[tuple[float, float], tuple[float, float]]],
+                 text: str = "") -> None:
         """`moves`: node id -> (old position, new position)."""
-        super().__init__(doc, graph, f"Move {plural(len(moves), 'node')}")
+        super().__init__(doc, graph, text or f"Move {plural(len(moves), 'node')}")
         self.moves = dict(moves)
 
     def redo(self) -> None:

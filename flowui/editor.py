@@ -14,6 +14,8 @@ from engine.workflow.model import IDENT_RE, InputSpec, NodeSpec, Settings
 from engine.workflow.porttypes import can_connect
 from flowui import clipboard
 from flowui.arrange import align, distribute
+from flowui.auto_layout import plan_auto_layout
+from flowui.canvas.glide import NodeGlide
 from flowui.canvas.node_item import WIDTH as NODE_WIDTH
 from flowui.canvas.node_item import PortRef
 from flowui.canvas.scene import GraphScene
@@ -58,6 +60,7 @@ class Editor(QObject):
         # Where the mouse is on the canvas (scene coordinates), None when it is elsewhere
         # (a menu, the toolbar): set by the window, which owns the view.
         self.paste_point: Callable[[], QPointF | None] = lambda: None
+        self.glide = NodeGlide(scene, self)  # auto-layout's nodes moving to their places
         scene.connect_requested.connect(self.connect_ports)
         scene.reconnect_requested.connect(self.reconnect)
         scene.disconnect_requested.connect(self.disconnect_wires)
@@ -170,6 +173,22 @@ class Editor(QObject):
         moves = {k: (boxes[k][:2], pos) for k, pos in placed.items() if pos != boxes[k][:2]}
         if moves:
             self.move_nodes(moves)
+        return True
+
+    def auto_layout(self) -> bool:
+        """Lay out the graph shown (or only the selection, when two or more nodes are
+        selected) left to right, as one undo step; the nodes glide there. False when
+        nothing moved."""
+        self.glide.finish()
+        ids = self.scene.selected_node_ids()
+        moves = plan_auto_layout(self.scene, ids if len(ids) >= 2 else None)
+        if not moves:
+            self.message.emit("Already laid out" if self.scene.nodes else "Nothing to lay out")
+            return False
+        what = "selection" if len(ids) >= 2 else "graph"
+        self._push(MoveNodesCommand(self.doc, self.current_graph, moves,
+                                    text=f"Auto-Layout the {what} ({plural(len(moves), 'node')})"))
+        self.glide.start(moves)
         return True
 
     # --- a node's spec (the inspector) -----------------------------------------------------

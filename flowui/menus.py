@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 EDIT_MENU = ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
              "select_all", None, "add_node", "rename", "toggle_disabled", None, "validate")
-ARRANGE_MENU = ("arrange_left", "arrange_centre", "arrange_right", None, "arrange_top",
-                "arrange_middle", "arrange_bottom", None, "arrange_horizontal",
+ARRANGE_MENU = ("auto_layout", None, "arrange_left", "arrange_centre", "arrange_right", None,
+                "arrange_top", "arrange_middle", "arrange_bottom", None, "arrange_horizontal",
                 "arrange_vertical")
 VIEW_MENU = ("fit_all", "fit_selection", None, "zoom_in", "zoom_out", "zoom_reset")
 GRAPH_MENU = ("show_workflow", "open_body", None, "create_subgraph", "ungroup", None,

@@ -58,6 +58,9 @@ def window_actions(window: MainWindow) -> dict[str, QAction]:
     a["command_palette"] = make_action(
         window, "&Command Palette…", lambda: _open_palette(window), "Ctrl+Shift+P",
         "search", "Find any command by name and run it")
+    a["auto_layout"] = make_action(
+        window, "&Auto-Layout", editor.auto_layout, "Ctrl+Shift+L", "auto_layout",
+        "Lay out the graph left to right (or only the selected nodes), one undo step")
     for how, text in (("left", "Align &Left"), ("right", "Align &Right"),
                       ("top", "Align &Top"), ("bottom", "Align &Bottom"),
                       ("centre", "Align &Centres (vertical line)"),

@@ -19,10 +19,11 @@ from PySide6.QtWidgets import (
 )
 
 from flowui import theme
+from flowui.wire_geometry import bend
 
 
 def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
-    dx = max(abs(end.x() - start.x()) * 0.5, 40.0)
+    dx = bend(start.x(), end.x())
     path = QPainterPath(start)
     path.cubicTo(start + QPointF(dx, 0), end - QPointF(dx, 0), end)
     return path
@@ -36,6 +37,9 @@ _COUNT_FONT.setWeight(QFont.Weight.DemiBold)
 # A wire's part in the run shown (`flow`): no run, waiting for a value, else how many
 # values passed along it (more than one inside loop bodies).
 NO_RUN, WAITING = 0, -1
+WIRE_Z, OVER_Z = 0.0, 3.0  # under every node; over every node (see flowui.canvas.crossings)
+CASING = 4.0  # the canvas-coloured band on each side of a wire drawn over a node
+PORT_DISC = 6.5  # a port's disc (PORT_R, and its outline)
 
 
 class EdgeItem(QGraphicsItem):
@@ -49,13 +53,15 @@ class EdgeItem(QGraphicsItem):
         self._line = QLineF()
         self._bounds = QRectF()
         self._shape: QPainterPath | None = None
+        self._clip: QPainterPath | None = None  # drawn over nodes: all but its ports
         self._hover = False
+        self.over = False  # drawn over the nodes it passes, with a casing
         self.flow = NO_RUN
         # The run overlay's: text describing the last value that passed, for the tooltip.
         self.describe: Callable[[EdgeItem], str] | None = None
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
-        self.setZValue(0)
+        self.setZValue(WIRE_Z)
         self.set_endpoints(source, target)
 
     def _set_colors(self) -> None:
@@ -93,12 +99,14 @@ class EdgeItem(QGraphicsItem):
         self._line = QLineF(start, end)  # the overview's (far zoom)
         self._bounds = self._path.controlPointRect().adjusted(-4, -4, 4, 4)
         self._shape = None
+        self._clip = None
         self._far_changed(moved=True)
 
     def set_flow(self, flow: int, repaint: bool = True) -> None:
         if flow != self.flow:
             if (flow > 1) != (self.flow > 1):
                 self.prepareGeometryChange()  # the count's label needs room
+                self._clip = None
             self.flow = flow
             self._far_changed(moved=False)
             if repaint:
@@ -106,6 +114,24 @@ class EdgeItem(QGraphicsItem):
 
     def line(self) -> QLineF:
         return self._line
+
+    def ends(self) -> tuple[QPointF, QPointF]:
+        return self._start, self._end
+
+    def curve_rect(self) -> QRectF:
+        """Where the curve can be (its control points' box)."""
+        return self._bounds
+
+    def set_over(self, over: bool) -> bool:
+        """Drawn over every node (it passes through one it does not touch), or under;
+        True if that changed."""
+        if over == self.over:
+            return False
+        self.prepareGeometryChange()  # the casing is wider
+        self.over = over
+        self._clip = None
+        self.setZValue(OVER_Z if over else WIRE_Z)
+        return True
 
     def _far_changed(self, *, moved: bool) -> None:
         """The far picture's line changed: its ends, or only its colour."""
@@ -121,7 +147,10 @@ class EdgeItem(QGraphicsItem):
             super().update(*args)
 
     def boundingRect(self) -> QRectF:
-        return self._bounds.adjusted(-28, -12, 28, 12) if self.flow > 1 else self._bounds
+        if self.flow > 1:
+            return self._bounds.adjusted(-28, -12, 28, 12)
+        return self._bounds.adjusted(-CASING, -CASING, CASING, CASING) if self.over \
+            else self._bounds
 
     def shape(self) -> QPainterPath:
         if self._shape is None:  # a wide invisible band makes a 2 px wire easy to click
@@ -145,6 +174,11 @@ class EdgeItem(QGraphicsItem):
         color = theme.WIRE_SELECTED if selected else QColor(self.color)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         width = 3.0 if (selected or self._hover) else 2.0
+        if self.over:  # a band of canvas along it: passing over the node, not into it
+            painter.setClipPath(self._port_clip())  # its own ports stay on top of it
+            painter.setPen(QPen(theme.BACKGROUND, width + 2 * CASING + (1 if flow > 0 else 0),
+                                Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
+            painter.drawPath(self._path)
         if flow == WAITING:  # a run is shown and nothing passed here (yet)
             color = QColor(self.dim_color)
         elif flow > 0:  # lit: a value passed
@@ -162,6 +196,18 @@ class EdgeItem(QGraphicsItem):
         painter.drawPath(self._path)
         if flow > 1:  # how many values passed (a wire inside a loop body)
             self._paint_count(painter, f"×{flow}")  # noqa: RUF001 (the sign is meant)
+
+    def _port_clip(self) -> QPainterPath:
+        """Everything but its two ports' discs: drawn over the nodes, the wire still
+        goes into its ports as one drawn under them does."""
+        if self._clip is None:
+            clip = QPainterPath()
+            clip.addRect(self.boundingRect().adjusted(-2, -2, 2, 2))
+            ports = QPainterPath()
+            for point in (self._start, self._end):
+                ports.addEllipse(point, PORT_DISC, PORT_DISC)
+            self._clip = clip.subtracted(ports)
+        return self._clip
 
     def _paint_count(self, painter: QPainter, text: str) -> None:
         mid = self._path.pointAtPercent(0.5)

@@ -40,6 +40,7 @@ class _Layer(Generic[Item, Shape]):
         self._key: tuple[object, ...] = ()  # the transform and device it was drawn for
         self._redraw = True
         self._dirty: dict[Item, None] = {}  # recoloured since; in order: the last on top
+        self._drawn = 0  # items in the picture: an empty one is not blitted
 
     def invalidate(self) -> None:
         self._redraw = True
@@ -65,26 +66,33 @@ class _Layer(Generic[Item, Shape]):
             self._redraw = False
             self._dirty.clear()
             self._image.fill(Qt.GlobalColor.transparent)
-            self._draw_items(transform, items)
+            self._drawn = self._draw_items(transform, items)
         elif self._dirty:
             dirty, self._dirty = self._dirty, {}
-            self._draw_items(transform, dirty)
+            self._drawn += self._draw_items(transform, dirty)
+        if not self._drawn:
+            return
         painter.save()
         painter.resetTransform()
         painter.drawImage(QPointF(), self._image)
         painter.restore()
 
-    def draw_direct(self, painter: QPainter, items: Iterable[Item]) -> None:
+    def draw_direct(self, painter: QPainter, items: Iterable[Item]) -> int:
+        """Draw the items; how many there were."""
+        count = 0
         for color, shapes in self._batches(items):
             self._draw(painter, color, shapes)
+            count += len(shapes)
+        return count
 
-    def _draw_items(self, transform: QTransform, items: Iterable[Item]) -> None:
+    def _draw_items(self, transform: QTransform, items: Iterable[Item]) -> int:
         assert self._image is not None
         painter = QPainter(self._image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setTransform(transform)
-        self.draw_direct(painter, items)
+        count = self.draw_direct(painter, items)
         painter.end()
+        return count
 
     def _batches(self, items: Iterable[Item]) -> Iterable[tuple[QColor, list[Shape]]]:
         batches: dict[int, tuple[QColor, list[Shape]]] = {}
@@ -126,10 +134,14 @@ class Overview:
     def __init__(self) -> None:
         self._nodes: _Layer[NodeItem, QRectF] = _Layer(_node_block, _draw_blocks)
         self._edges: _Layer[EdgeItem, QLineF] = _Layer(_edge_line, _draw_lines)
+        # wires passing through a node they do not touch: drawn over the blocks
+        self._over: _Layer[EdgeItem, QLineF] = _Layer(_edge_line, _draw_lines)
+        self.over_wires = 0  # how many there are (none: no third picture to keep)
 
     def invalidate(self) -> None:
         self._nodes.invalidate()
         self._edges.invalidate()
+        self._over.invalidate()
 
     def changed(self, item: NodeItem | EdgeItem, *, moved: bool) -> None:
         """A moved (or resized) item redraws the whole picture; a recoloured one is
@@ -138,17 +150,27 @@ class Overview:
             self.invalidate()
         elif isinstance(item, NodeItem):
             self._nodes.recolored(item)
+        elif item.over:
+            self._over.recolored(item)
         else:
             self._edges.recolored(item)
 
     def paint(self, painter: QPainter, nodes: Iterable[NodeItem],
               edges: Iterable[EdgeItem], *, kept: bool = True) -> None:
-        """Wires under nodes, clipped by the painter to what is exposed. `kept`: from
-        the pictures kept for the view (else drawn afresh, e.g. into an export)."""
+        """Wires under nodes (but those drawn over them), clipped by the painter to what
+        is exposed. `kept`: from the pictures kept for the view (else drawn afresh, e.g.
+        into an export)."""
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        over = self.over_wires
+        under = (e for e in edges if not e.over) if over else edges
+        above = (e for e in edges if e.over)  # (both read only when drawn afresh)
         if kept:
-            self._edges.paint(painter, edges)
+            self._edges.paint(painter, under)
             self._nodes.paint(painter, nodes)
+            if over:
+                self._over.paint(painter, above)
         else:
-            self._edges.draw_direct(painter, edges)
+            self._edges.draw_direct(painter, under)
             self._nodes.draw_direct(painter, nodes)
+            if over:
+                self._over.draw_direct(painter, above)

@@ -8,6 +8,7 @@ from PySide6.QtCore import QObject, QPointF, QRect, QRectF, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
+from flowui.canvas.crossings import Crossings
 from flowui.canvas.edge_item import EdgeItem
 from flowui.canvas.node_item import NodeItem, PortRef
 from flowui.canvas.overview import Overview
@@ -47,6 +48,7 @@ class GraphScene(QGraphicsScene):
         self._syncing = False
         self.far = False  # zoomed out to blocks: see set_far
         self.overview = Overview()  # what is drawn when far
+        self.crossings = Crossings(self)  # wires over nodes they do not touch
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         doc.node_added.connect(self._on_doc_node_added)
         doc.node_removed.connect(self._on_doc_node_removed)
@@ -69,6 +71,7 @@ class GraphScene(QGraphicsScene):
     def rebuild(self) -> None:
         """Recreate every item from the graph shown (a file was opened, a graph switched)."""
         self.clear()
+        self.crossings.clear()
         self.nodes.clear()
         self.edges.clear()
         self._edges_of.clear()
@@ -187,6 +190,7 @@ class GraphScene(QGraphicsScene):
         if a is None or b is None:
             return
         edge.set_ends(a.port_pos(src_port, True), b.port_pos(dst_port, False))
+        self.crossings.wire_moved(edge)
 
     def _grow_scene_rect(self) -> None:
         bounds = self.itemsBoundingRect()
@@ -212,6 +216,7 @@ class GraphScene(QGraphicsScene):
             return
         item = self.nodes.pop(node_id)
         self.removeItem(item)
+        self.crossings.node_removed(item)
         self.overview.invalidate()
         self._edges_of.pop(node_id, None)
         self._edges_from.clear()
@@ -221,6 +226,7 @@ class GraphScene(QGraphicsScene):
             return
         self._refresh_node(self.nodes[node_id])
         self._update_edges_of(node_id)
+        self.crossings.node_moved(self.nodes[node_id])  # it may have grown over a wire
 
     def _on_doc_node_moved(self, graph: GraphKey, node_id: str) -> None:
         if graph != self.graph_key:
@@ -232,6 +238,8 @@ class GraphScene(QGraphicsScene):
             item.setPos(pos)
             self._syncing = False
             self._update_edges_of(node_id)
+            if not self.sceneRect().contains(item.sceneBoundingRect()):
+                self._grow_scene_rect()  # moved far (an auto-layout): still reachable
 
     def _on_doc_node_renamed(self, graph: GraphKey, old: str, new: str) -> None:
         """The same items under the new id: selection, caches and badges stay."""
@@ -262,6 +270,7 @@ class GraphScene(QGraphicsScene):
             return
         item = self._unfile_edge((source, target))
         if item is not None:
+            self.crossings.wire_removed(item)
             self.removeItem(item)
             self.overview.invalidate()
 
@@ -270,8 +279,25 @@ class GraphScene(QGraphicsScene):
     def node_item_moved(self, item: NodeItem) -> None:
         if self.far:
             self.update()  # the overview draws it: Qt does not know it moved a picture
+        self.crossings.node_moved(item)
         if not self._syncing:
             self._update_edges_of(item.node_id)
+
+    def place_nodes(self, positions: dict[str, QPointF]) -> None:
+        """Move items without the document (an animation's frame): each wire touching
+        them is placed once, not once per end."""
+        self._syncing = True
+        try:
+            wires: set[Wire] = set()
+            for node_id, pos in positions.items():
+                item = self.nodes.get(node_id)
+                if item is not None:
+                    item.setPos(pos)
+                    wires.update(self._edges_of.get(node_id, ()))
+        finally:
+            self._syncing = False
+        for key in wires:
+            self._place_edge(self.edges[key])
 
     def _update_edges_of(self, node_id: str) -> None:
         for key in self._edges_of.get(node_id, ()):

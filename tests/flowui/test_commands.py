@@ -279,7 +279,7 @@ class BodyOutput(Node):
 
 EDITOR_EDITS = st.lists(st.tuples(st.sampled_from(
     ["add", "add", "delete", "move", "connect", "config", "rename", "open_body", "open_body",
-     "show", "add_subgraph", "remove_subgraph", "undo"]),
+     "show", "add_subgraph", "remove_subgraph", "undo", "auto_layout"]),
     st.integers(0, 1000), st.integers(0, 1000)), min_size=1, max_size=30)
 
 
@@ -318,6 +318,10 @@ def editor_edit(editor: Editor, kind: str, a: int, b: int) -> None:
         loops = [n.id for n in doc.nodes(graph) if n.type == "toy.repeat"]
         if loops:
             editor.open_body(loops[a % len(loops)])
+    elif kind == "auto_layout":  # the graph, or a selection of two or more
+        editor.select(ids[:a % (len(ids) + 1)])
+        editor.auto_layout()
+        editor.glide.finish()  # (the glide runs on the event loop; where it ends)
 
 
 def assert_scene_mirrors(editor: Editor) -> None:
