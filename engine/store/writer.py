@@ -4,9 +4,10 @@ A `StoreWriter` serves every run of one process. Its bus subscriber and outputs
 hook only append the engine's (immutable, already masked) records to a list: tens
 of nanoseconds on the run's loop. Every `FLUSH_INTERVAL_S` (and when a run ends, or
 when a caller awaits `flush()`) a task on the same loop turns what has gathered into
-rows, in slices of `SLICE_S` so a big batch never holds the loop, and hands only the
-SQLite commit (which releases the GIL) to a worker thread. Serialising in that
-thread instead would starve a Qt loop of the GIL (NOTES.md). A run killed with
+rows, in slices of `SLICE_S` so a big batch never holds the loop, then commits: on
+the loop, or (`commit_in_thread`, the editor's writers) in a worker thread, as
+SQLite releases the GIL while it works. Serialising in that thread instead would
+starve a Qt loop of the GIL (NOTES.md). A run killed with
 SIGKILL therefore loses at most what arrived after the last commit: one interval
 plus one commit (docs/notes.md has the measured figure).
 
@@ -25,6 +26,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -95,8 +97,14 @@ class StoreWriter:
 
     def __init__(self, path: Path, *, max_value_bytes: int = MAX_VALUE_BYTES,
                  interval_s: float = FLUSH_INTERVAL_S,
-                 warn: Callable[[str], None] | None = None) -> None:
+                 warn: Callable[[str], None] | None = None,
+                 commit_in_thread: bool = False) -> None:
         self.path = path
+        # A window's writer commits in a worker thread: a big batch's commit (~1 MB,
+        # several ms) would stall its frames. Without a window, on the loop: the thread
+        # costs more than it saves (GIL hand-offs for every row bound; serve mode with
+        # the store 3,300 -> 3,500 requests/s, docs/notes.md).
+        self.commit_in_thread = commit_in_thread
         self.max_value_bytes = max_value_bytes
         self.interval_s = interval_s
         self._warn = warn or log.warning
@@ -256,8 +264,12 @@ class StoreWriter:
             del self._runs[run_id]
         rows, updates = apply(inserts, ops)  # a run begun and ended since: one row written
         try:
-            await in_thread(connection.write, self.db, lambda db: _commit(
+            commit = partial(connection.write, self.db, lambda db: _commit(
                 db, snapshots, rows, event_rows, output_rows, updates), self.path)
+            if self.commit_in_thread:
+                await in_thread(commit)
+            else:
+                commit()
             self.commits += 1
             self._failed = False
             self._committed = taken

@@ -76,7 +76,7 @@ class Launch:
         if store is None:
             return None
         try:
-            return StoreWriter(store, warn=self._warn)
+            return StoreWriter(store, warn=self._warn, commit_in_thread=True)
         except (StoreError, OSError) as e:
             self._warn(f"This run is not recorded: {e}")
             return None

@@ -74,7 +74,8 @@ class LiveTriggers(QObject):
         writer = None
         if self.runs.store_path is not None:
             try:
-                writer = StoreWriter(self.runs.store_path, warn=self.message.emit)
+                writer = StoreWriter(self.runs.store_path, warn=self.message.emit,
+                                     commit_in_thread=True)
             except (StoreError, OSError) as e:
                 self.message.emit(f"Runs will not be recorded: {e}")
         server = Server(workflow, self.runs.runner.registry, base_dir=doc.base_dir,
