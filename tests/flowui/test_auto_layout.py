@@ -67,13 +67,19 @@ def wires_under_nodes(window) -> list[tuple[tuple[str, str], str]]:
 def settle(window, qtbot) -> None:
     """The glide ended and the wires checked (both on the event loop)."""
     qtbot.waitUntil(lambda: not window.editor.glide.running, timeout=3000)
+    checked(window, qtbot)
+
+
+def checked(window, qtbot) -> None:
+    """Every wire checked for the nodes it crosses (in slices of the loop's turns)."""
     qtbot.wait(10)
+    qtbot.waitUntil(lambda: not window.scene.crossings.pending, timeout=3000)
 
 
 def test_the_menu_lays_out_the_graph_in_one_undo_step_and_undo_restores_it(
         window, qtbot, tmp_path):
     open_file(window, random_workflow(tmp_path, 60))
-    qtbot.wait(20)
+    checked(window, qtbot)
     before = positions(window)
     saved = window.doc.workflow.model_dump_json()
     assert node_overlaps(window), "the scattered input overlaps, or this proves little"
@@ -107,7 +113,7 @@ def test_the_menu_lays_out_the_graph_in_one_undo_step_and_undo_restores_it(
 def test_the_nodes_glide_and_an_undo_or_a_second_layout_meanwhile_is_safe(
         window, qtbot, tmp_path):
     open_file(window, random_workflow(tmp_path, 30, seed=4))
-    qtbot.wait(20)
+    checked(window, qtbot)
     before = positions(window)
     window.actions_by_name["auto_layout"].trigger()
     laid = positions(window)
@@ -135,7 +141,7 @@ def test_the_nodes_glide_and_an_undo_or_a_second_layout_meanwhile_is_safe(
 def test_the_selection_alone_is_laid_out_and_overlaps_none_of_the_others(
         window, qtbot, tmp_path):
     open_file(window, random_workflow(tmp_path, 40, seed=2))
-    qtbot.wait(20)
+    checked(window, qtbot)
     window.actions_by_name["auto_layout"].trigger()
     settle(window, qtbot)
     ids = sorted(window.scene.nodes)
@@ -158,7 +164,7 @@ def test_the_selection_alone_is_laid_out_and_overlaps_none_of_the_others(
 
 def test_if_else_the_wire_name_to_pause_is_drawn_over_greeting_not_under(window, qtbot):
     open_file(window, resources.examples_dir() / "if_else.flow.json")
-    qtbot.wait(20)
+    checked(window, qtbot)
     edge = window.scene.edges[("name.value", "pause.value")]
     greeting = window.scene.nodes["greeting"]
     start, end = edge.ends()
@@ -190,7 +196,7 @@ def test_if_else_the_wire_name_to_pause_is_drawn_over_greeting_not_under(window,
 def test_after_laying_out_a_random_graph_no_wire_is_under_a_node_it_does_not_touch(
         window, qtbot, tmp_path):
     open_file(window, random_workflow(tmp_path, 150, seed=9))
-    qtbot.wait(20)
+    checked(window, qtbot)
     assert wires_under_nodes(window) == []  # those crossing are drawn over
     before = sum(e.over for e in window.scene.edges.values())
     window.actions_by_name["auto_layout"].trigger()
@@ -214,7 +220,7 @@ def test_after_laying_out_a_random_graph_no_wire_is_under_a_node_it_does_not_tou
 
 def test_far_out_a_wire_crossing_a_node_is_drawn_over_its_block(window, qtbot):
     open_file(window, resources.examples_dir() / "if_else.flow.json")
-    qtbot.wait(20)
+    checked(window, qtbot)
     edge = window.scene.edges[("name.value", "pause.value")]
     body = window.scene.nodes["greeting"].scene_body_rect()
     line = edge.line()  # far out a wire is this straight line, drawn by the overview
@@ -222,7 +228,7 @@ def test_far_out_a_wire_crossing_a_node_is_drawn_over_its_block(window, qtbot):
                   if body.adjusted(4, 4, -4, -4).contains(line.pointAt(t / 100)))
     window.view.set_zoom(0.2)
     window.view.centerOn(inside)
-    qtbot.wait(20)
+    checked(window, qtbot)
     assert window.scene.far
     image = window.view.grab().toImage()
     at = window.view.mapFromScene(inside)
@@ -231,7 +237,7 @@ def test_far_out_a_wire_crossing_a_node_is_drawn_over_its_block(window, qtbot):
     assert edge.color.name() in around, around
     window.editor.move_nodes({"greeting": ((260.0, 0.0), (260.0, -600.0))})  # off the wire
     window.editor.move_nodes({"greeting": ((260.0, -600.0), (260.0, 0.0))})  # back on it
-    qtbot.wait(20)
+    checked(window, qtbot)
     image = window.view.grab().toImage()
     around = {image.pixelColor(at.x() + dx, at.y() + dy).name()
               for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
@@ -240,7 +246,7 @@ def test_far_out_a_wire_crossing_a_node_is_drawn_over_its_block(window, qtbot):
 
 def test_the_command_palette_finds_and_runs_auto_layout(window, qtbot, tmp_path):
     open_file(window, random_workflow(tmp_path, 12, seed=3))
-    qtbot.wait(20)
+    checked(window, qtbot)
     before = positions(window)
     window.actions_by_name["command_palette"].trigger()
     palette = window.command_palette
