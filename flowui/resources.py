@@ -19,12 +19,17 @@ from flowui import theme
 ICON_INK = "#C9D1D9"  # the stroke every icon file is drawn with
 
 
+@cache
 def root() -> Path:
-    """The resources/ folder: next to the packages in a checkout, under sys._MEIPASS
-    in a PyInstaller bundle."""
+    """The resources/ folder, wherever FlowUI runs from: under sys._MEIPASS in a
+    PyInstaller bundle, inside the package once installed (pyproject maps resources/
+    to flowui/_resources), next to the packages in a checkout or editable install."""
     bundle = getattr(sys, "_MEIPASS", None)
-    base = Path(bundle) if bundle else Path(__file__).resolve().parents[1]
-    return base / "resources"
+    if bundle:
+        return Path(bundle) / "resources"
+    here = Path(__file__).resolve().parent
+    installed = here / "_resources"
+    return installed if installed.is_dir() else here.parent / "resources"
 
 
 def path(*parts: str) -> Path:
