@@ -20,7 +20,8 @@ XCB_LIBRARIES = {
     "xcb-xinerama": "libxcb-xinerama0", "xcb-xkb": "libxcb-xkb1",
     "xkbcommon-x11": "libxkbcommon-x11-0",
 }
-USAGE = "usage: flowui [WORKFLOW.flow.json]\n       flowui --version"
+USAGE = ("usage: flowui [WORKFLOW.flow.json]\n       flowui --version\n"
+         "       flowui --self-test   (open, run and draw an example; exit 0 when all is well)")
 
 
 def flowui_version() -> str:
@@ -64,6 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] in (["--help"], ["-h"]):
         print(USAGE)
         return 0
+    if args == ["--self-test"]:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed
+        problem = qt_problem()
+        if problem is not None:
+            print(f"flowui: {problem}", file=sys.stderr)
+            return 1
+        from flowui.app import main as run_editor
+
+        return run_editor(argv[:1], self_test=True)
     if len(args) > 1 or (args and args[0].startswith("-")):
         print(f"flowui: unexpected arguments: {' '.join(args)}\n{USAGE}", file=sys.stderr)
         return 2

@@ -101,3 +101,18 @@ def test_the_wheel_holds_the_resources_and_the_installed_program_finds_them(whee
                              capture_output=True, text=True, timeout=60, cwd=tmp_path,
                              env={**os.environ, "PYTHONPATH": str(site)})
     assert checked.returncode == 0, checked.stderr
+
+
+def test_the_self_test_opens_runs_and_draws_an_example():
+    done = _run("-m", "flowui.start", "--self-test", env={"QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr
+    assert "self-test passed" in done.stdout
+    assert "every node completed" in done.stdout and "frame" in done.stdout
+
+
+def test_the_self_test_fails_loudly_when_the_result_is_wrong():
+    script = ("import sys; import flowui.self_test as t; t.EXPECTED = {'squares': [0]}; "
+              "from flowui.start import main; sys.exit(main(['flowui', '--self-test']))")
+    done = _run("-c", script, env={"QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 1
+    assert "self-test failed" in done.stderr and "expected {'squares': [0]}" in done.stderr
