@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint clean dist test-dist
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "FlowUI needs Python 3.11 or newer"'
@@ -32,6 +32,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check engine nodes flowui tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+
+VERSION  = $(shell $(PYTHON) -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
+PLATFORM = $(shell $(PYTHON) -c 'import platform; print(platform.system().lower() + "-" + platform.machine().lower())')
+
+dist: $(STAMP)  ## the desktop bundle: dist/FlowUI/ and dist/FlowUI-<version>-<platform>.tar.gz
+	$(BIN)/python -m pip install --quiet -e '.[gui,test,dev,dist]'
+	$(BIN)/pyinstaller --noconfirm --log-level ERROR --distpath dist --workpath build/pyinstaller build.spec
+	cp resources/flowui.desktop dist/FlowUI/flowui.desktop
+	cp resources/icons/app.svg dist/FlowUI/flowui.svg
+	tar -czf dist/FlowUI-$(VERSION)-$(PLATFORM).tar.gz -C dist FlowUI
+
+test-dist: dist  ## the built bundle's own tests (what CI runs after the suite)
+	FLOWUI_BUNDLE=dist/FlowUI QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/bundle -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -200,8 +200,14 @@ class Registry:
                 self.register(c, origin=where)
 
     def load_plugin_dir(self, folder: Path) -> None:
+        """Each `*.py` file and package in `folder`; their own pure-Python dependencies
+        may sit in `folder/_lib` (`pip install --target <folder>/_lib PACKAGE`), searched
+        after what FlowUI itself ships, so a plugin cannot replace one of its libraries."""
         if not folder.is_dir():
             return
+        lib = folder / PLUGIN_LIB
+        if lib.is_dir() and str(lib) not in sys.path:
+            sys.path.append(str(lib))
         for path in sorted(folder.iterdir()):
             if path.name.startswith((".", "_")):
                 continue
@@ -219,6 +225,9 @@ class Registry:
             if (inspect.isclass(value) and issubclass(value, Node) and "type" in value.__dict__
                     and value.__module__ == module.__name__):
                 self.register(value, origin=where)
+
+
+PLUGIN_LIB = "_lib"  # a plugin folder's own dependencies (docs/writing-nodes.md)
 
 
 def _import_path(path: Path) -> ModuleType:
