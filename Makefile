@@ -39,6 +39,7 @@ PLATFORM = $(shell $(PYTHON) -c 'import platform; print(platform.system().lower(
 dist: $(STAMP)  ## the desktop bundle: dist/FlowUI/ and dist/FlowUI-<version>-<platform>.tar.gz
 	$(BIN)/python -m pip install --quiet -e '.[gui,test,dev,dist]'
 	$(BIN)/pyinstaller --noconfirm --log-level ERROR --distpath dist --workpath build/pyinstaller build.spec
+	test -e dist/FlowUI/flowcli || ln -s flowui dist/FlowUI/flowcli  # Linux: one executable
 	cp resources/flowui.desktop dist/FlowUI/flowui.desktop
 	cp resources/icons/app.svg dist/FlowUI/flowui.svg
 	tar -czf dist/FlowUI-$(VERSION)-$(PLATFORM).tar.gz -C dist FlowUI

@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None, *, self_test: bool = False) -> int:
         window.restore_layout()
     window.show()
     code = [0]
+    if os.environ.get("FLOWUI_BENCH_FIRST_FRAME"):  # bench/bundle.py: start-up, then quit
+        QTimer.singleShot(0, lambda: (window.repaint(), app.quit()))
     if scratch is not None:
         from flowui.self_test import SelfTest
 

@@ -11,6 +11,7 @@ import ctypes.util
 import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 # The libraries Qt's xcb platform plugin loads, by the Debian/Ubuntu package that holds each.
 XCB_LIBRARIES = {
@@ -58,6 +59,11 @@ def qt_problem(environ: os._Environ[str] | dict[str, str] = os.environ,
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
+    if Path(argv[0]).name.startswith("flowcli"):  # the bundle's flowcli: a link to flowui
+        from engine.cli import main as command_line
+
+        command_line()
+        return 0
     args = argv[1:]
     if args[:1] in (["--version"], ["-V"]):
         print(f"flowui {flowui_version()}")
