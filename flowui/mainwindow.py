@@ -22,6 +22,7 @@ from flowui import resources
 from flowui.about import about_text
 from flowui.canvas.scene import GraphScene
 from flowui.canvas.view import GraphView
+from flowui.decor_actions import DecorActions
 from flowui.document import WorkflowDocument
 from flowui.editor import Editor
 from flowui.files import FileController
@@ -43,7 +44,7 @@ from flowui.window_actions import window_actions
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 EDIT_MENU = ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
-             "select_all", None, "add_node", "validate")
+             "select_all", None, "add_node", "group_selection", "add_note", None, "validate")
 ARRANGE_MENU = ("arrange_left", "arrange_centre", "arrange_right", None, "arrange_top",
                 "arrange_middle", "arrange_bottom", None, "arrange_horizontal",
                 "arrange_vertical")
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.validation = ValidationController(self.editor, parent=self)
         self.placement = NodePlacement(registry, self.view, self.editor, self)
         self.graphs = GraphActions(self.editor, self)
+        self.decor_actions = DecorActions(self.editor, self.view, self)  # groups, notes
         self.runs = RunController(self, self.editor, self.validation, self.settings, registry)
         self.run_panels = RunPanels(self.runs, self.validation, self)
         self.inspector.add_tab(self.run_panels.node_view, "Run")
@@ -116,6 +118,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self._zoom_label)
         self.actions_by_name = {**self.files.actions, **window_actions(self),
                                 **self.graphs.actions, **self.runs.actions,
+                                **self.decor_actions.actions,
                                 "serve_triggers": self.triggers.action}
         self._build_menus_and_toolbar()
 
@@ -164,6 +167,7 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         self._fill(edit_menu, EDIT_MENU)
         self._fill(edit_menu.addMenu("Arra&nge"), ARRANGE_MENU)
+        self.decor_actions.color_menu(edit_menu)
         view_menu = bar.addMenu("&View")
         self._fill(view_menu, (*VIEW_MENU, None))
         for dock in self._docks.values():
