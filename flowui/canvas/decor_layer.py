@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QPoint, QRectF, Signal
+from PySide6.QtCore import QObject, QPoint, QRectF, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneContextMenuEvent
 
 from flowui import decor
@@ -26,8 +26,8 @@ DecorKey = tuple[Kind, str]
 class DecorLayer(QObject):
     # (kind, id) -> new rect; node id -> (old, new position): a group dragged with
     # what lies inside it, or a note dragged alone
-    move_finished = Signal(dict, dict)
-    resize_finished = Signal(str, str, tuple)  # kind, id, (x, y, w, h)
+    move_finished = Signal(object, object)
+    resize_finished = Signal(str, str, object)  # kind, id, (x, y, w, h)
     text_edited = Signal(str, str, str)  # kind, id, a group's title or a note's Markdown
     context_menu_requested = Signal(str, str, QPoint)  # kind, id, screen position
 
@@ -98,8 +98,9 @@ class DecorLayer(QObject):
             for p in problems:
                 log.warning("%s: %s", where, p)
             more = f" (and {len(problems) - 1} more, see the log)" if len(problems) > 1 else ""
-            self.scene.message.emit(f"Some groups or notes of {where} are not shown: "
-                                    f"{problems[0]}{more}")
+            text = f"Some groups or notes of {where} are not shown: {problems[0]}{more}"
+            # After the load's own messages ("Editing the workflow"), not under them.
+            QTimer.singleShot(0, self, lambda: self.scene.message.emit(text))
 
     # --- from items ------------------------------------------------------------------
 
