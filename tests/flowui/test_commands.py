@@ -14,6 +14,7 @@ from PySide6.QtGui import QUndoStack
 
 from engine import BodySpec, Node, NodeConfig, Port, Registry
 from engine.workflow.model import Connection, InputSpec, NodeSpec, Settings, Subgraph
+from flowui import decor
 from flowui.canvas.scene import GraphScene
 from flowui.commands import (
     AddNodesCommand,
@@ -29,7 +30,6 @@ from flowui.commands import (
     SetNodeCommand,
     SetSettingsCommand,
 )
-from flowui import decor
 from flowui.decor_commands import EditDecorCommand
 from flowui.document import GraphKey, WorkflowDocument
 from flowui.editor import Editor
