@@ -40,7 +40,7 @@ from flowui.document import GraphKey, WorkflowDocument
 PASTE_OFFSET = 40.0  # a second paste at the same mouse point cascades by this much
 PASTE_GAP = 60.0  # between the originals and a copy placed beside them
 SNAP = 10.0
-GROUP_MARGIN = 30.0  # around the nodes a new group is fitted to
+GROUP_MARGIN = 20.0  # around the nodes a new group is fitted to
 NOTE_SIZE = (260.0, 160.0)
 
 Moves = Mapping[str, tuple[tuple[float, float], tuple[float, float]]]
