@@ -47,8 +47,8 @@ class DecorActions(QObject):
             self.actions[key] = action
         view.graph_scene.decor.context_menu_requested.connect(self._on_decor_context_menu)
 
-    def color_menu(self, parent: QMenu) -> QMenu:
-        menu = parent.addMenu("&Colour")
+    def color_menu(self, parent: QMenu, title: str = "Group && Note Co&lour") -> QMenu:
+        menu = parent.addMenu(title)
         for key in COLOR_ACTIONS:
             menu.addAction(self.actions[key])
         return menu
@@ -80,7 +80,7 @@ class DecorActions(QObject):
         layer = self.view.graph_scene.decor
         edit = menu.addAction("Rename Group…" if kind == "groups" else "Edit Note…")
         edit.triggered.connect(lambda: layer.edit(kind, ident))  # type: ignore[arg-type]
-        self.color_menu(menu)
+        self.color_menu(menu, "&Colour")
         menu.addSeparator()
         delete = menu.addAction("Delete" + (" Group (keeps its nodes)" if kind == "groups"
                                             else " Note"))
