@@ -171,3 +171,20 @@ def test_far_out_the_overview_draws_them(window, tmp_path):
     inside = view.mapFromScene(QPointF(900, 900))
     outside = view.mapFromScene(QPointF(-400, -400))
     assert image.pixelColor(inside) != image.pixelColor(outside)
+
+
+def test_shift_n_adds_a_note_and_canvas_keys_type_into_it(window, tmp_path):
+    _open(window, tmp_path)
+    view = window.view
+    view.setFocus()
+    zoom = view.zoom()
+    QTest.keyClick(view.viewport(), Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)
+    assert ("notes", "note1") in window.scene.decor.items
+    item = window.scene.decor.items[("notes", "note1")]
+    assert item.editor is not None
+    for key in (Qt.Key.Key_F, Qt.Key.Key_Space, Qt.Key.Key_Delete):  # Fit All, pan, Delete
+        QTest.keyClick(view.viewport(), key)
+    assert view.zoom() == zoom and ("notes", "note1") in window.scene.decor.items
+    QTest.keyClicks(view.viewport(), "ok")
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert window.doc.workflow.ui["notes"][0]["text"] == "f ok"  # Delete at the end: nothing
