@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -53,6 +54,7 @@ class WorkflowDocument(QObject):
     settings_changed = Signal()  # the workflow's run settings (they cover every graph)
     subgraph_added = Signal(str)
     subgraph_removed = Signal(str)
+    decor_changed = Signal(object)  # graph key: its `ui` (groups, sticky notes) was replaced
     # Before a graph's nodes, wires or (for a subgraph) properties change: the editor
     # brings that graph to the canvas, so undo shows what it changes.
     graph_about_to_change = Signal(object)
@@ -297,6 +299,27 @@ class WorkflowDocument(QObject):
         # workflow-level: changing them takes no one to another graph.
         if graph is not None:
             self.graph_about_to_change.emit(graph)
+
+    def ui(self, graph: GraphKey) -> Any:
+        """A graph's view-only `ui` as stored (flowui.decor reads it); None when a
+        subgraph has none (the workflow always has one)."""
+        if graph is None:
+            return self.workflow.ui
+        return (self.workflow.subgraphs[graph].model_extra or {}).get("ui")
+
+    def set_ui(self, graph: GraphKey, ui: Any) -> None:
+        """Replace a graph's `ui` (None: a subgraph's is removed, as it was never there)."""
+        self.graph_about_to_change.emit(graph)
+        if graph is None:
+            self.workflow.ui = ui
+        else:
+            extra = self.workflow.subgraphs[graph].model_extra
+            assert extra is not None  # subgraphs keep unknown keys (extra="allow")
+            if ui is None:
+                extra.pop("ui", None)
+            else:
+                extra["ui"] = ui  # in place: a key already there keeps its place in the file
+        self.decor_changed.emit(graph)
 
     def set_settings(self, settings: Settings) -> None:
         self.workflow.settings = settings

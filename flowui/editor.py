@@ -12,9 +12,10 @@ from PySide6.QtGui import QGuiApplication, QUndoCommand, QUndoStack
 
 from engine.workflow.model import IDENT_RE, InputSpec, NodeSpec, Settings
 from engine.workflow.porttypes import can_connect
-from flowui import clipboard
+from flowui import clipboard, decor
 from flowui.arrange import align, distribute
 from flowui.auto_layout import plan_auto_layout
+from flowui.canvas.decor_items import TITLE_H as GROUP_TITLE_H
 from flowui.canvas.glide import NodeGlide
 from flowui.canvas.node_item import WIDTH as NODE_WIDTH
 from flowui.canvas.node_item import PortRef
@@ -34,12 +35,16 @@ from flowui.commands import (
     SetSettingsCommand,
     plural,
 )
+from flowui.decor import Decor, Kind
+from flowui.decor_commands import EditDecorCommand
 from flowui.document import GraphKey, WorkflowDocument
 from flowui.subgraph_fold import FoldError, fold, unfold
 
 PASTE_OFFSET = 40.0  # a second paste at the same mouse point cascades by this much
 PASTE_GAP = 60.0  # between the originals and a copy placed beside them
 SNAP = 10.0
+GROUP_MARGIN = 20.0  # around the nodes a new group is fitted to
+NOTE_SIZE = (260.0, 160.0)
 
 Moves = Mapping[str, tuple[tuple[float, float], tuple[float, float]]]
 
@@ -66,6 +71,9 @@ class Editor(QObject):
         scene.disconnect_requested.connect(self.disconnect_wires)
         scene.move_finished.connect(self.move_nodes)
         scene.message.connect(self.message)
+        scene.decor.move_finished.connect(self.move_decor)
+        scene.decor.resize_finished.connect(self.resize_decor)
+        scene.decor.text_edited.connect(self.set_decor_text)
         doc.graph_about_to_change.connect(self._on_doc_graph_about_to_change)
         doc.subgraph_removed.connect(self._on_doc_subgraph_removed)
         doc.reset.connect(self._on_doc_reset)
@@ -377,8 +385,21 @@ class Editor(QObject):
 
     def delete_selection(self) -> None:
         nodes, wires = self.scene.selected_node_ids(), self.scene.selected_edges()
+        gone = self.scene.decor.selected()
+        if gone:  # groups and notes go alone: the nodes inside a group stay
+            self.undo_stack.beginMacro(f"Delete {_decor_count(gone)}" + (
+                f" and {plural(len(nodes), 'node')}" if nodes else ""))
+            ui = self.doc.ui(self.current_graph)
+            for kind in decor.KINDS:
+                ids = {d.id for d in gone if d.kind == kind}
+                if ids:
+                    ui = decor.removed(ui, kind, ids)
+            self._push(EditDecorCommand(self.doc, self.current_graph, ui,
+                                        f"Delete {_decor_count(gone)}"))
         if nodes or wires:
             self._push(RemoveItemsCommand(self.doc, self.current_graph, nodes, wires))
+        if gone:
+            self.undo_stack.endMacro()
 
     def copy(self) -> bool:
         ids = self.scene.selected_node_ids()
@@ -444,3 +465,87 @@ class Editor(QObject):
         label = f"{verb} {plural(len(nodes), 'node')}"
         self._push(AddNodesCommand(self.doc, graph, nodes, conns, text=label))
         self.select([n.id for n in nodes])
+
+    # --- groups and sticky notes (the graph's ui.groups, ui.notes) ---------------------------
+
+    def _edit_decor(self, ui: dict[str, Any], text: str) -> None:
+        self._push(EditDecorCommand(self.doc, self.current_graph, ui, text))
+
+    def _decor(self, kind: Kind, ident: str) -> Decor | None:
+        found, _ = decor.read(self.doc.ui(self.current_graph))
+        return next((d for d in found if d.kind == kind and d.id == ident), None)
+
+    def group_selection(self) -> str | None:
+        """A group fitted around the selected nodes and notes (with a margin and room
+        for its title); returns its id, or None (and why, said) when none is selected."""
+        rects = [self.scene.nodes[i].scene_body_rect() for i in self.scene.selected_node_ids()]
+        rects += [self.scene.decor.items[(d.kind, d.id)].scene_rect()
+                  for d in self.scene.decor.selected()]
+        if not rects:
+            self.message.emit("Select the nodes to group first")
+            return None
+        ui = self.doc.ui(self.current_graph)
+        ident = decor.unique_id(ui, "groups")
+        frame = decor.fitted([(r.x(), r.y(), r.width(), r.height()) for r in rects],
+                             GROUP_MARGIN, GROUP_TITLE_H)
+        self._edit_decor(decor.added(ui, Decor("groups", ident, "Group",
+                                               decor.DEFAULT_COLOR["groups"], frame)),
+                         "Group selection")
+        return ident
+
+    def add_note(self, pos: QPointF) -> str:
+        """A sticky note with its top-left corner at `pos`; returns its id."""
+        ui = self.doc.ui(self.current_graph)
+        ident = decor.unique_id(ui, "notes")
+        rect = (round(pos.x() / SNAP) * SNAP, round(pos.y() / SNAP) * SNAP, *NOTE_SIZE)
+        self._edit_decor(decor.added(ui, Decor("notes", ident, "", decor.DEFAULT_COLOR["notes"],
+                                               rect)), "Add note")
+        return ident
+
+    def move_decor(self, rects: Mapping[tuple[Kind, str], decor.Rect], node_moves: Moves,
+                   ) -> None:
+        """Groups and notes moved (a group with the nodes inside it): one undo step."""
+        items = [d for d in (self._decor(k, i) for k, i in rects) if d is not None]
+        moved = [Decor(d.kind, d.id, d.text, d.color, rects[(d.kind, d.id)]) for d in items]
+        if not moved:
+            return
+        groups = [d for d in moved if d.kind == "groups"]
+        text = f"Move group {groups[0].text or groups[0].id}" if groups else "Move note"
+        self.undo_stack.beginMacro(text)
+        if node_moves:
+            self.move_nodes(node_moves)
+        self._edit_decor(decor.replaced(self.doc.ui(self.current_graph), moved), text)
+        self.undo_stack.endMacro()
+
+    def resize_decor(self, kind: Kind, ident: str, rect: decor.Rect) -> None:
+        d = self._decor(kind, ident)
+        if d is not None and d.rect != rect:
+            self._edit_decor(decor.replaced(self.doc.ui(self.current_graph), [
+                Decor(kind, ident, d.text, d.color, rect)]), f"Resize {kind[:-1]}")
+
+    def set_decor_text(self, kind: Kind, ident: str, text: str) -> None:
+        """A group's title or a note's Markdown."""
+        d = self._decor(kind, ident)
+        if d is not None and d.text != text:
+            self._edit_decor(decor.replaced(self.doc.ui(self.current_graph), [
+                Decor(kind, ident, text, d.color, d.rect)]),
+                "Rename group" if kind == "groups" else "Edit note")
+
+    def recolor_selected_decor(self, color: str) -> bool:
+        """Give the selected groups and notes a colour; False when none is selected."""
+        chosen = [d for d in self.scene.decor.selected() if d.color != color]
+        if not self.scene.decor.selected():
+            self.message.emit("Select a group or a note to colour")
+            return False
+        if chosen:
+            self._edit_decor(decor.replaced(self.doc.ui(self.current_graph), [
+                Decor(d.kind, d.id, d.text, color, d.rect) for d in chosen]),
+                f"Colour {_decor_count(chosen)}")
+        return True
+
+
+def _decor_count(items: Sequence[Decor]) -> str:
+    groups = sum(1 for d in items if d.kind == "groups")
+    notes = len(items) - groups
+    parts = [plural(n, noun) for n, noun in ((groups, "group"), (notes, "note")) if n]
+    return " and ".join(parts)

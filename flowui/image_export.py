@@ -26,10 +26,11 @@ MAX_PIXELS = 16_384  # a PNG's longest side (a 10,000-node graph at 2x would be 
 
 
 def exported_rect(scene: GraphScene, *, selection_only: bool) -> QRectF:
-    """What an export covers: the selected nodes, or every node and wire."""
+    """What an export covers: the selected nodes, or every node, wire, group and note."""
     items: list[QGraphicsItem] = list(scene.selectedItems()) if selection_only else []
     rect = QRectF()
-    for item in items or [*scene.nodes.values(), *scene.edges.values()]:
+    for item in items or [*scene.nodes.values(), *scene.edges.values(),
+                          *scene.decor.items.values()]:
         rect = rect.united(item.sceneBoundingRect())
     return rect.adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN) if not rect.isNull() else rect
 

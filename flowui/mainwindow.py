@@ -22,6 +22,7 @@ from flowui.about import about_text
 from flowui.canvas.context_menu import ContextMenus
 from flowui.canvas.scene import GraphScene
 from flowui.canvas.view import GraphView
+from flowui.decor_actions import DecorActions
 from flowui.document import WorkflowDocument
 from flowui.editor import Editor
 from flowui.files import FileController
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self.placement = NodePlacement(registry, self.view, self.editor, self)
         self.graphs = GraphActions(self.editor, self)
         self.node_actions = NodeActions(self.editor, self, self.graphs.actions["open_body"])
+        self.decor_actions = DecorActions(self.editor, self.view, self)  # groups, notes
         self.runs = RunController(self, self.editor, self.validation, self.settings, registry)
         self.run_panels = RunPanels(self.runs, self.validation, self)
         self.inspector.add_tab(self.run_panels.node_view, "Run")
@@ -111,7 +113,7 @@ class MainWindow(QMainWindow):
         self.theme = ThemeSwitcher(self, self.settings)  # View > Theme
         self.actions_by_name = {**self.files.actions, **window_actions(self), **self.theme.actions,
                                 **self.graphs.actions, **self.node_actions.actions,
-                                **self.runs.actions,
+                                **self.runs.actions, **self.decor_actions.actions,
                                 "serve_triggers": self.triggers.action}
         build_menus_and_toolbar(self)
         self.context_menus = ContextMenus(self.view, self.editor, self.placement,

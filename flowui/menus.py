@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from flowui.mainwindow import MainWindow
 
 EDIT_MENU = ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
-             "select_all", None, "add_node", "rename", "toggle_disabled", None, "validate")
+             "select_all", None, "add_node", "rename", "toggle_disabled", None,
+             "group_selection", "add_note", None, "validate")
 ARRANGE_MENU = ("auto_layout", None, "arrange_left", "arrange_centre", "arrange_right", None,
                 "arrange_top", "arrange_middle", "arrange_bottom", None, "arrange_horizontal",
                 "arrange_vertical")
@@ -46,6 +47,7 @@ def build_menus_and_toolbar(window: MainWindow) -> None:
     edit_menu = bar.addMenu("&Edit")
     _fill(window, edit_menu, EDIT_MENU)
     _fill(window, edit_menu.addMenu("Arra&nge"), ARRANGE_MENU)
+    window.decor_actions.color_menu(edit_menu)
     view_menu = bar.addMenu("&View")
     _fill(window, view_menu, (*VIEW_MENU, None))
     view_menu.addMenu(window.theme.menu)

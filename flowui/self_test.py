@@ -1,7 +1,6 @@
-"""`flowui --self-test`: the whole editor checked the way a person uses it, for an
-installed or bundled copy (CI runs it on the built bundle): open the main window,
-open an example, run it, see every node lit as completed and the right result, draw
-a frame. Exit 0, or 1 with what failed.
+"""`flowui --self-test`: the editor checked as a person uses it (open an example, run
+it, every node lit as completed with the right result, a frame drawn); exit 0, or 1
+with what failed. For an installed or bundled copy: CI runs it on the built bundle.
 
 It runs in a throw-away data folder and settings file, so it neither reads nor
 changes the user's runs, autosaves or window layout."""

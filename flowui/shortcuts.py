@@ -24,6 +24,10 @@ CANVAS_GESTURES = [
     ("Add a node wired to a port", "Drop a dragged wire on empty canvas"),
     ("Select several", "Shift/Ctrl + click, or drag a box on empty canvas"),
     ("Cancel a wire being dragged", "Esc"),
+    ("Move a group with the nodes inside it", "Drag its title bar"),
+    ("Resize a group or a note", "Drag its bottom-right corner"),
+    ("Rename a group, edit a note", "Double-click it; Ctrl+Enter or a click elsewhere "
+                                    "keeps the text, Esc cancels"),
 ]
 
 

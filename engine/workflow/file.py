@@ -193,12 +193,15 @@ def to_data(workflow: Workflow) -> dict[str, Any]:
 
 
 _POSITION_RE = re.compile(r'"position": \[\s+(-?\d+),\s+(-?\d+)\s+\]')
+# A group's or a sticky note's rect (ui.groups, ui.notes), [x, y, w, h], likewise.
+_RECT_RE = re.compile(r'"rect": \[\s+(-?\d+),\s+(-?\d+),\s+(-?\d+),\s+(-?\d+)\s+\]')
 
 
 def dumps(workflow: Workflow) -> str:
     text = json.dumps(to_data(workflow), indent=2, ensure_ascii=False)
     # A position on one line: moving a node then changes one line of the diff.
-    return _POSITION_RE.sub(r'"position": [\1, \2]', text) + "\n"
+    text = _POSITION_RE.sub(r'"position": [\1, \2]', text)
+    return _RECT_RE.sub(r'"rect": [\1, \2, \3, \4]', text) + "\n"
 
 
 def save(workflow: Workflow, path: str | os.PathLike[str]) -> None:

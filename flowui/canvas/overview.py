@@ -13,7 +13,7 @@ wires; bench/live.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTransform
@@ -117,6 +117,26 @@ def _draw_blocks(painter: QPainter, color: QColor, rects: list[QRectF]) -> None:
     painter.drawRects(rects)
 
 
+class Backdrop(Protocol):
+    """A group or a sticky note, as the overview draws it (flowui.canvas.decor_items)."""
+
+    def far_color(self) -> QColor: ...
+
+    def scene_rect(self) -> QRectF: ...
+
+    def zValue(self) -> float: ...
+
+
+def _backdrop_batches(items: Iterable[Backdrop]) -> Iterable[tuple[QColor, list[QRectF]]]:
+    """By colour, groups (lower) before notes."""
+    batches: dict[tuple[float, int], tuple[QColor, list[QRectF]]] = {}
+    for item in items:
+        color = item.far_color()
+        batches.setdefault((item.zValue(), color.rgba()), (color, []))[1].append(
+            item.scene_rect())
+    return [batches[k] for k in sorted(batches, key=lambda k: k[0])]
+
+
 def _node_block(node: NodeItem) -> tuple[QColor, QRectF]:
     return node.far_color(), node.scene_body_rect()
 
@@ -156,11 +176,15 @@ class Overview:
             self._edges.recolored(item)
 
     def paint(self, painter: QPainter, nodes: Iterable[NodeItem],
-              edges: Iterable[EdgeItem], *, kept: bool = True) -> None:
-        """Wires under nodes (but those drawn over them), clipped by the painter to what
-        is exposed. `kept`: from the pictures kept for the view (else drawn afresh, e.g.
-        into an export)."""
+               edges: Iterable[EdgeItem], *, kept: bool = True,
+               backdrops: Iterable[Backdrop] = ()) -> None:
+        """Groups and notes under wires under nodes (but wires drawn over them), clipped
+        by the painter to what is exposed. `kept`: from the pictures kept for the view
+        (else drawn afresh, e.g. into an export). Backdrops are few: drawn afresh each
+        frame, plain rects."""
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for color, rects in _backdrop_batches(backdrops):
+            _draw_blocks(painter, color, rects)
         over = self.over_wires
         under = (e for e in edges if not e.over) if over else edges
         above = (e for e in edges if e.over)  # (both read only when drawn afresh)

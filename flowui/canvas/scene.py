@@ -9,6 +9,7 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from flowui.canvas.crossings import Crossings
+from flowui.canvas.decor_layer import DecorLayer
 from flowui.canvas.edge_item import EdgeItem
 from flowui.canvas.node_item import NodeItem, PortRef
 from flowui.canvas.overview import Overview
@@ -49,6 +50,7 @@ class GraphScene(QGraphicsScene):
         self.far = False  # zoomed out to blocks: see set_far
         self.overview = Overview()  # what is drawn when far
         self.crossings = Crossings(self)  # wires over nodes they do not touch
+        self.decor = DecorLayer(self)  # groups and sticky notes (ui.groups, ui.notes)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         doc.node_added.connect(self._on_doc_node_added)
         doc.node_removed.connect(self._on_doc_node_removed)
@@ -101,6 +103,7 @@ class GraphScene(QGraphicsScene):
                 item.setFlag(NO_CONTENTS, far)
             for edge in self.edges.values():
                 self._far_edge(edge, far)
+            self.decor.set_far(far)
             self.update()
 
     @staticmethod
@@ -136,7 +139,8 @@ class GraphScene(QGraphicsScene):
         """Far out, the nodes and wires (marked without contents) are drawn here;
         `kept`: from the view's kept picture (see flowui.canvas.overview)."""
         if self.far:
-            self.overview.paint(painter, self.nodes.values(), self.edges.values(), kept=kept)
+            self.overview.paint(painter, self.nodes.values(), self.edges.values(), kept=kept,
+                                backdrops=self.decor.items.values())
 
     def _add_node_item(self, node_id: str) -> NodeItem:
         item = NodeItem(node_id)

@@ -24,6 +24,9 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsView
 
 from flowui import theme
+from flowui.canvas.decor_gestures import decor_interaction
+from flowui.canvas.decor_items import DecorItem
+from flowui.canvas.edge_item import EdgeItem
 from flowui.canvas.interactions import Interaction, NodeDrag, Pan, RubberBand, WireDrag
 from flowui.canvas.node_item import FAR_LOD, NodeItem
 from flowui.canvas.scene import GraphScene
@@ -123,7 +126,7 @@ class GraphView(QGraphicsView):
         self.zoom_changed.emit(self.zoom())
 
     def fit_all(self) -> None:
-        rect = QRectF()
+        rect = self.graph_scene.decor.bounding_rect()
         for item in self.graph_scene.nodes.values():
             rect = rect.united(item.sceneBoundingRect())
         self.fit_rect(rect)
@@ -244,6 +247,9 @@ class GraphView(QGraphicsView):
             return Pan(self)
         if event.button() != Qt.MouseButton.LeftButton:
             return None
+        decor = decor_interaction(self, event)  # groups, notes, text typed in place
+        if decor is not None:
+            return decor
         port = self.graph_scene.port_at(self.scene_pos(event))
         if port is not None:
             return WireDrag.from_port(self, port)
@@ -284,12 +290,21 @@ class GraphView(QGraphicsView):
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         if self._interaction is not None:  # a right-click mid-gesture: the gesture wins
             return
+        item = self.itemAt(event.pos())
+        while item is not None and not isinstance(item, DecorItem | NodeItem | EdgeItem):
+            item = item.parentItem()
+        if isinstance(item, DecorItem):  # a group's title or corner, a note: their own menu
+            super().contextMenuEvent(event)
+            return
         event.accept()
         self.context_menu_requested.emit(self.mapToScene(event.pos()), event.globalPos())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if self._interaction is not None and self._interaction.key_press(event):
             self._forget_if_done()
+            return
+        if self.graph_scene.decor.editing() is not None:
+            super().keyPressEvent(event)  # Space, Tab and Esc are the text's while typing
             return
         key = event.key()
         if key == Qt.Key.Key_Space and self._interaction is None and not event.isAutoRepeat() \

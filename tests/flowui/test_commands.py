@@ -14,6 +14,7 @@ from PySide6.QtGui import QUndoStack
 
 from engine import BodySpec, Node, NodeConfig, Port, Registry
 from engine.workflow.model import Connection, InputSpec, NodeSpec, Settings, Subgraph
+from flowui import decor
 from flowui.canvas.scene import GraphScene
 from flowui.commands import (
     AddNodesCommand,
@@ -29,6 +30,7 @@ from flowui.commands import (
     SetNodeCommand,
     SetSettingsCommand,
 )
+from flowui.decor_commands import EditDecorCommand
 from flowui.document import GraphKey, WorkflowDocument
 from flowui.editor import Editor
 from tests.engine.toy import TOY_TYPES, toy_registry, workflow
@@ -101,6 +103,10 @@ COMMANDS = {
     "body_meta": lambda d: SetMetaCommand(d, "body", "Body", "Runs per item"),
     "add_subgraph": lambda d: AddSubgraphCommand(d, "other", Subgraph.model_validate(BODY)),
     "remove_subgraph": lambda d: RemoveSubgraphCommand(d, "body"),
+    "add_group": lambda d: EditDecorCommand(d, None, decor.added(d.ui(None), decor.Decor(
+        "groups", "group1", "G", "#3fb950", (0, 0, 500, 300))), "Group selection"),
+    "body_add_note": lambda d: EditDecorCommand(d, "body", decor.added(d.ui("body"), decor.Decor(
+        "notes", "note1", "# hi", "#d29922", (0, 0, 200, 100))), "Add note"),
 }
 
 
@@ -177,7 +183,7 @@ def test_unique_ids():
 
 EDITS = st.lists(st.tuples(st.sampled_from(
     ["add", "remove", "move", "connect", "disconnect", "config", "title", "rename", "disable",
-     "add_subgraph", "remove_subgraph"]),
+     "add_subgraph", "remove_subgraph", "decor", "decor"]),
     st.integers(0, 1000), st.integers(0, 1000), st.integers(0, 3)), min_size=1, max_size=25)
 
 
@@ -189,6 +195,20 @@ def random_command(doc: WorkflowDocument, kind: str, a: int, b: int, g: int):
                                   Subgraph.model_validate(BODY) if b % 2 else None)
     if kind == "remove_subgraph":
         return RemoveSubgraphCommand(doc, graph) if graph is not None else None
+    if kind == "decor":  # add, move and resize, recolour or delete a group or a note
+        ui = doc.ui(graph)
+        items, _ = decor.read(ui)
+        if not items or a % 4 == 0:
+            what: decor.Kind = "groups" if b % 2 else "notes"
+            made = decor.Decor(what, decor.unique_id(ui, what), f"t{a}", "#388bfd",
+                               (a, b, 200 + a, 100 + b))
+            return EditDecorCommand(doc, graph, decor.added(ui, made), "Add")
+        d = items[b % len(items)]
+        if a % 4 == 3:
+            return EditDecorCommand(doc, graph, decor.removed(ui, d.kind, {d.id}), "Delete")
+        changed = decor.Decor(d.kind, d.id, d.text, ["#f85149", d.color][a % 2],
+                              (b, a, d.rect[2] + 10, d.rect[3]))
+        return EditDecorCommand(doc, graph, decor.replaced(ui, [changed]), "Change")
     ids = [n.id for n in doc.nodes(graph)]
     if kind == "add" or not ids:
         new = doc.unique_id(graph, "n")

@@ -18,7 +18,7 @@ SOURCES = {p.relative_to(PACKAGE.parent).as_posix(): ast.parse(p.read_text(encod
 # The document's mutating methods (its queries and `snapshot` are for anyone).
 DOCUMENT_EDITS = {"insert_node", "remove_node", "replace_node", "set_position", "rename_node",
                   "insert_connection", "remove_connection", "set_inputs", "set_meta",
-                  "set_settings", "add_subgraph", "remove_subgraph"}
+                  "set_settings", "add_subgraph", "remove_subgraph", "set_ui"}
 
 
 def calls(tree: ast.AST) -> list[ast.Call]:
@@ -47,14 +47,16 @@ def test_only_the_editor_pushes_undo_commands():
     assert modules_calling({"beginMacro", "endMacro"}) == {"flowui/editor.py"}
 
 
-def test_only_the_editor_makes_commands():
+@pytest.mark.parametrize("commands", ["flowui.commands", "flowui.decor_commands"])
+def test_only_the_editor_makes_commands(commands):
     importers = {module for module, tree in SOURCES.items() for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module == "flowui.commands"}
+                 if isinstance(node, ast.ImportFrom) and node.module == commands}
     assert importers == {"flowui/editor.py"}
 
 
 def test_only_commands_change_the_document():
-    assert modules_calling(DOCUMENT_EDITS, on_document=True) == {"flowui/commands.py"}
+    assert modules_calling(DOCUMENT_EDITS, on_document=True) == {
+        "flowui/commands.py", "flowui/decor_commands.py"}
     assert modules_calling({"load"}, on_document=True) == {"flowui/files.py"}
 
 
