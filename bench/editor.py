@@ -236,10 +236,12 @@ class _Paints(QObject):
 
 
 def minimap_pan_ms(app: QApplication, window) -> dict[str, float]:
-    """Median frame of a pan by the mouse's steps (scroll, then the canvas and whatever
-    lies over it painted), with View > Minimap on and off, alternating rounds so both
-    see the same machine; at the zoom a graph opens at and zoomed far out (cheaper
-    frames, so the minimap's share shows more)."""
+    """Median frame of a pan by the mouse's steps as the app makes it (scroll, then the
+    loop's turn that paints what changed: Qt blits the canvas and paints the strip
+    that came into view, and the minimap's corner), with View > Minimap on and off,
+    alternating rounds so both see the same machine; at the zoom a graph opens at and
+    zoomed far out. CPU time of this process: the difference sought is a millisecond
+    or less, and on a shared machine waiting for a core is not."""
     from flowui.canvas.view import READABLE_ZOOM
 
     view, minimap = window.view, window.minimap
@@ -250,7 +252,8 @@ def minimap_pan_ms(app: QApplication, window) -> dict[str, float]:
         view.centerOn(center.center())
         app.processEvents()
         times: dict[bool, list[float]] = {False: [], True: []}
-        for round_ in range(6):
+        paints = _Paints(view.viewport())
+        for round_ in range(10):
             on = round_ % 2 == 1
             minimap.set_wanted(on)
             app.processEvents()
@@ -258,11 +261,13 @@ def minimap_pan_ms(app: QApplication, window) -> dict[str, float]:
             renders = minimap.renders
             for step in range(40):
                 direction = 1 if (step // 10) % 2 == 0 else -1
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 view.scroll_by(QPointF(-12.0 * direction, -5.0 * direction))
-                view.repaint()  # the view with its children: viewport, minimap
-                times[on].append((time.perf_counter() - t0) * 1000)
+                app.processEvents()  # the frame
+                times[on].append((time.process_time() - t0) * 1000)
             assert minimap.renders == renders, "a pan drew the minimap's picture again"
+        assert paints.count >= 10 * 40, "panning painted no frames"
+        paints.deleteLater()
         out[f"pan_{label}_ms"] = statistics.median(times[False])
         out[f"pan_{label}_minimap_ms"] = statistics.median(times[True])
     minimap.set_wanted(False)
@@ -281,6 +286,7 @@ def select_at_fit_ms(app: QApplication, window, clicks: int = 7) -> float:
     shown = view.mapToScene(view.viewport().rect().adjusted(20, 20, -20, -20)).boundingRect()
     ids = [i for i, item in window.scene.nodes.items()
            if shown.contains(item.sceneBoundingRect().center())]
+    last: list[str] = []
     for k in range(clicks):
         node_id = ids[(k * 7919) % len(ids)]
         item = window.scene.nodes[node_id]
@@ -298,7 +304,10 @@ def select_at_fit_ms(app: QApplication, window, clicks: int = 7) -> float:
             app.processEvents()
         app.processEvents()  # the panels' frame
         times.append((time.perf_counter() - t0) * 1000)
-        assert window.scene.selected_node_ids() == [node_id], "the click selected nothing"
+        # (at 5,000 a node is a pixel or two tall: the click may take its neighbour)
+        picked = window.scene.selected_node_ids()
+        assert len(picked) == 1 and picked != last, ("the click selected nothing", node_id)
+        last = picked
         assert paints.count > before, "no frame was painted"
     window.editor.select([])
     app.processEvents()

@@ -49,7 +49,7 @@ def test_the_action_toggles_the_overlay_and_the_settings_remember_it(window, qtb
     action.trigger()
     assert action.isChecked() and minimap.isVisible()
     # In the canvas's bottom-right corner, inside the viewport.
-    viewport = window.view.viewport().geometry()
+    viewport = window.view.viewport().rect()  # (the overlay is the viewport's child)
     assert viewport.contains(minimap.geometry())
     assert viewport.right() - minimap.geometry().right() < 20
     assert viewport.bottom() - minimap.geometry().bottom() < 20
@@ -120,6 +120,9 @@ def test_a_pan_repaints_the_rectangle_not_the_picture(window, qtbot):
     qtbot.wait(RENDER_DELAY_MS + 50)
     assert minimap.from_scene(minimap.visible_scene_rect()).left() > first.left() + 10
     assert minimap.renders == renders
+    # Still in the corner: the viewport's scroll moved it along with its pixels.
+    corner = window.view.viewport().rect().bottomRight() - minimap.geometry().bottomRight()
+    assert 0 < corner.x() < 20 and 0 < corner.y() < 20
     # An edit does render it again, once for a burst.
     moves = {node_id: (window.doc.node(None, node_id).position, (-2000.0 - i * 300, -2000.0))
              for i, node_id in enumerate(list(window.scene.nodes)[:5])}
