@@ -420,7 +420,7 @@ def main() -> None:
             bare = bench_bare(n, reps)
             rows.append({"editor": ed, "bare": bare})
         app_rows = [bench_app_paths(app, n, Path(tmp)) for n in (500, 2000, 5000)]
-    print(f"PySide6 offscreen, {FRAME[0]}x{FRAME[1]} frames, best of {reps}\n")
+    print(f"PySide6 {app.platformName()}, {FRAME[0]}x{FRAME[1]} frames, best of {reps}\n")
     print(f"{'nodes':>6}{'wires':>7}{'open s':>9}{'bare build s':>14}"
           f"{'fit ms':>9}{'bare':>8}{'ratio':>7}{'100% ms':>9}{'bare':>8}{'ratio':>7}"
           f"{'drag ms':>9}")
