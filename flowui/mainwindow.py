@@ -20,6 +20,7 @@ from engine.core.registry import Registry
 from flowui import resources
 from flowui.about import about_text
 from flowui.canvas.context_menu import ContextMenus
+from flowui.canvas.minimap import Minimap
 from flowui.canvas.scene import GraphScene
 from flowui.canvas.view import GraphView
 from flowui.decor_actions import DecorActions
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.validation.label)
         self.statusBar().addPermanentWidget(self._zoom_label)
         self.theme = ThemeSwitcher(self, self.settings)  # View > Theme
+        self.minimap = Minimap(self.view, self.settings)  # View > Minimap
         self.actions_by_name = {**self.files.actions, **window_actions(self), **self.theme.actions,
                                 **self.graphs.actions, **self.node_actions.actions,
                                 **self.runs.actions, **self.decor_actions.actions,

@@ -19,7 +19,8 @@ EDIT_MENU = ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete"
 ARRANGE_MENU = ("auto_layout", None, "arrange_left", "arrange_centre", "arrange_right", None,
                 "arrange_top", "arrange_middle", "arrange_bottom", None, "arrange_horizontal",
                 "arrange_vertical")
-VIEW_MENU = ("fit_all", "fit_selection", None, "zoom_in", "zoom_out", "zoom_reset")
+VIEW_MENU = ("fit_all", "fit_selection", None, "zoom_in", "zoom_out", "zoom_reset", None,
+             "minimap")
 GRAPH_MENU = ("show_workflow", "open_body", None, "create_subgraph", "ungroup", None,
               "new_subgraph", "delete_subgraph")
 RUN_MENU = ("run", "cancel", "clear_run", None, "test_run", "timing", None,

@@ -46,6 +46,11 @@ def window_actions(window: MainWindow) -> dict[str, QAction]:
     a["zoom_out"] = make_action(window, "Zoom &Out", lambda: view.set_zoom(view.zoom() / 1.25),
                                 K.ZoomOut, "zoom_out")
     a["zoom_reset"] = make_action(window, "&Actual Size", lambda: view.set_zoom(1.0), "Ctrl+0")
+    a["minimap"] = make_action(window, "&Minimap", lambda: window.minimap.set_wanted(
+        a["minimap"].isChecked()), "Ctrl+M", None,
+        "The whole graph in the canvas's corner: click or drag there to move the view")
+    a["minimap"].setCheckable(True)
+    a["minimap"].setChecked(window.minimap.wanted)
     a["validate"] = make_action(window, "&Validate", window.validation.revalidate,
                                 "Ctrl+Shift+V", "validate", "Check the workflow now")
     a["shortcuts"] = make_action(window, "&Keyboard Shortcuts", window.show_shortcuts, "Ctrl+/",
