@@ -22,6 +22,7 @@ from flowui.about import about_text
 from flowui.canvas.context_menu import ContextMenus
 from flowui.canvas.scene import GraphScene
 from flowui.canvas.view import GraphView
+from flowui.compare.controller import CompareController
 from flowui.document import WorkflowDocument
 from flowui.editor import Editor
 from flowui.files import FileController
@@ -109,7 +110,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.validation.label)
         self.statusBar().addPermanentWidget(self._zoom_label)
         self.theme = ThemeSwitcher(self, self.settings)  # View > Theme
+        self.compare = CompareController(self)  # File > Compare with File…
         self.actions_by_name = {**self.files.actions, **window_actions(self), **self.theme.actions,
+                                **self.compare.actions,
                                 **self.graphs.actions, **self.node_actions.actions,
                                 **self.runs.actions,
                                 "serve_triggers": self.triggers.action}
