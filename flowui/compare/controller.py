@@ -162,7 +162,8 @@ class CompareController(QObject):
                 self.window.view.centerOn(spec.position[0] + 100, spec.position[1] + 40)
 
     def _fail(self, title: str, text: str) -> bool:
-        QMessageBox.warning(self.window, title, text)
+        # The title names the file too: some platforms show no title bar text on a box.
+        QMessageBox.warning(self.window, title, f"{title}.\n\n{text}")
         self.window.statusBar().showMessage(title, 8000)
         return False
 

@@ -8,6 +8,7 @@ items this class owns and removes in `clear`.
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsSimpleTextItem
@@ -78,12 +79,13 @@ class CompareOverlay:
                                          dashed=True), None)
 
     def clear(self) -> None:
+        # A tint dies with its node (deleted, or the scene rebuilt): skip the dead.
         for item in self.items:
-            if item.scene() is not None:
+            if shiboken6.isValid(item) and item.scene() is not None:
                 item.scene().removeItem(item)
         self.items.clear()
         for item in self._dimmed:
-            if item.scene() is self.scene:
+            if shiboken6.isValid(item) and item.scene() is self.scene:
                 item.setOpacity(1.0)
         self._dimmed.clear()
         self.kinds.clear()
