@@ -56,6 +56,10 @@ class CompareController(QObject):
         self.dock.setObjectName("dock_differences")
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        # A tab beside the inspector: the list gets the panel's full height.
+        inspector = window.findChild(QDockWidget, "dock_inspector")
+        if inspector is not None:
+            window.tabifyDockWidget(inspector, self.dock)
         self.dock.hide()
         self.actions: dict[str, QAction] = {
             "compare_file": make_action(window, "Compare with &File…", self.compare_dialog,

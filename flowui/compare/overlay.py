@@ -20,7 +20,7 @@ from flowui.canvas.edge_item import wire_path
 from flowui.canvas.node_item import FOOTER_H, RADIUS, TITLE_H, WIDTH
 from flowui.canvas.scene import GraphScene
 
-DIMMED = 0.45  # unchanged items: still readable, clearly not the point
+DIMMED = 0.5  # unchanged items: still readable, clearly not the point
 GHOST_Z = 0.5  # over the wires, under the nodes that exist
 
 
@@ -58,7 +58,9 @@ class CompareOverlay:
         for key, edge in self.scene.edges.items():
             if key in added:
                 self.wire_kinds[key] = "added"
-                self._add(_path_item(wire_path(*edge.ends()), c["added"], 3.0, dashed=False), None)
+                tint = _path_item(wire_path(*edge.ends()), c["added"], 3.0, dashed=False)
+                tint.setZValue(edge.zValue() + 0.01)  # a wire drawn over a node stays over
+                self._add(tint, None)
             else:
                 self.wire_kinds[key] = "unchanged"
                 self._dim(edge)
@@ -153,7 +155,7 @@ def _path_item(path: QPainterPath, color: QColor, width: float, *,
     if dashed:
         pen.setStyle(Qt.PenStyle.DashLine)
     item.setPen(pen)
-    item.setBrush(Qt.BrushStyle.NoBrush)
+    item.setBrush(QBrush())  # no fill: an open wire path would be filled to its chord
     item.setZValue(GHOST_Z)
     item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
     return item

@@ -64,7 +64,7 @@ def test_nested_config_fields_have_a_path_and_secret_references_compare_as_writt
         FieldChange("config.headers.Y", None, 2),
         FieldChange("config.token.$secret", "API_TOKEN", "OTHER_TOKEN"),
     )
-    assert "config.headers.Accept: 'json' → 'xml'" == d.node("fetch").changes[0].describe()
+    assert d.node("fetch").changes[0].describe() == "config.headers.Accept: 'json' → 'xml'"
 
 
 def test_a_move_is_one_minor_change():
