@@ -127,8 +127,9 @@ def _diff_graph(old: Graph, new: Graph) -> GraphDiff:
             nodes.append(NodeDiff(n.id, "changed", tuple(changes)))
     a_wires = [(c.from_, c.to) for c in old.connections]
     b_wires = [(c.from_, c.to) for c in new.connections]
-    wires = [WireDiff("removed", s, t) for s, t in a_wires if (s, t) not in set(b_wires)]
-    wires += [WireDiff("added", s, t) for s, t in b_wires if (s, t) not in set(a_wires)]
+    a_set, b_set = set(a_wires), set(b_wires)  # once each: 5,000 wires in ms, not seconds
+    wires = [WireDiff("removed", s, t) for s, t in a_wires if (s, t) not in b_set]
+    wires += [WireDiff("added", s, t) for s, t in b_wires if (s, t) not in a_set]
     return GraphDiff(tuple(nodes), tuple(wires), tuple(fields))
 
 
