@@ -162,3 +162,27 @@ def test_compare_with_last_commit_in_a_real_repository(make_window, tmp_path):
     assert not w.compare.active  # another workflow opened: the comparison ended
     assert not w.compare.compare_last_commit()
     assert "not in a git repository" in w.asked[-1]
+
+
+def test_a_wire_over_a_node_does_not_fill_with_the_brush_left_by_the_item_before(qapp):
+    """The view keeps no painter state between items (DontSavePainterState): a
+    comparison's filled tint, painted just before, once filled a wire's curve."""
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QStyleOptionGraphicsItem
+
+    from flowui.canvas.edge_item import EdgeItem
+
+    edge = EdgeItem("a.out", "b.in", "any")
+    edge.set_ends(QPointF(10, 10), QPointF(110, 190))
+    edge.set_over(True)
+    image = QImage(120, 200, QImage.Format.Format_ARGB32)
+    image.fill(QColor("black"))
+    painter = QPainter(image)
+    painter.setBrush(QColor("magenta"))
+    edge.paint(painter, QStyleOptionGraphicsItem(), None)
+    painter.end()
+    # Off the curve, beside the chord: only the background.
+    assert image.pixelColor(60, 100) != QColor("magenta")
+    magenta = sum(image.pixelColor(x, y) == QColor("magenta")
+                  for x in range(0, 120, 3) for y in range(0, 200, 3))
+    assert magenta == 0
