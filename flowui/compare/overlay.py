@@ -127,7 +127,8 @@ class CompareOverlay:
         ghost.setBrush(QBrush(fill))
         ghost.setZValue(GHOST_Z)
         ghost.setToolTip(f"Removed: {title} ({node_id})")
-        label = QGraphicsSimpleTextItem(f"\u2212 {title}", ghost)
+        short = title if len(title) <= 26 else title[:25] + "…"  # within the ghost's width
+        label = QGraphicsSimpleTextItem(f"\u2212 {short}", ghost)
         label.setBrush(QBrush(color))
         label.setPos(rect.topLeft() + QPointF(12, 6))
         sub = QGraphicsSimpleTextItem(node_id, ghost)
