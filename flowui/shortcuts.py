@@ -24,6 +24,7 @@ CANVAS_GESTURES = [
     ("Add a node wired to a port", "Drop a dragged wire on empty canvas"),
     ("Select several", "Shift/Ctrl + click, or drag a box on empty canvas"),
     ("Cancel a wire being dragged", "Esc"),
+    ("End a comparison (File → Compare with File)", "Esc"),
 ]
 
 

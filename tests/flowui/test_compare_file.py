@@ -186,3 +186,14 @@ def test_a_wire_over_a_node_does_not_fill_with_the_brush_left_by_the_item_before
     magenta = sum(image.pixelColor(x, y) == QColor("magenta")
                   for x in range(0, 120, 3) for y in range(0, 200, 3))
     assert magenta == 0
+
+
+def test_the_actions_are_in_the_file_menu_with_a_key_no_other_action_uses(make_window):
+    w = make_window()
+    file_menu = w.menuBar().actions()[0].menu()
+    entries = [a.text() for a in file_menu.actions()]
+    assert "Compare with &File…" in entries and "Compare with &Last Commit" in entries
+    key = w.compare.actions["compare_file"].shortcut()
+    assert key.toString() == "Ctrl+Alt+D"
+    assert [a for a in w.actions_by_name.values() if key in a.shortcuts()] == [
+        w.compare.actions["compare_file"]]
