@@ -23,6 +23,7 @@ from flowui.canvas.context_menu import ContextMenus
 from flowui.canvas.minimap import Minimap
 from flowui.canvas.scene import GraphScene
 from flowui.canvas.view import GraphView
+from flowui.compare.controller import CompareController
 from flowui.decor_actions import DecorActions
 from flowui.document import WorkflowDocument
 from flowui.editor import Editor
@@ -113,7 +114,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self._zoom_label)
         self.theme = ThemeSwitcher(self, self.settings)  # View > Theme
         self.minimap = Minimap(self.view, self.settings)  # View > Minimap
+        self.compare = CompareController(self)  # File > Compare with File…
         self.actions_by_name = {**self.files.actions, **window_actions(self), **self.theme.actions,
+                                **self.compare.actions,
                                 **self.graphs.actions, **self.node_actions.actions,
                                 **self.runs.actions, **self.decor_actions.actions,
                                 "serve_triggers": self.triggers.action}

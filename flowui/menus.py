@@ -43,7 +43,8 @@ def build_menus_and_toolbar(window: MainWindow) -> None:
     _fill(window, file_menu, ("new", "new_from_example", "open"))
     file_menu.addMenu(window.files.recent_menu)
     file_menu.addMenu(window.files.examples_menu)
-    _fill(window, file_menu, (None, "save", "save_as", "revert", None, "export_image", None,
+    _fill(window, file_menu, (None, "save", "save_as", "revert", None, "compare_file",
+                           "compare_commit", None, "export_image", None,
                            "quit"))
     edit_menu = bar.addMenu("&Edit")
     _fill(window, edit_menu, EDIT_MENU)

@@ -28,6 +28,7 @@ CANVAS_GESTURES = [
     ("Resize a group or a note", "Drag its bottom-right corner"),
     ("Rename a group, edit a note", "Double-click it; Ctrl+Enter or a click elsewhere "
                                     "keeps the text, Esc cancels"),
+    ("End a comparison (File → Compare with File)", "Esc"),
 ]
 
 

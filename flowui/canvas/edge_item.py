@@ -176,6 +176,9 @@ class EdgeItem(QGraphicsItem):
         width = 3.0 if (selected or self._hover) else 2.0
         if self.over:  # a band of canvas along it: passing over the node, not into it
             painter.setClipPath(self._port_clip())  # its own ports stay on top of it
+            # The view does not save painter state between items: a brush left by the
+            # item painted before (a filled overlay) would fill the curve to its chord.
+            painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.setPen(QPen(theme.BACKGROUND, width + 2 * CASING + (1 if flow > 0 else 0),
                                 Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
             painter.drawPath(self._path)
