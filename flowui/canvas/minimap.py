@@ -41,6 +41,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QWidget
 
 from flowui import theme
+from flowui.canvas.node_item import NodeItem
 from flowui.canvas.view import GraphView
 from flowui.theme import mix
 
@@ -128,8 +129,15 @@ class Minimap(QWidget):
     def _graph_bounds(self) -> QRectF:
         bounds = QRectF()
         for item in self.scene.nodes.values():
-            bounds = bounds.united(item.scene_body_rect())
+            bounds = bounds.united(self._rect(item))
         return bounds
+
+    def _rect(self, item: NodeItem) -> QRectF:
+        """A node's body where the document has it: a gliding node (auto-layout) is
+        drawn where it is going, as the picture is kept until the next edit."""
+        rect = item.scene_body_rect()
+        x, y = self.scene.doc.node(self.scene.graph_key, item.node_id).position
+        return rect.translated(x - item.pos().x(), y - item.pos().y())
 
     def _render(self) -> None:
         """Draw the nodes into the picture, sized to the graph's proportions."""
@@ -176,7 +184,7 @@ class Minimap(QWidget):
             color = QColor(look.unknown_category) if item.unknown \
                 else look.category_color(item.category)
             entry = batches.setdefault(color.rgba(), (color, []))
-            entry[1].append(item.scene_body_rect())
+            entry[1].append(self._rect(item))
         minimum = 1.5 / scale  # a node stays at least a pixel and a half, however far
         for color, rects in batches.values():
             painter.setBrush(color)
