@@ -63,8 +63,11 @@ _TEXT_KEYS = (QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo,
               QKeySequence.StandardKey.Paste, QKeySequence.StandardKey.SelectAll)
 
 
-def mixed(color: QColor, amount: float, base: QColor = theme.BACKGROUND) -> QColor:
-    """`amount` of `color` over `base`, opaque (cheaper to fill than alpha)."""
+def mixed(color: QColor, amount: float, base: QColor | None = None) -> QColor:
+    """`amount` of `color` over `base` (the theme's canvas), opaque (cheaper to fill
+    than alpha). Read when called: the theme can change."""
+    if base is None:
+        base = theme.current().background
     return QColor(round(base.red() + (color.red() - base.red()) * amount),
                   round(base.green() + (color.green() - base.green()) * amount),
                   round(base.blue() + (color.blue() - base.blue()) * amount))
@@ -259,7 +262,7 @@ class NoteItem(DecorItem):
 
     def refresh(self) -> None:
         self._far = mixed(self._color, 0.3)
-        self._card = mixed(self._color, 0.16, QColor("#161b22"))
+        self._card = mixed(self._color, 0.16, theme.current().panel)
         width = self._size[0] - 2 * PAD
         if self._rendered != (self.decor.text, width):
             self._rendered = (self.decor.text, width)
@@ -308,7 +311,7 @@ class NoteItem(DecorItem):
             context = QAbstractTextDocumentLayout.PaintContext()
             palette = QPalette()
             palette.setColor(QPalette.ColorRole.Text, theme.TEXT)
-            palette.setColor(QPalette.ColorRole.Link, QColor("#58a6ff"))
+            palette.setColor(QPalette.ColorRole.Link, theme.current().node_selected)
             context.palette = palette
             context.clip = QRectF(0, 0, area.width(), area.height())
             self._doc.documentLayout().draw(painter, context)

@@ -122,6 +122,9 @@ class GraphScene(QGraphicsScene):
             item.restyle()
         for edge in self.edges.values():
             edge.restyle()
+        for backdrop in self.decor.items.values():  # groups and notes
+            backdrop.refresh()
+            backdrop.update()
         self.overview.invalidate()
         self.update()
 

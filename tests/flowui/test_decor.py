@@ -211,3 +211,26 @@ def test_right_clicking_a_group_title_opens_the_group_menu_not_the_canvas_menu(
     QApplication.sendEvent(window.view.viewport(), QContextMenuEvent(
         QContextMenuEvent.Reason.Mouse, at, window.view.viewport().mapToGlobal(at)))
     assert shown and any("Rename Group" in text for text in shown[0])
+
+
+def test_groups_and_notes_take_the_theme_switched_to(make_window, qtbot):
+    from flowui import resources, theme
+
+    window = make_window()
+    assert window.files.open_path(resources.examples_dir() / "if_else.flow.json", ask=False)
+    qtbot.wait(20)
+    group = next(i for i in window.scene.decor.items.values() if isinstance(i, GroupItem))
+    note = next(i for i in window.scene.decor.items.values() if isinstance(i, NoteItem))
+    try:
+        window.theme.use("light")
+        qtbot.wait(20)
+        light = theme.current().background.lightness()
+        assert light > 200
+        # tints of the light canvas, not of the dark one
+        assert group._fill.lightness() > 180 and group.far_color().lightness() > 150
+        assert note._card.lightness() > 180
+        window.theme.use("dark")
+        qtbot.wait(20)
+        assert group._fill.lightness() < 80 and note._card.lightness() < 80
+    finally:
+        window.theme.use("dark")
