@@ -210,7 +210,14 @@ class DifferencesPanel(QWidget):
 
     def _fill_graph(self, parent: QTreeWidgetItem, diff: GraphDiff, key: str | None) -> None:
         c = colors()
-        for nd in diff.nodes:
+        # The edits first; nodes that only moved (a layout) under one folded entry, so
+        # an auto-layout's hundreds of moves do not bury the one config change.
+        moved = [nd for nd in diff.nodes if nd.minor]
+        moved_parent = parent
+        if moved:
+            moved_parent = QTreeWidgetItem([f"Moved only ({len(moved)} nodes)"])
+            moved_parent.setForeground(0, c["changed"])
+        for nd in [*(nd for nd in diff.nodes if not nd.minor), *moved]:
             item = QTreeWidgetItem([_node_line(nd)])
             item.setForeground(0, c["changed" if nd.kind == "changed" else nd.kind])
             item.setData(0, NODE_ROLE, (key, nd.node_id))
@@ -219,13 +226,15 @@ class DifferencesPanel(QWidget):
                 child.setData(0, NODE_ROLE, (key, nd.node_id))
                 child.setToolTip(0, f"{change.path}\nold: {change.old!r}\nnew: {change.new!r}")
                 item.addChild(child)
-            parent.addChild(item)
+            (moved_parent if nd.minor else parent).addChild(item)
             item.setExpanded(not nd.minor)
         for w in diff.wires:
             item = QTreeWidgetItem([f"{'+' if w.kind == 'added' else MINUS} wire "
                                     f"{w.source} → {w.target}"])
             item.setForeground(0, c[w.kind])
             parent.addChild(item)
+        if moved:
+            parent.addChild(moved_parent)  # after the edits and wires, folded
         if diff.fields:
             item = QTreeWidgetItem(["Workflow" if key is None else "Subgraph fields"])
             item.setForeground(0, c["changed"])

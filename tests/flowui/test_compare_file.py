@@ -197,3 +197,20 @@ def test_the_actions_are_in_the_file_menu_with_a_key_no_other_action_uses(make_w
     assert key.toString() == "Ctrl+Alt+D"
     assert [a for a in w.actions_by_name.values() if key in a.shortcuts()] == [
         w.compare.actions["compare_file"]]
+
+
+def test_nodes_that_only_moved_are_folded_after_the_edits(make_window, tmp_path):
+    old = write(tmp_path, "old", NODES, WIRES)
+    moved = [{**n, "position": [n["position"][0] + 500, n["position"][1] + 40]} for n in NODES]
+    moved[1] = {**moved[1], "config": {"template": "Hi", "extra": {"deep": 1}}}
+    new = write(tmp_path, "new", moved, WIRES)
+    w = make_window()
+    open_file(w, new)
+    assert w.compare.compare_with_file(old)
+    tree = w.compare.panel.tree
+    tops = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+    assert tops[0].text(0) == "~ greet (changed)"  # the edit first, whatever the order
+    (folded,) = [t for t in tops if t.text(0).startswith("Moved only")]
+    assert folded.text(0) == "Moved only (3 nodes)" and not folded.isExpanded()
+    assert sorted(folded.child(i).text(0) for i in range(folded.childCount())) == [
+        "~ gone (moved)", "~ log (moved)", "~ start (moved)"]
