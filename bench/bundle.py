@@ -49,8 +49,9 @@ def main() -> int:
     print(f"bundle: {total / 1e6:.0f} MB unpacked (target at most 150 MB)")
     parts = {p.name: size(p) if p.is_dir() else p.stat().st_size
              for p in (BUNDLE / "_internal").iterdir() if not p.is_symlink()}
-    parts["flowui + flowcli executables"] = sum(
-        (BUNDLE / n).stat().st_size for n in ("flowui", "flowcli"))
+    parts["executables (flowcli links to flowui on Linux)"] = sum(
+        (BUNDLE / n).stat().st_size for n in ("flowui", "flowcli")
+        if (BUNDLE / n).exists() and not (BUNDLE / n).is_symlink())
     qt = BUNDLE / "_internal" / "PySide6" / "Qt" / "lib"
     for lib in sorted(qt.iterdir(), key=lambda p: -p.stat().st_size)[:3]:
         parts[f"  of which Qt/lib/{lib.name}"] = lib.stat().st_size
