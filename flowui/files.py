@@ -95,14 +95,20 @@ class FileController(QObject):
         untouched (never half-loaded)."""
         if ask and not self.maybe_save():
             return False
-        try:
-            wf = workflow_file.load(path)
-        except WorkflowFileError as e:
-            self.show_problems(f"Cannot open {Path(path).name}", e.problems)
+        wf = self._read(path)
+        if wf is None:
             return False
         self._load(wf, Path(path).resolve())
         self._add_recent(Path(path).resolve())
         return True
+
+    def _read(self, path: Path) -> Workflow | None:
+        """The workflow in `path`, or None once its problems are shown."""
+        try:
+            return workflow_file.load(path)
+        except WorkflowFileError as e:
+            self.show_problems(f"Cannot open {Path(path).name}", e.problems)
+            return None
 
     def _opener(self, path: Path) -> Callable[[], object]:
         return lambda: self.open_path(path)
@@ -120,10 +126,8 @@ class FileController(QObject):
         where, so the original is never overwritten."""
         if not self.maybe_save():
             return False
-        try:
-            wf = workflow_file.load(path)
-        except WorkflowFileError as e:
-            self.show_problems(f"Cannot open {Path(path).name}", e.problems)
+        wf = self._read(path)
+        if wf is None:
             return False
         self._load(wf, None)
         self.window.statusBar().showMessage(

@@ -36,7 +36,6 @@ from engine.errors import StoreError
 from engine.secrets.redactor import Redactor
 from engine.store import connection, journal
 from engine.store.encode import MAX_VALUE_BYTES, events_json, outputs_json
-from engine.store.journal import Journal
 from engine.store.liveness import HOST
 from engine.store.row_changes import INSERT_RUN, Change, apply, new_row
 from engine.store.schema import INSERT_WORKFLOW
@@ -118,7 +117,7 @@ class StoreWriter:
         self._snapshots: list[tuple[str, str]] = []
         self._runs: dict[str, RunHandle] = {}  # runs being written
         self._snapshot: tuple[Workflow | None, str, str] = (None, "", "")  # workflow, hash, text
-        self._journal: Journal | None = None  # made by the first durable begin()
+        self._journal: journal.Journal | None = None  # made by the first durable begin()
         self._lock: asyncio.Lock | None = None
         self._task: asyncio.Task[None] | None = None
         self._beat = 0.0
@@ -162,7 +161,7 @@ class StoreWriter:
 
     def _journal_add(self, row: tuple[Any, ...]) -> None:
         if self._journal is None:
-            self._journal = Journal(self.path)
+            self._journal = journal.Journal(self.path)
         try:
             self._journal.add(row, self._snapshot[1:])
         except OSError as e:  # the next commit stores the run all the same

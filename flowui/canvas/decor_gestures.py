@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QKeyEvent, QMouseEvent
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QGraphicsItem
 
 from flowui.canvas.decor_items import TITLE_H, DecorItem, GroupItem, InlineEditor, NoteItem
-from flowui.canvas.interactions import ADD_TO_SELECTION, Interaction
+from flowui.canvas.interactions import ADD_TO_SELECTION, EscapeCancels, Interaction
 from flowui.decor import inside
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class TextClick(Interaction):
         self.done = True
 
 
-class DecorDrag(Interaction):
+class DecorDrag(EscapeCancels):
     """Moves a note, or a group with everything inside its frame when the press came
     (nodes whose body lies wholly inside, notes and smaller groups too)."""
 
@@ -110,12 +110,6 @@ class DecorDrag(Interaction):
                                                              float(round(pos.y()))))
         self.scene.decor.move_finished.emit(rects, nodes)
 
-    def key_press(self, event: QKeyEvent) -> bool:
-        if event.key() != Qt.Key.Key_Escape:
-            return False
-        self.cancel()
-        return True
-
     def cancel(self) -> None:
         self.done = True
         for item, origin in zip(self.carried, self.origins, strict=True):
@@ -123,7 +117,7 @@ class DecorDrag(Interaction):
         self.scene.overview.invalidate()
 
 
-class DecorResize(Interaction):
+class DecorResize(EscapeCancels):
     """The bottom-right corner dragged: the size follows the mouse (never below the
     kind's minimum); the top-left corner stays."""
 
@@ -147,12 +141,6 @@ class DecorResize(Interaction):
         rect = self.item.rect()
         if rect[2:] != self.size:
             self.scene.decor.resize_finished.emit(self.item.kind, self.item.decor.id, rect)
-
-    def key_press(self, event: QKeyEvent) -> bool:
-        if event.key() != Qt.Key.Key_Escape:
-            return False
-        self.cancel()
-        return True
 
     def cancel(self) -> None:
         self.done = True

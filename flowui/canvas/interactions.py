@@ -59,7 +59,17 @@ class Interaction:
         self.done = True
 
 
-class WireDrag(Interaction):
+class EscapeCancels(Interaction):
+    """A gesture that Escape undoes while it goes on (a wire, a group's move, a resize)."""
+
+    def key_press(self, event: QKeyEvent) -> bool:
+        if event.key() != Qt.Key.Key_Escape:
+            return False
+        self.cancel()
+        return True
+
+
+class WireDrag(EscapeCancels):
     def __init__(self, view: GraphView, origin: PortRef,
                  lifted: tuple[str, str] | None = None) -> None:
         """`origin` is the fixed end; `lifted` the wire whose other end is being moved."""
@@ -142,12 +152,6 @@ class WireDrag(Interaction):
             self.scene.reconnect_requested.emit(self.lifted, new)
         else:
             self.scene.connect_requested.emit(*new)
-
-    def key_press(self, event: QKeyEvent) -> bool:
-        if event.key() != Qt.Key.Key_Escape:
-            return False
-        self.cancel()
-        return True
 
     def cancel(self) -> None:
         self.done = True
