@@ -19,6 +19,7 @@ from engine.cli.run_cmd import run
 from engine.cli.runs_cmd import runs_group
 from engine.cli.secrets_cmd import secrets_group
 from engine.cli.serve_cmd import serve
+from engine.cli.server_cmd import server
 from engine.support.gcpause import file_built_objects_as_old
 
 
@@ -28,7 +29,7 @@ def cli() -> None:
     """Run, check and inspect FlowUI workflows without the editor."""
 
 
-for command in (run, validate_cmd, nodes, serve, secrets_group, runs_group):
+for command in (run, validate_cmd, nodes, serve, server, secrets_group, runs_group):
     cli.add_command(command)
 
 

@@ -1,0 +1,126 @@
+"""Live events of the runs this server is running, shared by every WebSocket and SSE
+client: one list of events per run, each serialised once, each client a cursor into it.
+
+The run's side costs the same whatever the number of clients: its bus subscriber
+appends the event and completes one wake-up future (clients waiting on it resume on
+the loop's next turn). A client never has a queue of its own, so a slow one cannot
+grow the server's memory: when it falls more than `max_lag` events behind (its
+socket does not drain) it is disconnected with a close code saying so, and can
+reconnect with `after_seq` to resume from the store.
+
+A run stays here until the store's writer has committed its last event; a client
+arriving after that reads the store. Subscribing to a live run copies nothing and
+never awaits between taking the cursor and reading the list, so there is no gap and
+no duplicate between what was stored and what arrives live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from engine.core.events import Event, NodeCompleted, NodeFailed, RunCompleted
+from engine.support import json_out
+
+MAX_LAG = 20_000  # events a client may fall behind a live run before it is disconnected
+MAX_BATCH = 500  # events per WebSocket message / SSE write at most
+
+
+class SlowClient(Exception):
+    """The client fell more than `MAX_LAG` events behind."""
+
+
+class LiveRun:
+    __slots__ = ("_waker", "events", "finished", "node_runs", "run_id", "texts")
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.events: list[Event] = []
+        self.texts: list[str] = []  # events[i] as JSON, made on the first client's demand
+        self.finished = False
+        self.node_runs = 0
+        self._waker: asyncio.Future[None] | None = None
+
+    def seen(self, event: Event) -> None:
+        self.events.append(event)
+        kind = type(event)
+        if kind is NodeCompleted or kind is NodeFailed:
+            self.node_runs += 1
+        elif kind is RunCompleted:
+            self.finished = True
+        waker = self._waker
+        if waker is not None and not waker.done():
+            waker.set_result(None)
+
+    def text(self, start: int, stop: int) -> list[str]:
+        """The JSON texts of events[start:stop], serialised once for every client."""
+        texts = self.texts
+        if len(texts) < stop:
+            texts.extend(json_out.compact(e.to_dict()) for e in self.events[len(texts):stop])
+        return texts[start:stop]
+
+    async def changed(self) -> None:
+        """Until the next event (or at once, if the run has finished)."""
+        if self.finished:
+            return
+        waker = self._waker
+        if waker is None or waker.done():
+            waker = self._waker = asyncio.get_running_loop().create_future()
+        await waker
+
+
+class LiveHub:
+    """The runs in progress (and just finished) and their events."""
+
+    def __init__(self, max_lag: int = MAX_LAG) -> None:
+        self.runs: dict[str, LiveRun] = {}
+        self.max_lag = max_lag
+        self.node_runs_done = 0  # of runs dropped already (metrics)
+
+    def open(self, run_id: str) -> LiveRun:
+        live = self.runs[run_id] = LiveRun(run_id)
+        return live
+
+    def drop(self, run_id: str) -> None:
+        live = self.runs.pop(run_id, None)
+        if live is not None:
+            self.node_runs_done += live.node_runs
+
+    def on_event(self, event: Event) -> None:
+        """The bus subscriber of every run this server starts."""
+        live = self.runs.get(event.run_id)
+        if live is not None:
+            live.seen(event)
+
+    def node_runs(self) -> int:
+        return self.node_runs_done + sum(r.node_runs for r in self.runs.values())
+
+
+async def follow_live(live: LiveRun, after_seq: int, max_lag: int,
+                      ) -> AsyncIterator[list[tuple[int, str]]]:
+    """Batches of (seq, JSON) of the run's events with seq > after_seq, until
+    run_completed. Raises SlowClient when the consumer falls behind by more than
+    `max_lag` events."""
+    cursor = max(0, after_seq)  # seq numbers are 1, 2, 3...: events[i].seq == i + 1
+    while True:
+        n = len(live.events)
+        if n - cursor > max_lag:
+            raise SlowClient(f"the client fell {n - cursor} events behind (the limit is "
+                             f"{max_lag}); reconnect with after_seq={cursor}")
+        if cursor < n:
+            stop = min(n, cursor + MAX_BATCH)
+            batch = list(zip(range(cursor + 1, stop + 1), live.text(cursor, stop),
+                             strict=True))
+            cursor = stop
+            yield batch
+            continue
+        if live.finished:
+            return
+        await live.changed()
+
+
+def as_batches(events: list[dict[str, Any]]) -> list[list[tuple[int, str]]]:
+    """Stored events (dicts) as the batches follow_live yields."""
+    pairs = [(int(e["seq"]), json_out.compact(e)) for e in events]
+    return [pairs[i:i + MAX_BATCH] for i in range(0, len(pairs), MAX_BATCH)]
