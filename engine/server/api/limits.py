@@ -1,6 +1,7 @@
 """The request body size limit, as ASGI middleware: a declared length over the limit is
-refused before reading, and a body sent without one is cut off as soon as it passes
-the limit; either way 413 with the API's error shape."""
+refused without being handed to a route, and a body sent without one as soon as it
+passes the limit; either way 413 with the API's error shape. What remains of such a
+body is read and dropped as it arrives (memory stays flat)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class BodyLimit:
                 except ValueError:
                     declared = 0
                 if declared > self.max_bytes:
-                    await self._refuse(send)
+                    await self._refuse(receive, send)
                     return
         seen = 0
         started = False
@@ -56,9 +57,15 @@ class BodyLimit:
             await self.app(scope, counted, tracked)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(receive, send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, receive: Receive, send: Send) -> None:
+        # The rest of the body is read and dropped, never kept: closing with it unread
+        # makes the kernel reset the connection, and the client would lose the answer.
+        while True:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
         mb = self.max_bytes / 1024 / 1024
         body = json_out.compact(error_body(
             "too_large", f"the request body is over the limit of {mb:g} MiB "

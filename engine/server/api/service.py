@@ -28,7 +28,7 @@ from engine.errors import WorkflowFileError, WorkflowInvalidError
 from engine.secrets.redactor import Redactor
 from engine.server.api.errors import ApiError
 from engine.server.api.folder import WorkflowFolder
-from engine.server.api.live import LiveHub
+from engine.server.api.live import MAX_LAG, LiveHub
 from engine.server.api.metrics import Metrics
 from engine.store.store import RunStore
 from engine.store.writer import RunHandle, StoreWriter
@@ -47,6 +47,8 @@ class ServiceOptions:
     max_body_bytes: int = 32 * 1024 * 1024
     max_ws_message_bytes: int = 64 * 1024
     cors_origins: tuple[str, ...] = ()
+    max_client_lag: int = MAX_LAG  # events a live client may fall behind (live.py)
+    send_timeout_s: float = 10.0  # a WebSocket send that does not drain: the client is stuck
 
 
 @dataclass(eq=False)
@@ -72,7 +74,7 @@ class Service:
         self.folder = WorkflowFolder(options.workflows_dir)
         self.store = RunStore(options.store_path)
         self.writer: StoreWriter = self.store.writer()
-        self.hub = LiveHub()
+        self.hub = LiveHub(options.max_client_lag)
         self.metrics = Metrics()
         self.accepted: dict[str, Accepted] = {}  # runs not finished
         self._waiting: deque[Accepted] = deque()
@@ -108,15 +110,13 @@ class Service:
         try:
             return loads(text, source=source)
         except WorkflowFileError as e:
-            raise ApiError(422, "invalid_workflow", f"{source} is not a valid workflow "
-                           f"document ({len(e.problems)} problems)", list(e.problems)) from None
+            raise not_a_document(source, e) from None
 
     def from_data(self, data: dict[str, Any], source: str) -> Workflow:
         try:
             return from_data(data, source=source)
         except WorkflowFileError as e:
-            raise ApiError(422, "invalid_workflow", f"{source} is not a valid workflow "
-                           f"document ({len(e.problems)} problems)", list(e.problems)) from None
+            raise not_a_document(source, e) from None
 
     async def prepared(self, workflow: str | dict[str, Any]) -> tuple[PreparedWorkflow,
                                                                       Path | None]:
@@ -241,6 +241,13 @@ class Service:
         if self.accepted:
             await self.writer.flush()
         return self.store
+
+
+def not_a_document(source: str, e: WorkflowFileError) -> ApiError:
+    n = len(e.problems)
+    return ApiError(422, "invalid_workflow", f"{source} is not a valid workflow document "
+                    f"({n} problem{'s' if n != 1 else ''}); details lists each",
+                    list(e.problems))
 
 
 def invalid(e: WorkflowInvalidError) -> ApiError:

@@ -6,7 +6,7 @@ Each WebSocket text message is a JSON array of one or more FORMAT.md section 3
 event objects, in order: batching keeps 200 clients of a 2,000-node run from
 costing 800,000 sends. Close codes: 1000 the run ended (all sent); 4401 no or a
 wrong token; 4404 no such run; 4400 bad `after_seq`; 4008 the client fell too far
-behind (or a send did not drain within `SEND_TIMEOUT_S`): reconnect with
+behind (or a send did not drain within `--client-send-timeout`): reconnect with
 `after_seq` = the last seq received.
 """
 
@@ -28,7 +28,6 @@ from engine.server.api.runs import resolve
 from engine.server.api.service import Service
 from engine.store.records import ACTIVE
 
-SEND_TIMEOUT_S = 10.0  # a send that cannot drain this long: the client is gone or stuck
 POLL_S = 0.25  # a run of another process (not live here) is polled in the store this often
 CLOSE_SLOW, CLOSE_AUTH, CLOSE_NOT_FOUND, CLOSE_BAD = 4008, 4401, 4404, 4400
 
@@ -83,9 +82,10 @@ async def events_socket(ws: WebSocket, run_id: str) -> None:
         await ws.close(CLOSE_NOT_FOUND, "no such run")
         return
     code, reason = 1000, "run ended"
+    timeout = svc.options.send_timeout_s
     try:
         async for batch in follow(svc, full, after_seq):
-            async with asyncio.timeout(SEND_TIMEOUT_S):
+            async with asyncio.timeout(timeout):
                 await ws.send_text("[" + ",".join(text for _, text in batch) + "]")
     except SlowClient:
         code, reason = CLOSE_SLOW, "too slow: fell behind; reconnect with after_seq"
@@ -95,7 +95,7 @@ async def events_socket(ws: WebSocket, run_id: str) -> None:
         return  # the client left
     if ws.application_state != WebSocketState.DISCONNECTED:
         with contextlib.suppress(Exception):
-            async with asyncio.timeout(SEND_TIMEOUT_S):
+            async with asyncio.timeout(timeout):
                 await ws.close(code, reason)
 
 
