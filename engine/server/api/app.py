@@ -28,7 +28,9 @@ def create_app(service: Service, tokens: TokenCheck) -> FastAPI:
     from engine.core.run_context import _version
 
     app = FastAPI(title="FlowUI server", version=_version(), description=DESCRIPTION,
-                  docs_url="/docs", redoc_url=None)
+                  docs_url="/docs", redoc_url=None,
+                  # operationIds are the route functions' names: what generated clients call
+                  generate_unique_id_function=lambda route: route.name)
     app.state.service = service
     app.state.tokens = tokens
     errors.install(app)

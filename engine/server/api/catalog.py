@@ -30,7 +30,7 @@ async def nodes(svc: Service = Depends(service)) -> NodeCatalog:
                               for cls in reg])
 
 
-@router.get("/metrics", response_class=PlainTextResponse, tags=["server"],
+@router.get("/metrics", response_model=None, tags=["server"],
             dependencies=[Depends(require_token)],
             responses={**errors(), 200: {"description": "Prometheus text format 0.0.4",
                                          "content": {"text/plain": {"schema": {

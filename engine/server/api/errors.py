@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from engine.support import json_out
 
@@ -47,6 +48,15 @@ def error_response(status: int, type_: str, message: str, details: Any = None,
                         headers=headers)
 
 
+def _allowed(request: Request) -> str:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
 
@@ -66,9 +76,11 @@ def install(app: FastAPI) -> None:
                               json_out.jsonable(problems))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:
         type_ = _TYPES.get(e.status_code, "http_error")
         headers = dict(e.headers) if e.headers else None
+        if e.status_code == 405:  # every method of the path, not only one route's
+            headers = {**(headers or {}), "Allow": _allowed(request)}
         return error_response(e.status_code, type_, str(e.detail), None, headers)
 
     @app.exception_handler(Exception)

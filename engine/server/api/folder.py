@@ -12,14 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.server.api.errors import ApiError
+from engine.server.api.models import NAME_MAX, NAME_PATTERN
 from engine.support.atomic import write_text_atomic
 from engine.support.bounded_read import read_regular
 from engine.workflow.file import MAX_FILE_BYTES
 
 SUFFIX = ".flow.json"
-# Letters, digits, space, `_`, `.`, `-`; no separator, no leading dot, no `..`: a name
-# is always one file directly in the folder.
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}")
+_NAME = re.compile(NAME_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -40,10 +39,11 @@ class StoredFile:
 
 
 def check_name(name: str) -> None:
-    if not _NAME.fullmatch(name) or ".." in name or name.endswith((".", " ")):
+    if len(name) > NAME_MAX or not _NAME.fullmatch(name):
         raise ApiError(400, "bad_name", f"{name!r} is not a workflow name: use 1-100 letters, "
-                       "digits, spaces, `_`, `.` or `-`, starting with a letter or digit, "
-                       "without `..` (the file is <name>.flow.json in the workflows folder)")
+                       "digits, spaces, `_` or `-`, starting with a letter or digit, with "
+                       "single dots between them (the file is <name>.flow.json in the "
+                       "workflows folder)")
 
 
 class WorkflowFolder:
@@ -55,7 +55,7 @@ class WorkflowFolder:
         path = self.root / (name + SUFFIX)
         # A symlink in the folder pointing elsewhere is an escape too.
         if path.is_symlink() or path.resolve().parent != self.root:
-            raise ApiError(400, "bad_name", f"workflow {name!r} is not a plain file in the "
+            raise ApiError(404, "not_found", f"workflow {name!r} is not a plain file in the "
                            "workflows folder (a link?); it cannot be used over the API")
         return path
 
@@ -65,7 +65,7 @@ class WorkflowFolder:
             if not entry.name.endswith(SUFFIX) or not entry.is_file(follow_symlinks=False):
                 continue
             name = entry.name[:-len(SUFFIX)]
-            if _NAME.fullmatch(name) and ".." not in name:
+            if len(name) <= NAME_MAX and _NAME.fullmatch(name):
                 found.append(name)
         return found
 

@@ -4,11 +4,16 @@ FORMAT.md's (sections 1 and 3) and are given as free-form JSON objects here."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$"
+# A workflow's file name without `.flow.json`: letters, digits, space, `_`, `-`, and dots
+# only between those (no `..`, no leading dot): always one file directly in the folder.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _-]*(\.[A-Za-z0-9 _-]+)*$"
+NAME_MAX = 100
+CURSOR_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,17})?:[0-9]{1,18}$"
+WorkflowName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=NAME_MAX)]
 
 
 class ErrorDetail(BaseModel):
@@ -52,8 +57,9 @@ class WorkflowDocument(BaseModel):
 
 class WorkflowCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=NAME_PATTERN, description="The file name to create, "
-                      "without `.flow.json`: letters, digits, space, `_`, `.` and `-`.")
+    name: str = Field(pattern=NAME_PATTERN, max_length=NAME_MAX, description="The file "
+                      "name to create, without `.flow.json`: letters, digits, space, `_`, "
+                      "`-`, and single dots between them.")
     workflow: dict[str, Any]
 
 
@@ -79,8 +85,9 @@ class RunOptions(BaseModel):
 
 class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    workflow: str | dict[str, Any] = Field(description="A workflow's name in the workflows "
-                                           "folder, or a whole workflow document inline.")
+    workflow: WorkflowName | dict[str, Any] = Field(
+        description="A workflow's name in the workflows folder, or a whole workflow "
+                    "document inline.")
     inputs: dict[str, Any] = Field(default_factory=dict)
     trigger: dict[str, Any] | None = Field(None, description="What trigger nodes fire with.")
     options: RunOptions = Field(default_factory=RunOptions)

@@ -19,3 +19,11 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route: 401, 413 and 422 always, plus `codes`."""
     return {code: {"model": ErrorBody, "description": _TEXT[code]}
             for code in sorted({401, 413, 422, *codes})}
+
+
+def links(operations: tuple[str, ...], parameter: str, field: str) -> dict[str, Any]:
+    """OpenAPI links from a created resource to the operations that read it (clients and
+    schemathesis follow them)."""
+    return {"links": {op: {"operationId": op,
+                           "parameters": {parameter: f"$response.body#/{field}"}}
+                      for op in operations}}

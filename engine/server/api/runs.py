@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import PlainTextResponse
 
 from engine.errors import RunNotFoundError, StoreError
 from engine.server.api.deps import require_token, service
 from engine.server.api.errors import ApiError
 from engine.server.api.models import (
+    CURSOR_PATTERN,
     Artifact,
     ArtifactList,
     RunAccepted,
@@ -25,6 +25,7 @@ from engine.server.api.models import (
     RunRequest,
 )
 from engine.server.api.responses import errors
+from engine.server.api.responses import links as follow_ups
 from engine.server.api.service import Service
 from engine.store.records import STATUSES
 from engine.store.store import RunStore
@@ -53,7 +54,10 @@ def resolve(store: RunStore, run_id: str) -> str:
                                                         "GET /runs")) from None
 
 
-@router.post("", status_code=202, response_model=RunAccepted, responses=errors(400, 404, 503))
+@router.post("", status_code=202, response_model=RunAccepted, responses={
+    **errors(400, 404, 503), 202: follow_ups(("get_run", "cancel_run", "run_events", "run_outputs",
+                                         "run_artifacts", "run_artifact", "events_stream"),
+                                        "run_id", "run_id")})
 async def start_run(body: RunRequest, response: Response,
                     svc: Service = Depends(service)) -> RunAccepted:
     """Start a run of a workflow of the folder (by name) or of an inline document. The
@@ -73,7 +77,7 @@ async def list_runs(
         since: float | None = Query(None, ge=0, le=1e11,
                                     description="Seconds since the epoch (queued at or after)."),
         limit: int = Query(50, ge=1, le=500),
-        cursor: str | None = Query(None, max_length=200,
+        cursor: str | None = Query(None, pattern=CURSOR_PATTERN,
                                    description="`next_cursor` of the previous page."),
         svc: Service = Depends(service)) -> RunList:
     """Runs newest first, a page at a time."""
@@ -156,7 +160,7 @@ async def run_artifacts(run_id: str, svc: Service = Depends(service)) -> Artifac
         for n, m in MEDIA.items()])
 
 
-@router.get("/{run_id}/artifacts/{name}", response_class=PlainTextResponse,
+@router.get("/{run_id}/artifacts/{name}", response_model=None,
             responses={**errors(404), 200: {"content": {
                 "application/json": {"schema": {}}, "text/plain": {"schema": {
                     "type": "string"}}}, "description": "The file"}})

@@ -3,12 +3,16 @@ replace (`If-Match` on the content hash; 412 when the file changed), delete, val
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Header, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Response
 
 from engine.server.api.deps import require_token, service
 from engine.server.api.errors import ApiError
 from engine.server.api.folder import StoredFile
 from engine.server.api.models import (
+    NAME_MAX,
+    NAME_PATTERN,
     ValidationReport,
     WorkflowCreate,
     WorkflowDocument,
@@ -16,7 +20,7 @@ from engine.server.api.models import (
     WorkflowReplace,
     WorkflowSummary,
 )
-from engine.server.api.responses import errors
+from engine.server.api.responses import errors, links
 from engine.server.api.service import Service
 from engine.support import bounded_json
 from engine.workflow.file import dumps
@@ -24,6 +28,8 @@ from engine.workflow.file import dumps
 router = APIRouter(prefix="/workflows", tags=["workflows"],
                    dependencies=[Depends(require_token)])
 
+Name = Annotated[str, Path(pattern=NAME_PATTERN, max_length=NAME_MAX,
+                           description="The file's name without `.flow.json`.")]
 IF_MATCH = Header(None, description="The hash (ETag) the client last read; on a mismatch "
                   "the request is refused with 412 and nothing changes.")
 
@@ -64,7 +70,9 @@ async def list_workflows(svc: Service = Depends(service)) -> WorkflowList:
     return WorkflowList(workflows=found)
 
 
-@router.post("", status_code=201, response_model=WorkflowDocument, responses=errors(400, 409))
+@router.post("", status_code=201, response_model=WorkflowDocument, responses={
+    **errors(400, 409), 201: links(("get_workflow", "replace_workflow", "delete_workflow",
+                                    "validate_workflow"), "name", "name")})
 async def create_workflow(body: WorkflowCreate, response: Response,
                           svc: Service = Depends(service)) -> WorkflowDocument:
     """Create `<name>.flow.json` (409 when it exists). The document is checked as a file
@@ -79,7 +87,7 @@ async def create_workflow(body: WorkflowCreate, response: Response,
 
 
 @router.get("/{name}", response_model=WorkflowDocument, responses=errors(400, 404, 409))
-async def get_workflow(name: str, response: Response,
+async def get_workflow(name: Name, response: Response,
                        svc: Service = Depends(service)) -> WorkflowDocument:
     """The document; its hash is also the `ETag` header."""
     return _document(svc.folder.read(name), response)
@@ -87,7 +95,7 @@ async def get_workflow(name: str, response: Response,
 
 @router.put("/{name}", response_model=WorkflowDocument,
             responses=errors(400, 404, 409, 412))
-async def replace_workflow(name: str, body: WorkflowReplace, response: Response,
+async def replace_workflow(name: Name, body: WorkflowReplace, response: Response,
                            if_match: str | None = IF_MATCH,
                            svc: Service = Depends(service)) -> WorkflowDocument:
     """Replace an existing workflow (404 when there is none: POST /workflows creates)."""
@@ -99,7 +107,7 @@ async def replace_workflow(name: str, body: WorkflowReplace, response: Response,
 
 @router.delete("/{name}", status_code=204, response_class=Response,
                responses=errors(400, 404, 409, 412))
-async def delete_workflow(name: str, if_match: str | None = IF_MATCH,
+async def delete_workflow(name: Name, if_match: str | None = IF_MATCH,
                           svc: Service = Depends(service)) -> Response:
     _matches(if_match, svc.folder.read(name))
     svc.folder.delete(name)
@@ -108,7 +116,7 @@ async def delete_workflow(name: str, if_match: str | None = IF_MATCH,
 
 @router.post("/{name}/validate", response_model=ValidationReport,
              responses=errors(400, 404, 409))
-async def validate_workflow(name: str, svc: Service = Depends(service)) -> ValidationReport:
+async def validate_workflow(name: Name, svc: Service = Depends(service)) -> ValidationReport:
     """Every problem of the workflow (as `flowcli validate --json`); 200 either way."""
     from engine.core.plan import validate
 
