@@ -3,8 +3,12 @@ client: one list of events per run, each serialised once, each client a cursor i
 
 The run's side costs the same whatever the number of clients: its bus subscriber
 appends the event and completes one wake-up future (clients waiting on it resume on
-the loop's next turn). A client never has a queue of its own, so a slow one cannot
-grow the server's memory: when it falls more than `max_lag` events behind (its
+the loop's next turn). Clients share the loop with the run, so each sends at most
+one message per `interval_s` (the first at once, and the last at once when the run
+ends): 200 clients of a 2,000-node run then cost the run a bounded share of the loop
+instead of 200 sends per event (docs/notes.md has the figures). Clients that are
+level share one batch and its JSON text. A client never has a queue of its own, so
+a slow one cannot grow the server's memory: when it falls more than `max_lag` events behind (its
 socket does not drain) it is disconnected with a close code saying so, and can
 reconnect with `after_seq` to resume from the store.
 
@@ -17,6 +21,7 @@ no duplicate between what was stored and what arrives live.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,22 +30,42 @@ from engine.support import json_out
 
 MAX_LAG = 20_000  # events a client may fall behind a live run before it is disconnected
 MAX_BATCH = 500  # events per WebSocket message / SSE write at most
+INTERVAL_S = 0.05  # a client gets at most one message per interval while a run goes on
 
 
 class SlowClient(Exception):
     """The client fell more than `MAX_LAG` events behind."""
 
 
+class Batch:
+    """Consecutive events as (seq, JSON) pairs, and as one JSON array (made once)."""
+
+    __slots__ = ("_array", "pairs")
+
+    def __init__(self, pairs: list[tuple[int, str]]) -> None:
+        self.pairs = pairs
+        self._array: str | None = None
+
+    @property
+    def array(self) -> str:
+        if self._array is None:
+            self._array = "[" + ",".join(text for _, text in self.pairs) + "]"
+        return self._array
+
+
 class LiveRun:
-    __slots__ = ("_waker", "events", "finished", "node_runs", "run_id", "texts")
+    __slots__ = ("_last", "_waker", "ended", "events", "finished", "node_runs", "run_id",
+                 "texts")
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         self.events: list[Event] = []
         self.texts: list[str] = []  # events[i] as JSON, made on the first client's demand
         self.finished = False
+        self.ended = asyncio.Event()  # set with run_completed
         self.node_runs = 0
         self._waker: asyncio.Future[None] | None = None
+        self._last: tuple[int, int, Batch] | None = None  # shared by level clients
 
     def seen(self, event: Event) -> None:
         self.events.append(event)
@@ -49,6 +74,7 @@ class LiveRun:
             self.node_runs += 1
         elif kind is RunCompleted:
             self.finished = True
+            self.ended.set()
         waker = self._waker
         if waker is not None and not waker.done():
             waker.set_result(None)
@@ -59,6 +85,15 @@ class LiveRun:
         if len(texts) < stop:
             texts.extend(json_out.compact(e.to_dict()) for e in self.events[len(texts):stop])
         return texts[start:stop]
+
+    def batch(self, start: int, stop: int) -> Batch:
+        last = self._last
+        if last is not None and last[0] == start and last[1] == stop:
+            return last[2]
+        batch = Batch(list(zip(range(start + 1, stop + 1), self.text(start, stop),
+                               strict=True)))
+        self._last = (start, stop, batch)
+        return batch
 
     async def changed(self) -> None:
         """Until the next event (or at once, if the run has finished)."""
@@ -73,9 +108,10 @@ class LiveRun:
 class LiveHub:
     """The runs in progress (and just finished) and their events."""
 
-    def __init__(self, max_lag: int = MAX_LAG) -> None:
+    def __init__(self, max_lag: int = MAX_LAG, interval_s: float = INTERVAL_S) -> None:
         self.runs: dict[str, LiveRun] = {}
         self.max_lag = max_lag
+        self.interval_s = interval_s
         self.node_runs_done = 0  # of runs dropped already (metrics)
 
     def open(self, run_id: str) -> LiveRun:
@@ -97,22 +133,29 @@ class LiveHub:
         return self.node_runs_done + sum(r.node_runs for r in self.runs.values())
 
 
-async def follow_live(live: LiveRun, after_seq: int, max_lag: int,
-                      ) -> AsyncIterator[list[tuple[int, str]]]:
-    """Batches of (seq, JSON) of the run's events with seq > after_seq, until
-    run_completed. Raises SlowClient when the consumer falls behind by more than
-    `max_lag` events."""
+async def follow_live(live: LiveRun, after_seq: int, max_lag: int, interval_s: float,
+                      ) -> AsyncIterator[Batch]:
+    """Batches of the run's events with seq > after_seq, until run_completed, at most
+    one per `interval_s` but for the first and the last. Raises SlowClient when the
+    consumer falls behind by more than `max_lag` events."""
+    loop = asyncio.get_running_loop()
     cursor = max(0, after_seq)  # seq numbers are 1, 2, 3...: events[i].seq == i + 1
+    next_send = 0.0
     while True:
         n = len(live.events)
         if n - cursor > max_lag:
             raise SlowClient(f"the client fell {n - cursor} events behind (the limit is "
                              f"{max_lag}); reconnect with after_seq={cursor}")
         if cursor < n:
-            stop = min(n, cursor + MAX_BATCH)
-            batch = list(zip(range(cursor + 1, stop + 1), live.text(cursor, stop),
-                             strict=True))
+            wait = next_send - loop.time()
+            if wait > 0 and not live.finished:  # gather more; the run's end goes at once
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(live.ended.wait(), wait)
+                continue
+            stop = min(len(live.events), cursor + MAX_BATCH)
+            batch = live.batch(cursor, stop)
             cursor = stop
+            next_send = loop.time() + interval_s
             yield batch
             continue
         if live.finished:
@@ -120,7 +163,7 @@ async def follow_live(live: LiveRun, after_seq: int, max_lag: int,
         await live.changed()
 
 
-def as_batches(events: list[dict[str, Any]]) -> list[list[tuple[int, str]]]:
+def as_batches(events: list[dict[str, Any]]) -> list[Batch]:
     """Stored events (dicts) as the batches follow_live yields."""
     pairs = [(int(e["seq"]), json_out.compact(e)) for e in events]
-    return [pairs[i:i + MAX_BATCH] for i in range(0, len(pairs), MAX_BATCH)]
+    return [Batch(pairs[i:i + MAX_BATCH]) for i in range(0, len(pairs), MAX_BATCH)]

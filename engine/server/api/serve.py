@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import sys
@@ -29,11 +30,21 @@ class _Server(uvicorn.Server):
 
 
 def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket. Made with proto IPPROTO_TCP, not 0 as
+    `socket.create_server` makes it: asyncio sets TCP_NODELAY only on sockets whose
+    proto says TCP, and without it a keep-alive client waited ~40 ms for every answer
+    (Nagle's algorithm against the client's delayed ACK; docs/notes.md)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        return socket.create_server((host, port), family=family, backlog=2048)
+        if os.name == "posix":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
     except OSError as e:
+        sock.close()
         raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    return sock
 
 
 async def serve(registry: Registry, options: ServiceOptions, *, host: str, port: int,

@@ -28,7 +28,7 @@ from engine.errors import WorkflowFileError, WorkflowInvalidError
 from engine.secrets.redactor import Redactor
 from engine.server.api.errors import ApiError
 from engine.server.api.folder import WorkflowFolder
-from engine.server.api.live import MAX_LAG, LiveHub
+from engine.server.api.live import INTERVAL_S, MAX_LAG, LiveHub
 from engine.server.api.metrics import Metrics
 from engine.store.store import RunStore
 from engine.store.writer import RunHandle, StoreWriter
@@ -48,6 +48,7 @@ class ServiceOptions:
     max_ws_message_bytes: int = 64 * 1024
     cors_origins: tuple[str, ...] = ()
     max_client_lag: int = MAX_LAG  # events a live client may fall behind (live.py)
+    events_interval_s: float = INTERVAL_S  # a live client's messages at most this often
     send_timeout_s: float = 10.0  # a WebSocket send that does not drain: the client is stuck
 
 
@@ -74,7 +75,7 @@ class Service:
         self.folder = WorkflowFolder(options.workflows_dir)
         self.store = RunStore(options.store_path)
         self.writer: StoreWriter = self.store.writer()
-        self.hub = LiveHub(options.max_client_lag)
+        self.hub = LiveHub(options.max_client_lag, options.events_interval_s)
         self.metrics = Metrics()
         self.accepted: dict[str, Accepted] = {}  # runs not finished
         self._waiting: deque[Accepted] = deque()

@@ -22,9 +22,9 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from engine.errors import RunNotFoundError
 from engine.server.api.deps import require_token, service
-from engine.server.api.live import SlowClient, as_batches, follow_live
+from engine.server.api.errors import ApiError
+from engine.server.api.live import Batch, SlowClient, as_batches, follow_live
 from engine.server.api.responses import errors
-from engine.server.api.runs import resolve
 from engine.server.api.service import Service
 from engine.store.records import ACTIVE
 
@@ -34,17 +34,31 @@ CLOSE_SLOW, CLOSE_AUTH, CLOSE_NOT_FOUND, CLOSE_BAD = 4008, 4401, 4404, 4400
 router = APIRouter(tags=["runs"])
 
 
-async def follow(svc: Service, run_id: str, after_seq: int,
-                 ) -> AsyncIterator[list[tuple[int, str]]]:
-    """Batches of (seq, JSON) from `after_seq` to the run's end."""
+async def find(svc: Service, run_id: str) -> str:
+    """The full id of a run (or an unambiguous prefix). A run of this server is found in
+    memory: the store is flushed (a commit, ~20 ms with its fsync) only when needed."""
+    if run_id in svc.hub.runs:
+        return run_id
+    try:
+        return svc.store.resolve(run_id)
+    except RunNotFoundError:
+        if not svc.accepted:
+            raise
+    return (await svc.flushed_store()).resolve(run_id)
+
+
+async def follow(svc: Service, run_id: str, after_seq: int) -> AsyncIterator[Batch]:
+    """Batches of events from `after_seq` to the run's end. A run of this server is
+    followed in memory until its end has been committed to the store, and read from
+    the store after that: no flush is needed to hand over without a gap."""
     cursor = after_seq
     while True:
-        store = await svc.flushed_store()
-        live = svc.hub.runs.get(run_id)  # no await since the flush: nothing is missed
+        live = svc.hub.runs.get(run_id)
         if live is not None:
-            async for batch in follow_live(live, cursor, svc.hub.max_lag):
+            async for batch in follow_live(live, cursor, svc.hub.max_lag, svc.hub.interval_s):
                 yield batch
             return
+        store = svc.store
         events = store.events(run_id, after_seq=cursor)
         for batch in as_batches([e.to_dict() for e in events]):
             yield batch
@@ -75,9 +89,8 @@ async def events_socket(ws: WebSocket, run_id: str) -> None:
     except ValueError:
         await ws.close(CLOSE_BAD, "after_seq must be a whole number >= 0")
         return
-    store = await svc.flushed_store()
     try:
-        full = store.resolve(run_id)
+        full = await find(svc, run_id)
     except RunNotFoundError:
         await ws.close(CLOSE_NOT_FOUND, "no such run")
         return
@@ -86,7 +99,7 @@ async def events_socket(ws: WebSocket, run_id: str) -> None:
     try:
         async for batch in follow(svc, full, after_seq):
             async with asyncio.timeout(timeout):
-                await ws.send_text("[" + ",".join(text for _, text in batch) + "]")
+                await ws.send_text(batch.array)
     except SlowClient:
         code, reason = CLOSE_SLOW, "too slow: fell behind; reconnect with after_seq"
     except TimeoutError:
@@ -112,13 +125,15 @@ async def events_stream(request: Request, run_id: str,
     `after_seq` or the `Last-Event-ID` a reconnecting EventSource sends."""
     if last_event_id is not None and last_event_id.isdigit():
         after_seq = max(after_seq, int(last_event_id))
-    store = await svc.flushed_store()
-    full = resolve(store, run_id)
+    try:
+        full = await find(svc, run_id)
+    except RunNotFoundError as e:
+        raise ApiError(404, "not_found", str(e)) from None
 
     async def lines() -> AsyncIterator[str]:
         try:
             async for batch in follow(svc, full, after_seq):
-                yield "".join(f"id: {seq}\ndata: {text}\n\n" for seq, text in batch)
+                yield "".join(f"id: {seq}\ndata: {text}\n\n" for seq, text in batch.pairs)
         except SlowClient as e:
             yield f"event: error\ndata: {e}\n\n"
 
