@@ -3,14 +3,16 @@ client: one list of events per run, each serialised once, each client a cursor i
 
 The run's side costs the same whatever the number of clients: its bus subscriber
 appends the event and completes one wake-up future (clients waiting on it resume on
-the loop's next turn). Clients share the loop with the run, so each sends at most
-one message per `interval_s` (the first at once, and the last at once when the run
-ends): 200 clients of a 2,000-node run then cost the run a bounded share of the loop
-instead of 200 sends per event (docs/notes.md has the figures). Clients that are
-level share one batch and its JSON text. A client never has a queue of its own, so
-a slow one cannot grow the server's memory: when it falls more than `max_lag` events behind (its
-socket does not drain) it is disconnected with a close code saying so, and can
-reconnect with `after_seq` to resume from the store.
+the loop's next turn). Clients share the loop with the run, so they send on one
+shared tick per `interval_s` (and at once when the run ends): 200 clients of a
+2,000-node run then cost the run a bounded share of the loop instead of 200 sends
+per event (docs/notes.md has the figures), and clients that are level share one
+batch and its JSON text. A run shorter than the interval sends everything at its end.
+
+A client never has a queue of its own, so a slow one cannot grow the server's memory:
+when it falls more than `max_lag` events behind (its socket does not drain) it is
+disconnected with a close code saying so, and can reconnect with `after_seq` to
+resume from the store.
 
 A run stays here until the store's writer has committed its last event; a client
 arriving after that reads the store. Subscribing to a live run copies nothing and
@@ -21,7 +23,6 @@ no duplicate between what was stored and what arrives live.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -54,7 +55,7 @@ class Batch:
 
 
 class LiveRun:
-    __slots__ = ("_last", "_waker", "ended", "events", "finished", "node_runs", "run_id",
+    __slots__ = ("_last", "_tick", "_waker", "events", "finished", "node_runs", "run_id",
                  "texts")
 
     def __init__(self, run_id: str) -> None:
@@ -62,9 +63,9 @@ class LiveRun:
         self.events: list[Event] = []
         self.texts: list[str] = []  # events[i] as JSON, made on the first client's demand
         self.finished = False
-        self.ended = asyncio.Event()  # set with run_completed
         self.node_runs = 0
-        self._waker: asyncio.Future[None] | None = None
+        self._waker: asyncio.Future[None] | None = None  # the next event
+        self._tick: asyncio.Future[None] | None = None  # the next send for every client
         self._last: tuple[int, int, Batch] | None = None  # shared by level clients
 
     def seen(self, event: Event) -> None:
@@ -74,10 +75,8 @@ class LiveRun:
             self.node_runs += 1
         elif kind is RunCompleted:
             self.finished = True
-            self.ended.set()
-        waker = self._waker
-        if waker is not None and not waker.done():
-            waker.set_result(None)
+            _fire(self._tick)  # the end goes out at once
+        _fire(self._waker)
 
     def text(self, start: int, stop: int) -> list[str]:
         """The JSON texts of events[start:stop], serialised once for every client."""
@@ -102,7 +101,24 @@ class LiveRun:
         waker = self._waker
         if waker is None or waker.done():
             waker = self._waker = asyncio.get_running_loop().create_future()
-        await waker
+        await asyncio.shield(waker)  # shared: one client's cancellation is not the others'
+
+    async def tick(self, interval_s: float) -> None:
+        """Until the next send time shared by every client of this run: one timer for
+        all of them, and level clients then share one batch (or at once at the end)."""
+        if self.finished:
+            return
+        tick = self._tick
+        if tick is None or tick.done():
+            loop = asyncio.get_running_loop()
+            tick = self._tick = loop.create_future()
+            loop.call_later(interval_s, _fire, tick)
+        await asyncio.shield(tick)
+
+
+def _fire(future: asyncio.Future[None] | None) -> None:
+    if future is not None and not future.done():
+        future.set_result(None)
 
 
 class LiveHub:
@@ -135,32 +151,30 @@ class LiveHub:
 
 async def follow_live(live: LiveRun, after_seq: int, max_lag: int, interval_s: float,
                       ) -> AsyncIterator[Batch]:
-    """Batches of the run's events with seq > after_seq, until run_completed, at most
-    one per `interval_s` but for the first and the last. Raises SlowClient when the
-    consumer falls behind by more than `max_lag` events."""
-    loop = asyncio.get_running_loop()
+    """Batches of the run's events with seq > after_seq, until run_completed: what has
+    gathered is sent at each of the run's shared ticks (every `interval_s`) and at its
+    end. Raises SlowClient when the consumer falls behind by more than `max_lag`
+    events."""
     cursor = max(0, after_seq)  # seq numbers are 1, 2, 3...: events[i].seq == i + 1
-    next_send = 0.0
+    due = False  # a tick has come since the client last caught up
     while True:
         n = len(live.events)
         if n - cursor > max_lag:
             raise SlowClient(f"the client fell {n - cursor} events behind (the limit is "
                              f"{max_lag}); reconnect with after_seq={cursor}")
-        if cursor < n:
-            wait = next_send - loop.time()
-            if wait > 0 and not live.finished:  # gather more; the run's end goes at once
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(live.ended.wait(), wait)
-                continue
-            stop = min(len(live.events), cursor + MAX_BATCH)
+        if cursor < n and (due or live.finished):
+            stop = min(n, cursor + MAX_BATCH)
             batch = live.batch(cursor, stop)
             cursor = stop
-            next_send = loop.time() + interval_s
+            due = cursor < n  # drain a backlog before waiting for the next tick
             yield batch
-            continue
-        if live.finished:
+        elif cursor < n:
+            await live.tick(interval_s)
+            due = True
+        elif live.finished:
             return
-        await live.changed()
+        else:
+            await live.changed()
 
 
 def as_batches(events: list[dict[str, Any]]) -> list[Batch]:
