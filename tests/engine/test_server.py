@@ -105,6 +105,17 @@ def test_invalid_run_is_refused_with_every_problem(server: FlowServer) -> None:
         wheres = {p["where"] for p in r.json()["error"]["details"]}
         assert {"body.inputs", "body.bogus"} <= wheres
         assert c.post("/runs", json={"workflow": "nope"}).status_code == 404
+        deep: list = []
+        for _ in range(100):
+            deep = [deep]
+        r = c.post("/runs", content=json.dumps({"workflow": "hello", "inputs": {"x": deep},
+                                                "trigger": {"y": float("nan")}}),
+                   headers={"content-type": "application/json"})
+        assert r.status_code == 422, r.text  # the JSON limits of docs/limits.md
+        assert len(r.json()["error"]["details"]) == 2  # both problems at once
+        r = c.post("/runs", content="[" * 100_000 + "]" * 100_000,
+                   headers={"content-type": "application/json"})
+        assert r.status_code in (400, 422) and "error" in r.json()
 
 
 def test_websocket_streams_every_event_in_order(server: FlowServer) -> None:

@@ -32,6 +32,7 @@ from engine.server.api.live import INTERVAL_S, MAX_LAG, LiveHub
 from engine.server.api.metrics import Metrics
 from engine.store.store import RunStore
 from engine.store.writer import RunHandle, StoreWriter
+from engine.support import bounded_json
 from engine.workflow.file import from_data, loads
 from engine.workflow.model import Workflow
 
@@ -152,6 +153,15 @@ class Service:
             raise ApiError(503, "busy", f"busy: {self._running} runs going and "
                            f"{len(self._waiting)} waiting (the queue's limit); retry later",
                            headers={"Retry-After": "1"})
+        problems = []
+        for where, value in (("inputs", inputs), ("trigger", trigger)):
+            try:  # the limits every JSON from outside meets (docs/limits.md)
+                bounded_json.check(value, where=where)
+            except bounded_json.JsonLimitError as e:
+                problems.append(str(e))
+        if problems:
+            raise ApiError(422, "invalid", "the run's values cannot be taken; details lists "
+                           "each problem", problems)
         prepared, path = await self.prepared(workflow)
         try:
             checked = self.runner.preflight(prepared, inputs)
