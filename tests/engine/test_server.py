@@ -388,3 +388,25 @@ def test_non_loopback_without_token_is_refused(tmp_path: Path) -> None:
                        timeout=30)
     assert r.returncode == 2
     assert "refusing to listen on 0.0.0.0 without a token" in r.stderr
+
+
+def test_cors_is_off_unless_origins_are_given(server: FlowServer, tmp_path: Path) -> None:
+    preflight = {"Origin": "http://app.example", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization,content-type"}
+    r = httpx.options(f"{server.url}/runs", headers=preflight)
+    assert "access-control-allow-origin" not in r.headers
+    r = httpx.get(f"{server.url}/runs", headers={**server.auth, "Origin": "http://app.example"})
+    assert "access-control-allow-origin" not in r.headers
+    srv = start(tmp_path, "--cors-origin", "http://app.example",
+                env={"FLOWUI_DATA_DIR": str(tmp_path / "data")})
+    try:
+        r = httpx.options(f"{srv.url}/runs", headers=preflight)
+        assert r.status_code == 200
+        assert r.headers["access-control-allow-origin"] == "http://app.example"
+        other = httpx.options(f"{srv.url}/runs", headers={**preflight,
+                                                          "Origin": "http://evil.example"})
+        assert other.headers.get("access-control-allow-origin") != "http://evil.example"
+        assert httpx.get(f"{srv.url}/runs", headers={"Origin": "http://app.example"}
+                         ).status_code == 401  # CORS does not stand in for the token
+    finally:
+        assert srv.stop() == 0

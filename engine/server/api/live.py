@@ -32,6 +32,9 @@ from engine.support import json_out
 MAX_LAG = 20_000  # events a client may fall behind a live run before it is disconnected
 MAX_BATCH = 500  # events per WebSocket message / SSE write at most
 INTERVAL_S = 0.05  # a client gets at most one message per interval while a run goes on
+# Sending live events may take about this share of the loop: a tick whose sends took
+# longer pushes the next one out (200 clients of a big run: ~1 s between ticks).
+SEND_BUDGET = 0.15
 
 
 class SlowClient(Exception):
@@ -41,10 +44,11 @@ class SlowClient(Exception):
 class Batch:
     """Consecutive events as (seq, JSON) pairs, and as one JSON array (made once)."""
 
-    __slots__ = ("_array", "pairs")
+    __slots__ = ("_array", "live", "pairs")
 
-    def __init__(self, pairs: list[tuple[int, str]]) -> None:
+    def __init__(self, pairs: list[tuple[int, str]], live: LiveRun | None = None) -> None:
         self.pairs = pairs
+        self.live = live  # where its sending time is counted (None: from the store)
         self._array: str | None = None
 
     @property
@@ -55,8 +59,8 @@ class Batch:
 
 
 class LiveRun:
-    __slots__ = ("_last", "_tick", "_waker", "events", "finished", "node_runs", "run_id",
-                 "texts")
+    __slots__ = ("_last", "_spent", "_tick", "_waker", "events", "finished", "node_runs",
+                 "run_id", "texts")
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
@@ -67,6 +71,7 @@ class LiveRun:
         self._waker: asyncio.Future[None] | None = None  # the next event
         self._tick: asyncio.Future[None] | None = None  # the next send for every client
         self._last: tuple[int, int, Batch] | None = None  # shared by level clients
+        self._spent = 0.0  # seconds spent sending since the last tick was armed
 
     def seen(self, event: Event) -> None:
         self.events.append(event)
@@ -90,7 +95,7 @@ class LiveRun:
         if last is not None and last[0] == start and last[1] == stop:
             return last[2]
         batch = Batch(list(zip(range(start + 1, stop + 1), self.text(start, stop),
-                               strict=True)))
+                               strict=True)), self)
         self._last = (start, stop, batch)
         return batch
 
@@ -112,8 +117,13 @@ class LiveRun:
         if tick is None or tick.done():
             loop = asyncio.get_running_loop()
             tick = self._tick = loop.create_future()
-            loop.call_later(interval_s, _fire, tick)
+            loop.call_later(max(interval_s, self._spent / SEND_BUDGET), _fire, tick)
+            self._spent = 0.0
         await asyncio.shield(tick)
+
+    def sent(self, seconds: float) -> None:
+        """A client's send took this long (it delays the next tick; SEND_BUDGET)."""
+        self._spent += seconds
 
 
 def _fire(future: asyncio.Future[None] | None) -> None:

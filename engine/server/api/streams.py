@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket
@@ -98,8 +99,11 @@ async def events_socket(ws: WebSocket, run_id: str) -> None:
     timeout = svc.options.send_timeout_s
     try:
         async for batch in follow(svc, full, after_seq):
+            started = time.perf_counter()
             async with asyncio.timeout(timeout):
                 await ws.send_text(batch.array)
+            if batch.live is not None:
+                batch.live.sent(time.perf_counter() - started)
     except SlowClient:
         code, reason = CLOSE_SLOW, "too slow: fell behind; reconnect with after_seq"
     except TimeoutError:
