@@ -108,4 +108,4 @@ def main() -> None:
     """The `flowserver` console script."""
     from engine.cli import run_command
 
-    sys.exit(run_command(["server", *sys.argv[1:]]))
+    sys.exit(run_command(sys.argv[1:], command=server, prog_name="flowserver"))
