@@ -4,7 +4,7 @@ client: one list of events per run, each serialised once, each client a cursor i
 The run's side costs the same whatever the number of clients: its bus subscriber
 appends the event and completes one wake-up future (clients waiting on it resume on
 the loop's next turn). Clients share the loop with the run, so they send on one
-shared tick per `interval_s` (and at once when the run ends): 200 clients of a
+shared send time per `interval_s` (and at once when the run ends): 200 clients of a
 2,000-node run then cost the run a bounded share of the loop instead of 200 sends
 per event (docs/notes.md has the figures), and clients that are level share one
 batch and its JSON text. A run shorter than the interval sends everything at its end.
@@ -32,8 +32,8 @@ from engine.support import json_out
 MAX_LAG = 20_000  # events a client may fall behind a live run before it is disconnected
 MAX_BATCH = 500  # events per WebSocket message / SSE write at most
 INTERVAL_S = 0.05  # a client gets at most one message per interval while a run goes on
-# Sending live events may take about this share of the loop: a tick whose sends took
-# longer pushes the next one out (200 clients of a big run: ~1 s between ticks).
+# Sending live events may take about this share of the loop: a send time whose sends took
+# longer pushes the next one out.
 SEND_BUDGET = 0.15
 
 
@@ -59,19 +59,20 @@ class Batch:
 
 
 class LiveRun:
-    __slots__ = ("_last", "_spent", "_tick", "_waker", "events", "finished", "node_runs",
-                 "run_id", "texts")
+    __slots__ = ("_armed", "_interval_s", "_last", "_send", "_spent", "events", "finished",
+                 "node_runs", "run_id", "texts")
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, interval_s: float = INTERVAL_S) -> None:
         self.run_id = run_id
         self.events: list[Event] = []
         self.texts: list[str] = []  # events[i] as JSON, made on the first client's demand
         self.finished = False
         self.node_runs = 0
-        self._waker: asyncio.Future[None] | None = None  # the next event
-        self._tick: asyncio.Future[None] | None = None  # the next send for every client
+        self._interval_s = interval_s
+        self._send: asyncio.Future[None] | None = None  # the next send, for every client
+        self._armed = False  # its timer is set
         self._last: tuple[int, int, Batch] | None = None  # shared by level clients
-        self._spent = 0.0  # seconds spent sending since the last tick was armed
+        self._spent = 0.0  # seconds spent sending since the last timer was set
 
     def seen(self, event: Event) -> None:
         self.events.append(event)
@@ -80,8 +81,20 @@ class LiveRun:
             self.node_runs += 1
         elif kind is RunCompleted:
             self.finished = True
-            _fire(self._tick)  # the end goes out at once
-        _fire(self._waker)
+            _fire(self._send)  # the end goes out at once
+            return
+        if not self._armed and self._send is not None:  # clients wait: one timer for all
+            self._arm()
+
+    def _arm(self) -> None:
+        self._armed = True
+        delay = max(self._interval_s, self._spent / SEND_BUDGET)
+        self._spent = 0.0
+        asyncio.get_running_loop().call_later(delay, self._fire_send)
+
+    def _fire_send(self) -> None:
+        self._armed = False
+        _fire(self._send)
 
     def text(self, start: int, stop: int) -> list[str]:
         """The JSON texts of events[start:stop], serialised once for every client."""
@@ -99,30 +112,21 @@ class LiveRun:
         self._last = (start, stop, batch)
         return batch
 
-    async def changed(self) -> None:
-        """Until the next event (or at once, if the run has finished)."""
+    async def next_send(self, pending: bool) -> None:
+        """Until the next send time shared by every client of this run (at once when
+        the run has ended). Clients wake once per send time, not once per event; the
+        timer is set by the first event after a send, or now when `pending`."""
         if self.finished:
             return
-        waker = self._waker
-        if waker is None or waker.done():
-            waker = self._waker = asyncio.get_running_loop().create_future()
-        await asyncio.shield(waker)  # shared: one client's cancellation is not the others'
-
-    async def tick(self, interval_s: float) -> None:
-        """Until the next send time shared by every client of this run: one timer for
-        all of them, and level clients then share one batch (or at once at the end)."""
-        if self.finished:
-            return
-        tick = self._tick
-        if tick is None or tick.done():
-            loop = asyncio.get_running_loop()
-            tick = self._tick = loop.create_future()
-            loop.call_later(max(interval_s, self._spent / SEND_BUDGET), _fire, tick)
-            self._spent = 0.0
-        await asyncio.shield(tick)
+        send = self._send
+        if send is None or send.done():
+            send = self._send = asyncio.get_running_loop().create_future()
+        if pending and not self._armed:
+            self._arm()
+        await asyncio.shield(send)  # shared: one client's cancellation is not the others'
 
     def sent(self, seconds: float) -> None:
-        """A client's send took this long (it delays the next tick; SEND_BUDGET)."""
+        """A client's send took this long (it delays the next timer; SEND_BUDGET)."""
         self._spent += seconds
 
 
@@ -141,7 +145,7 @@ class LiveHub:
         self.node_runs_done = 0  # of runs dropped already (metrics)
 
     def open(self, run_id: str) -> LiveRun:
-        live = self.runs[run_id] = LiveRun(run_id)
+        live = self.runs[run_id] = LiveRun(run_id, self.interval_s)
         return live
 
     def drop(self, run_id: str) -> None:
@@ -159,14 +163,13 @@ class LiveHub:
         return self.node_runs_done + sum(r.node_runs for r in self.runs.values())
 
 
-async def follow_live(live: LiveRun, after_seq: int, max_lag: int, interval_s: float,
+async def follow_live(live: LiveRun, after_seq: int, max_lag: int,
                       ) -> AsyncIterator[Batch]:
     """Batches of the run's events with seq > after_seq, until run_completed: what has
-    gathered is sent at each of the run's shared ticks (every `interval_s`) and at its
-    end. Raises SlowClient when the consumer falls behind by more than `max_lag`
-    events."""
+    gathered is sent at each of the run's shared send times and at its end. Raises
+    SlowClient when the consumer falls behind by more than `max_lag` events."""
     cursor = max(0, after_seq)  # seq numbers are 1, 2, 3...: events[i].seq == i + 1
-    due = False  # a tick has come since the client last caught up
+    due = False  # a send time has come since the client last caught up
     while True:
         n = len(live.events)
         if n - cursor > max_lag:
@@ -176,15 +179,13 @@ async def follow_live(live: LiveRun, after_seq: int, max_lag: int, interval_s: f
             stop = min(n, cursor + MAX_BATCH)
             batch = live.batch(cursor, stop)
             cursor = stop
-            due = cursor < n  # drain a backlog before waiting for the next tick
+            due = cursor < n  # drain a backlog before waiting for the next send time
             yield batch
-        elif cursor < n:
-            await live.tick(interval_s)
-            due = True
         elif live.finished:
             return
         else:
-            await live.changed()
+            await live.next_send(pending=cursor < n)
+            due = True
 
 
 def as_batches(events: list[dict[str, Any]]) -> list[Batch]:

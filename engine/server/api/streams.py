@@ -56,7 +56,7 @@ async def follow(svc: Service, run_id: str, after_seq: int) -> AsyncIterator[Bat
     while True:
         live = svc.hub.runs.get(run_id)
         if live is not None:
-            async for batch in follow_live(live, cursor, svc.hub.max_lag, svc.hub.interval_s):
+            async for batch in follow_live(live, cursor, svc.hub.max_lag):
                 yield batch
             return
         store = svc.store
