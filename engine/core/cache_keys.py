@@ -62,13 +62,15 @@ def canonical(value: Any) -> bytes | None:
 class NodeKeys:
     """What one node's key is made of that does not change between runs."""
 
-    __slots__ = ("cacheable", "config", "id", "reads_inputs", "senders", "static", "type",
-                 "version")
+    __slots__ = ("body", "cacheable", "config", "id", "reads_inputs", "senders", "static",
+                 "type", "version")
 
     def __init__(self, node: PlannedNode, config: Mapping[str, Any], static: bytes,
                  cacheable: bool, reads_inputs: bool,
-                 senders: tuple[tuple[int, bytes, str, str, str], ...]) -> None:
+                 senders: tuple[tuple[int, bytes, str, str, str], ...],
+                 body: str | None = None) -> None:
         self.id = node.id
+        self.body = body  # the subgraph it runs and that subgraph's digest, "name:hex"
         self.type = node.cls.type
         self.version = node.cls.version
         self.config = config  # canonical, secrets masked: what stale reasons compare
@@ -114,6 +116,7 @@ def _node_keys(plan: Plan, node: PlannedNode, index: Mapping[str, int],
     cacheable = cls.cacheable_with(spec.config) and not (templated and _RUN_NAME.search(
         text.decode("utf-8", "replace")))
     parts = [cls.type.encode(), b"\0", str(cls.version).encode(), b"\0", text]
+    body_id = None
     if cls.body is not None:
         name = cls.body_name(spec.config)
         body = plan.bodies.get(name) if name is not None else None
@@ -122,6 +125,7 @@ def _node_keys(plan: Plan, node: PlannedNode, index: Mapping[str, int],
         else:
             body_text, body_cacheable = body_digest(body, redactor, set())
             parts += [b"\0body\0", body_text]
+            body_id = f"{name}:{body_text.hex()}"
             cacheable = cacheable and body_cacheable
     if node.pinned is not None:
         parts += [b"\0pinned\0", canonical(dict(node.pinned)) or b"?"]
@@ -131,7 +135,7 @@ def _node_keys(plan: Plan, node: PlannedNode, index: Mapping[str, int],
         senders.append((index[src_id], f"{edge.port}<{src_port}".encode(), edge.port,
                         src_id, src_port))
     return NodeKeys(node, config, digest(*parts), cacheable,
-                    cls.reads_run_inputs or templated, tuple(senders))
+                    cls.reads_run_inputs or templated, tuple(senders), body_id)
 
 
 def body_digest(plan: Plan, redactor: Redactor, seen: set[str]) -> tuple[bytes, bool]:

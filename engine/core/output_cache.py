@@ -196,6 +196,8 @@ def recipe(cache: RunCache, i: int) -> dict[str, Any]:
                    for s, _w, port, src, src_port in keys.senders]}
     if keys.reads_inputs:
         data["run_inputs"] = cache.inputs_key.hex()
+    if keys.body is not None:
+        data["body"] = keys.body
     return data
 
 
@@ -207,7 +209,7 @@ def missing_upstream(cache: RunCache, plan: Plan, inputs: Mapping[str, Any],
     missing: list[str] = []
     assert cache.keys is not None
     unknown: set[int] = set()
-    for i in _topological(plan):
+    for i in topological(plan):
         keys = cache.keys.nodes[i]
         if keys.id not in cache.policy.prefer:
             continue
@@ -227,7 +229,7 @@ def missing_upstream(cache: RunCache, plan: Plan, inputs: Mapping[str, Any],
     return missing
 
 
-def _topological(plan: Plan) -> Iterable[int]:
+def topological(plan: Plan) -> Iterable[int]:
     """Plan indices, each after its senders (Kahn's algorithm over the in-edges)."""
     remaining = [len(n.in_edges) for n in plan.nodes]
     out: dict[int, list[int]] = {}

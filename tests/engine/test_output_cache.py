@@ -305,3 +305,32 @@ def test_the_cache_never_stores_a_secrets_value(tmp_path: Path):
     # k's output holds the secret's value: never an entry, so it runs every time
     stored = [json.loads(r[0]) for r in db.execute("SELECT outputs FROM cache")]
     assert {"value": "hello"} in stored and len(stored) == 2
+
+
+def test_a_pin_holding_a_secrets_value_is_refused(tmp_path: Path):
+    toy = Toy(tmp_path)
+    secret = "sk-pinned-9a8b7c6d"
+    toy.write([{"id": "a", "type": "flow.constant",
+                "config": {"value": "{{ secrets.TOKEN }}"}, "pinned": {"value": secret}}], [])
+    p = subprocess.run([str(FLOWCLI), "run", str(toy.flow)], capture_output=True, text=True,
+                       timeout=60, env={**toy.env, "FLOWUI_SECRET_TOKEN": secret})
+    assert p.returncode == 2
+    assert "pinned output holds the value of secret 'TOKEN'" in p.stderr
+    assert secret not in p.stderr + p.stdout
+
+
+def test_pins_survive_save_and_reload_byte_identically(tmp_path: Path):
+    from engine.workflow.file import dumps, load, save
+
+    toy = Toy(tmp_path)
+    pinned = {"value": {"name": "Zoë ✓", "n": 1.5, "big": 12345678901234567890,
+                        "list": [None, True, {"nested": ["é", -0.0, 1e-7]}], "empty": {}}}
+    toy.write([{"id": "a", "type": "toy.step", "pinned": pinned}], [])
+    first = tmp_path / "first.flow.json"
+    save(load(toy.flow), first)
+    again = tmp_path / "again.flow.json"
+    save(load(first), again)
+    assert first.read_bytes() == again.read_bytes()
+    assert load(again).nodes[0].pinned == pinned
+    assert json.loads(dumps(load(again)))["nodes"][0]["pinned"] == json.loads(
+        json.dumps(pinned))
