@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.core.output_cache import CachePolicy, OutputStore, RunCache, topological, recipe
+from engine.core.output_cache import CachePolicy, OutputStore, RunCache, recipe, topological
 from engine.core.plan import Plan
 from engine.secrets.redactor import Redactor
 
