@@ -62,8 +62,8 @@ def canonical(value: Any) -> bytes | None:
 class NodeKeys:
     """What one node's key is made of that does not change between runs."""
 
-    __slots__ = ("body", "cacheable", "config", "id", "reads_inputs", "senders", "static",
-                 "type", "version")
+    __slots__ = ("body", "cacheable", "config", "hasher", "id", "prefix", "reads_inputs",
+                 "senders", "sources", "static", "type", "version")
 
     def __init__(self, node: PlannedNode, config: Mapping[str, Any], static: bytes,
                  cacheable: bool, reads_inputs: bool,
@@ -80,6 +80,13 @@ class NodeKeys:
         # per wire, in slot order: (sender index, "port<from_port" bytes, port,
         # sender id, sender port)
         self.senders = senders
+        # What a run's key_of reads: the static part and the wires' ports folded into one
+        # digest, then the senders' identities in slot order (a root's key is `prefix`).
+        self.prefix = digest(static, *(s[1] + b"\0" for s in senders))
+        self.sources = tuple(s[0] for s in senders)
+        # A hash already fed the prefix: a run copies it (a third of the cost of hashing
+        # the prefix again, which is most of a key's cost).
+        self.hasher = blake2b(self.prefix, digest_size=KEY_BYTES)
 
 
 class KeyPlan:

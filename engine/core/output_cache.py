@@ -21,11 +21,12 @@ node running the body is, as a whole, when its body is cacheable.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from engine.core.cache_keys import KeyPlan, canonical, digest, key_plan
+from engine.core.cache_keys import KeyPlan, NodeKeys, canonical, digest, key_plan
 from engine.secrets.redactor import Redactor
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ class NodeRecord(NamedTuple):
     workflow: str
     node: str
     key: bytes
-    recipe: dict[str, Any]
+    # made when the record is written (a store's flush), not on the run's hot path
+    recipe: Callable[[], dict[str, Any]]
 
 
 class OutputStore(Protocol):
@@ -94,6 +96,7 @@ class RunCache:
         self.redactor = redactor or Redactor(())
         self._inputs_digest: bytes | None = None
         self.keys: KeyPlan | None = None
+        self._nodes: tuple[NodeKeys, ...] = ()
         self.key: list[bytes | None] = []
         self.ident: list[bytes] = []
 
@@ -103,6 +106,7 @@ class RunCache:
         self._inputs = dict(inputs)
         self._inputs_digest = None
         self.keys = key_plan(plan, redactor)
+        self._nodes = self.keys.nodes
         n = len(plan.nodes)
         self.key = [None] * n
         self.ident = [b""] * n
@@ -117,16 +121,20 @@ class RunCache:
     # --- while the execution runs --------------------------------------------------------
 
     def key_of(self, i: int) -> bytes:
-        """Node `i`'s key; every sender of it has settled."""
-        assert self.keys is not None
-        keys = self.keys.nodes[i]
-        ident = self.ident
-        parts = [keys.static]
-        if keys.reads_inputs:
-            parts.append(self.inputs_key)
-        for sender, wire, *_ in keys.senders:
-            parts += (wire, ident[sender])
-        key = self.key[i] = digest(*parts)
+        """Node `i`'s key; every sender of it has settled. (Called for every node of a
+        recorded run: one join and one hash, nothing else.)"""
+        keys = self._nodes[i]
+        if keys.sources or keys.reads_inputs:
+            h = keys.hasher.copy()
+            if keys.reads_inputs:
+                h.update(self.inputs_key)
+            ident = self.ident
+            for sender in keys.sources:
+                h.update(ident[sender])
+            key = h.digest()
+        else:
+            key = keys.prefix  # a root: its static part is its key
+        self.key[i] = key
         return key
 
     def lookup(self, i: int) -> CacheEntry | None:
@@ -182,20 +190,24 @@ class RunCache:
             self.ident[i] = os.urandom(16)
 
     def _record(self, i: int, key: bytes) -> NodeRecord:
-        return NodeRecord(self.workflow, self.keys.nodes[i].id, key,  # type: ignore[union-attr]
-                          recipe(self, i))
+        keys = self._nodes[i]
+        return NodeRecord(self.workflow, keys.id, key, partial(
+            _recipe, keys, self.ident, self.inputs_key if keys.reads_inputs else None))
 
 
 def recipe(cache: RunCache, i: int) -> dict[str, Any]:
     """What node `i`'s key was made of, as JSON: what stale reasons compare."""
-    assert cache.keys is not None
-    keys = cache.keys.nodes[i]
+    keys = cache._nodes[i]
+    return _recipe(keys, cache.ident, cache.inputs_key if keys.reads_inputs else None)
+
+
+def _recipe(keys: NodeKeys, ident: list[bytes], inputs_key: bytes | None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "type": keys.type, "version": keys.version, "config": keys.config,
-        "inputs": [[port, src, src_port, cache.ident[s].hex()]
+        "inputs": [[port, src, src_port, ident[s].hex()]
                    for s, _w, port, src, src_port in keys.senders]}
-    if keys.reads_inputs:
-        data["run_inputs"] = cache.inputs_key.hex()
+    if inputs_key is not None:
+        data["run_inputs"] = inputs_key.hex()
     if keys.body is not None:
         data["body"] = keys.body
     return data

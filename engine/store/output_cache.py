@@ -85,7 +85,7 @@ class StoredOutputs:
     def recipe(self, workflow: str, node: str) -> tuple[bytes, dict[str, Any]] | None:
         pending = self._records.get((workflow, node))
         if pending is not None:
-            return pending[0].key, pending[0].recipe
+            return pending[0].key, pending[0].recipe()
         try:
             row = self._db.execute("SELECT key, recipe FROM cache_nodes WHERE workflow = ? "
                                    "AND node = ?", (workflow, node)).fetchone()
@@ -104,7 +104,7 @@ class StoredOutputs:
         puts = [(e.key, e.ident, e.outputs, int(e.cacheable), len(e.outputs), at)
                 for e, at in self._puts.values()]
         uses = [(at, key) for key, at in self._uses.items()]
-        records = [(r.workflow, r.node, r.key, json_out.compact(r.recipe), at)
+        records = [(r.workflow, r.node, r.key, json_out.compact(r.recipe()), at)
                    for r, at in self._records.values()]
         self._uses, self._records = {}, {}
         return Changes(self, puts, uses, records)
