@@ -93,6 +93,16 @@ class StoredOutputs:
             return None
         return None if row is None else (row[0], orjson.loads(row[1]))
 
+    def has_workflow(self, workflow: str) -> bool:
+        """Whether any node of `workflow` has run (or been reused) with this store."""
+        if any(w == workflow for w, _node in self._records):
+            return True
+        try:
+            return self._db.execute("SELECT 1 FROM cache_nodes WHERE workflow = ? LIMIT 1",
+                                    (workflow,)).fetchone() is not None
+        except sqlite3.Error:
+            return False
+
     # --- the writer's side -------------------------------------------------------------------
 
     def pending(self) -> bool:

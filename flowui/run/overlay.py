@@ -58,7 +58,7 @@ def heat_color(ms: float, fastest: float, slowest: float) -> QColor:
     return QColor.fromHsv(int(max(hue, 0)), 200, 235)
 
 
-def footer_text(s: NodeState, max_attempts: int) -> str:
+def footer_text(s: NodeState, max_attempts: int, *, pinned: bool = False) -> str:
     status = s.status
     if status == "running":
         text = s.progress_message or "running"
@@ -69,7 +69,8 @@ def footer_text(s: NodeState, max_attempts: int) -> str:
         wait = f" in {s.retry_delay_s:g} s" if s.retry_delay_s else ""
         return f"attempt {s.attempt} of {max_attempts}{wait}"
     if status in ("completed", "cached"):
-        parts = ["pinned" if status == "cached" else duration_text(s.duration_ms)]
+        parts = [("pinned" if pinned else "cached") if status == "cached"
+                 else duration_text(s.duration_ms)]
         if s.iterations_seen:
             parts.append(s.progress_message or f"{s.iterations_seen} iterations")
         if s.body_failures:
@@ -262,7 +263,8 @@ class RunOverlay(QObject):
         heat = None
         if self.timing and state.duration_ms is not None and self._heat_range[1] > 0:
             heat = heat_color(state.duration_ms, *self._heat_range)
-        item.set_run(state.status, footer_text(state, session.max_attempts(state.path)),
+        item.set_run(state.status, footer_text(state, session.max_attempts(state.path),
+                                               pinned=item.pinned),
                      state.progress, partial(tooltip, state), edited=edited, heat=heat,
                      repaint=repaint)
         produced = _ports_with_values(state)
