@@ -178,12 +178,13 @@ class NodeItem(QGraphicsItem):
 
     def set_run(self, status: str | None, text: str = "", progress: float | None = None,
                 tip: str | Callable[[], str] = "", *, edited: bool = False,
-                heat: QColor | None = None, repaint: bool = True) -> None:
+                heat: QColor | None = None, repaint: bool = True) -> bool:
         """The run's view of this node: its state, the footer's text, a progress bar,
         what its tooltip adds (an error; or what makes it, called when the tooltip is
         shown: a run repaints thousands of nodes, a person hovers one), whether it was
         edited since the run started,
-        and its timing colour. None clears it."""
+        and its timing colour. None clears it. Whether anything changed (a caller that
+        said `repaint=False` repaints what changed itself)."""
         changed = (status, text, progress, edited, heat) != (
             self.status, self.status_text, self.progress, self.edited, self.heat)
         self.status, self.status_text, self.progress = status, text, progress
@@ -193,8 +194,9 @@ class NodeItem(QGraphicsItem):
             self._tip_stale = True
         if changed:
             self._far_changed(moved=False)
-            if repaint:  # (else the caller repaints the whole scene once)
+            if repaint:  # (else the caller repaints it with the rest, once)
                 self.update()
+        return changed
 
     def toolTip(self) -> str:
         if self._tip_stale:
