@@ -199,6 +199,9 @@ class NoStore:
     def recipe(self, workflow: str, node: str) -> None:
         return None
 
+    def current(self, workflow: str, node: str, key: bytes) -> None:
+        return None
+
 
 def _bench_engine() -> Any:
     spec = importlib.util.spec_from_file_location("bench_engine", ROOT / "bench" / "engine.py")

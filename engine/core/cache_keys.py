@@ -45,10 +45,7 @@ _KEY_PLANS = "cache_keys"  # Plan.derived slot
 
 
 def digest(*parts: bytes) -> bytes:
-    h = blake2b(digest_size=KEY_BYTES)
-    for part in parts:
-        h.update(part)
-    return h.digest()
+    return blake2b(b"".join(parts), digest_size=KEY_BYTES).digest()
 
 
 def canonical(value: Any) -> bytes | None:
@@ -62,8 +59,8 @@ def canonical(value: Any) -> bytes | None:
 class NodeKeys:
     """What one node's key is made of that does not change between runs."""
 
-    __slots__ = ("body", "cacheable", "config", "hasher", "id", "prefix", "reads_inputs",
-                 "senders", "sources", "static", "type", "version")
+    __slots__ = ("body", "cacheable", "config", "hasher", "id", "reads_inputs", "senders",
+                 "sources", "static", "type", "version")
 
     def __init__(self, node: PlannedNode, config: Mapping[str, Any], static: bytes,
                  cacheable: bool, reads_inputs: bool,
@@ -74,19 +71,18 @@ class NodeKeys:
         self.type = node.cls.type
         self.version = node.cls.version
         self.config = config  # canonical, secrets masked: what stale reasons compare
+        # type, version, config, body, pin and the wires' ports in one digest: a root's
+        # key; the others' keys add their senders' output identities to it
         self.static = static
         self.cacheable = cacheable
         self.reads_inputs = reads_inputs
         # per wire, in slot order: (sender index, "port<from_port" bytes, port,
         # sender id, sender port)
         self.senders = senders
-        # What a run's key_of reads: the static part and the wires' ports folded into one
-        # digest, then the senders' identities in slot order (a root's key is `prefix`).
-        self.prefix = digest(static, *(s[1] + b"\0" for s in senders))
         self.sources = tuple(s[0] for s in senders)
-        # A hash already fed the prefix: a run copies it (a third of the cost of hashing
-        # the prefix again, which is most of a key's cost).
-        self.hasher = blake2b(self.prefix, digest_size=KEY_BYTES)
+        # A hash already fed the static part: a run copies it (a third of the cost of
+        # hashing it again, which is most of a key's cost).
+        self.hasher = blake2b(static, digest_size=KEY_BYTES)
 
 
 class KeyPlan:
@@ -139,8 +135,9 @@ def _node_keys(plan: Plan, node: PlannedNode, index: Mapping[str, int],
     senders = []
     for edge in node.in_edges:
         src_id, src_port = edge.source.split(".", 1)
-        senders.append((index[src_id], f"{edge.port}<{src_port}".encode(), edge.port,
-                        src_id, src_port))
+        wire = f"\0{edge.port}<{src_port}".encode()
+        parts.append(wire)
+        senders.append((index[src_id], wire, edge.port, src_id, src_port))
     return NodeKeys(node, config, digest(*parts), cacheable,
                     cls.reads_run_inputs or templated, tuple(senders), body_id)
 

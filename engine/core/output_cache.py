@@ -67,6 +67,10 @@ class OutputStore(Protocol):
 
     def touch(self, key: bytes, record: NodeRecord) -> None: ...
 
+    def current(self, workflow: str, node: str, key: bytes) -> bytes | None:
+        """The output identity kept for `node` when its last record has `key`, its
+        entry is still there and it was used recently (no need to write again)."""
+
     def recipe(self, workflow: str, node: str) -> tuple[bytes, dict[str, Any]] | None: ...
 
 
@@ -133,7 +137,7 @@ class RunCache:
                 h.update(ident[sender])
             key = h.digest()
         else:
-            key = keys.prefix  # a root: its static part is its key
+            key = keys.static  # a root: its static part is its key
         self.key[i] = key
         return key
 
@@ -150,7 +154,8 @@ class RunCache:
             entry = self.store.get(key)
             if entry is not None:
                 self.ident[i] = entry.ident
-                self.store.touch(key, self._record(i, key))
+                if self.store.current(self.workflow, keys.id, key) is None:
+                    self.store.touch(key, self._record(i, key))
                 return entry
             return None
         self.key_of(i)
@@ -163,15 +168,22 @@ class RunCache:
         key = self.key[i]
         if key is None:
             key = self.key_of(i)
+        stored = self.store.current(self.workflow, keys.id, key)
+        if keys.cacheable:
+            self.ident[i] = key
+            if stored is not None:
+                return  # kept already, and recently used: nothing to write
         text = canonical(outputs)
         storable = text is not None and len(text) <= MAX_ENTRY_BYTES
         if storable and self.redactor:
             shown = self.redactor.data(text)  # type: ignore[arg-type]
             storable = shown == text  # an output holding a secret's value is never kept
         if keys.cacheable:
-            self.ident[i] = key
+            pass
         elif storable:
             self.ident[i] = digest(b"out\0", text)  # type: ignore[arg-type]
+            if stored == self.ident[i]:
+                return  # it produced what is kept already
         else:
             self.ident[i] = os.urandom(16)  # nothing after it can be reused
         entry = CacheEntry(key, self.ident[i], text.decode(),  # type: ignore[union-attr]

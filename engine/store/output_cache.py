@@ -28,6 +28,9 @@ from engine.store import connection
 from engine.support import json_out
 
 DEFAULT_MAX_MB = 512
+# An entry used again within this long is not written again: re-running an unchanged
+# workflow writes nothing for it (least-recently-used order is kept to this grain).
+FRESH_S = 3600.0
 EVICT_TO = 0.9  # of the limit, so that eviction does not run on every flush
 
 
@@ -57,6 +60,8 @@ class StoredOutputs:
         self._uses: dict[bytes, float] = {}
         self._records: dict[tuple[str, str], tuple[NodeRecord, float]] = {}
         self._total: int | None = None  # bytes stored, once known
+        # per workflow, read once: node -> (key, output identity, when recorded)
+        self._known: dict[str, dict[str, tuple[bytes, bytes, float]]] = {}
 
     # --- engine.core.output_cache.OutputStore -----------------------------------------------
 
@@ -81,6 +86,24 @@ class StoredOutputs:
         now = time.time()
         self._uses[key] = now
         self._records[(record.workflow, record.node)] = (record, now)
+
+    def current(self, workflow: str, node: str, key: bytes) -> bytes | None:
+        known = self._known.get(workflow)
+        if known is None:
+            known = self._known[workflow] = self._load(workflow)
+        found = known.get(node)
+        if found is None or found[0] != key or found[2] < time.time() - FRESH_S:
+            return None
+        return found[1]
+
+    def _load(self, workflow: str) -> dict[str, tuple[bytes, bytes, float]]:
+        try:
+            rows = self._db.execute(
+                "SELECT n.node, n.key, c.ident, n.at FROM cache_nodes AS n JOIN cache AS c "
+                "ON c.key = n.key WHERE n.workflow = ?", (workflow,)).fetchall()
+        except sqlite3.Error:
+            return {}
+        return {node: (key, ident, at) for node, key, ident, at in rows}
 
     def recipe(self, workflow: str, node: str) -> tuple[bytes, dict[str, Any]] | None:
         pending = self._records.get((workflow, node))

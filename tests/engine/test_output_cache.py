@@ -334,3 +334,17 @@ def test_pins_survive_save_and_reload_byte_identically(tmp_path: Path):
     assert load(again).nodes[0].pinned == pinned
     assert json.loads(dumps(load(again)))["nodes"][0]["pinned"] == json.loads(
         json.dumps(pinned))
+
+
+def test_rerunning_unchanged_nodes_writes_nothing_yet_lost_entries_come_back(toy: Toy):
+    toy.run()
+    db_path = toy.env["FLOWUI_DATA_DIR"] + "/runs.db"
+    db = sqlite3.connect(db_path)
+    before = sorted(db.execute("SELECT key, used_at FROM cache"))
+    toy.run()
+    assert sorted(db.execute("SELECT key, used_at FROM cache")) == before
+    db.execute("DELETE FROM cache WHERE cacheable = 1")  # e.g. evicted by another process
+    db.commit()
+    toy.run()
+    assert len(list(db.execute("SELECT key FROM cache"))) == len(before)
+    assert toy.run("--cache")[0] == ["e"]
