@@ -156,7 +156,9 @@ def body_digest(plan: Plan, redactor: Redactor, seen: set[str]) -> tuple[bytes, 
     cacheable = True
     for node in plan.nodes:
         keys = _node_keys(plan, node, index, redactor)
-        cacheable = cacheable and keys.cacheable
+        # (a body's flow.output hands its value to the node running the body, whose
+        # outputs are what is cached: it does not make the body uncacheable)
+        cacheable = cacheable and (keys.cacheable or node.cls.collects_result)
         parts.append(keys.static)
         parts += [f"{s[3]}.{s[4]}>{node.id}.{s[2]}".encode() for s in keys.senders]
     found = (digest(*parts), cacheable)

@@ -137,3 +137,36 @@ def test_rewiring_and_run_inputs(tmp_path: Path):
     assert stale(store, rewired, reg, {"n": 1}) == {
         "c": ("input 'value' now wired from 'b'.value",
               "input 'value' no longer wired from 'a'.value")}
+
+
+def test_a_body_edit_makes_its_loop_stale_and_says_so(tmp_path: Path):
+    from engine.workflow.file import from_data
+
+    store, reg = tmp_path / "runs.db", Registry.discover(plugins=False)
+    data = {"format": "flowui-workflow", "version": 1, "name": "loop",
+            "nodes": [{"id": "items", "type": "flow.constant", "config": {"value": [1, 2, 3]}},
+                      {"id": "each", "type": "control.for_each", "config": {"body": "sq"}},
+                      {"id": "after", "type": "transform.select", "config": {"query": "@"}}],
+            "connections": [{"from": "items.value", "to": "each.items"},
+                            {"from": "each.results", "to": "after.value"}],
+            "subgraphs": {"sq": {"inputs": {"item": {"type": "any"}, "index": {"type": "any"}},
+                                 "nodes": [{"id": "item", "type": "flow.input",
+                                            "config": {"name": "item"}},
+                                           {"id": "pick", "type": "transform.select",
+                                            "config": {"query": "@"}},
+                                           {"id": "result", "type": "flow.output",
+                                            "config": {"name": "result"}}],
+                                 "connections": [{"from": "item.value", "to": "pick.value"},
+                                                 {"from": "pick.result", "to": "result.value"}]}}}
+    wf = from_data(data)
+    run(store, wf, reg)
+    assert stale(store, wf, reg) == {}
+    plan = compile_workflow(wf, reg)
+    from engine.core.cache_keys import KeyPlan
+    from engine.secrets.redactor import Redactor
+    assert KeyPlan(plan, Redactor(())).nodes[1].cacheable  # flow.output in a body is fine
+    data["subgraphs"]["sq"]["nodes"][1]["config"]["query"] = "[@, @]"
+    changed = from_data(data)
+    found = stale(store, changed, reg)
+    assert found == {"each": ("its subgraph 'sq' changed",),
+                     "after": ("upstream 'each' changed",)}
