@@ -112,6 +112,14 @@ class DevMode(QObject):
             return None
         return ids[0] if self.doc.has_node(None, ids[0]) else None
 
+    def _one_or_say(self, purpose: str) -> str | None:
+        """The one selected node, or None after saying in the status bar what to select."""
+        node = self._one()
+        if node is None:
+            self.message.emit(f"Select one node of the workflow (not inside a subgraph) to "
+                              f"{purpose}")
+        return node
+
     def refresh(self, *_: object) -> None:
         node = self._one()
         for name in ("run_node", "run_until", "run_from", "edit_pin"):
@@ -122,10 +130,8 @@ class DevMode(QObject):
         pin.setEnabled(node is not None)
 
     def _run_partial(self, mode: Mode) -> None:
-        node = self._one()
+        node = self._one_or_say("run it, up to it or from it")
         if node is None:
-            self.message.emit("Select one node of the workflow (not inside a subgraph) to run "
-                              "it, up to it or from it")
             return
         self.runs.request_run(partial=(mode, node))
 
@@ -140,9 +146,8 @@ class DevMode(QObject):
     # --- pins --------------------------------------------------------------------------------
 
     def toggle_pin(self) -> None:
-        node = self._one()
+        node = self._one_or_say("pin its output")
         if node is None:
-            self.message.emit("Select one node of the workflow to pin its output")
             return
         spec = self.doc.node(None, node)
         if spec.pinned is not None:
@@ -172,9 +177,8 @@ class DevMode(QObject):
         self.message.emit(f"{node} pinned: runs use this output instead of running it")
 
     def edit_pin(self) -> None:
-        node = self._one()
+        node = self._one_or_say("edit its pinned output")
         if node is None:
-            self.message.emit("Select one node of the workflow to edit its pinned output")
             return
         spec = self.doc.node(None, node)
         ports = self._output_ports(node)
