@@ -38,6 +38,7 @@ from flowui.node_actions import NodeActions
 from flowui.palette import PaletteWidget
 from flowui.placement import NodePlacement
 from flowui.run.controller import RunController
+from flowui.run.dev_mode import DevMode
 from flowui.run.iterations import IterationSelector
 from flowui.run.panels import RunPanels
 from flowui.run.triggers import LiveTriggers
@@ -82,6 +83,9 @@ class MainWindow(QMainWindow):
         self.decor_actions = DecorActions(self.editor, self.view, self)  # groups, notes
         self.runs = RunController(self, self.editor, self.validation, self.settings, registry)
         self.run_panels = RunPanels(self.runs, self.validation, self)
+        self.dev = DevMode(self, self.runs, self.editor, self.settings)  # run a node, pins
+        self.run_panels.node_view.note_source = self.dev.note_for
+        self.dev.stale_changed.connect(self.run_panels.node_view.refresh)
         self.inspector.add_tab(self.run_panels.node_view, "Run")
         self.triggers = LiveTriggers(self.runs, self.settings, self)
         self.runs_panel = RunsPanel()
@@ -118,14 +122,16 @@ class MainWindow(QMainWindow):
         self.actions_by_name = {**self.files.actions, **window_actions(self), **self.theme.actions,
                                 **self.compare.actions,
                                 **self.graphs.actions, **self.node_actions.actions,
-                                **self.runs.actions, **self.decor_actions.actions,
+                                **self.runs.actions, **self.dev.actions,
+                                **self.decor_actions.actions,
                                 "serve_triggers": self.triggers.action}
         build_menus_and_toolbar(self)
         self.context_menus = ContextMenus(self.view, self.editor, self.placement,
                                           self.actions_by_name, ARRANGE_MENU,
-                                          self.node_actions.refresh)
+                                          self._refresh_node_actions)
 
-        for source in (self.editor, self.graphs, self.runs, self.run_history, self.triggers):
+        for source in (self.editor, self.graphs, self.runs, self.run_history, self.triggers,
+                       self.dev):
             source.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.editor.graph_shown.connect(self._on_editor_graph_shown)
         self.doc.reset.connect(lambda: self._on_editor_graph_shown(None))  # a load shows it
@@ -188,6 +194,10 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     # --- small handlers ------------------------------------------------------------------
+
+    def _refresh_node_actions(self) -> None:
+        self.node_actions.refresh()
+        self.dev.refresh()
 
     def _on_editor_graph_shown(self, graph: str | None) -> None:
         where = "the workflow" if graph is None else f"subgraph {graph}"

@@ -23,11 +23,12 @@ VIEW_MENU = ("fit_all", "fit_selection", None, "zoom_in", "zoom_out", "zoom_rese
              "minimap")
 GRAPH_MENU = ("show_workflow", "open_body", None, "create_subgraph", "ungroup", None,
               "new_subgraph", "delete_subgraph")
-RUN_MENU = ("run", "cancel", "clear_run", None, "test_run", "timing", None,
+RUN_MENU = ("run", "cancel", "clear_run", None, "run_node", "run_until", "run_from", None,
+            "reuse_cache", "toggle_pin", "edit_pin", None, "test_run", "timing", None,
             "serve_triggers", None, "value_limit", "allowed_folders")
 TOOLBAR = ("new", "open", "save", None, "undo", "redo", None, "cut", "copy", "paste",
            "delete", None, "add_node", "fit_all", "fit_selection", None, "validate", None,
-           "run", "cancel", "timing")
+           "run", "run_node", "cancel", "reuse_cache", "timing")
 
 
 def _fill(window: MainWindow, menu: QMenu, names: tuple[str | None, ...]) -> None:

@@ -72,6 +72,7 @@ def os_error(error: OSError, action: str, path: Path) -> NodeError:
 
 class Read(Node):
     type = "file.read"
+    cacheable = False  # the file may change between runs; its content keys what follows
     summary_fields = ("path",)
     title = "Read file"
     category = "Files"
@@ -111,6 +112,7 @@ class Read(Node):
 
 class Write(Node):
     type = "file.write"
+    cacheable = False  # a side effect
     summary_fields = ("path",)
     title = "Write file"
     category = "Files"

@@ -34,6 +34,7 @@ class NameConfig(NodeConfig):
 
 class Input(Node):
     type = BODY_INPUT_TYPE
+    reads_run_inputs = True
     summary_fields = ("name",)
     inline = True  # run() never waits
     title = "Workflow input"
@@ -60,6 +61,7 @@ class Input(Node):
 
 class Output(Node):
     type = BODY_OUTPUT_TYPE
+    cacheable = False  # sets the run's result as it runs
     summary_fields = ("name",)
     inline = True  # run() never waits
     title = "Workflow output"

@@ -7,6 +7,7 @@ import asyncio
 import codecs
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -264,6 +265,11 @@ class Request(Node):
     @classmethod
     def is_retryable(cls, error: BaseException) -> bool | None:
         return classify(error)
+
+    @classmethod
+    def cacheable_with(cls, config: Mapping[str, Any]) -> bool:
+        """GET and HEAD read; every other method may change something on the server."""
+        return config.get("method", "GET") in ("GET", "HEAD")
 
     async def run(self, ctx: NodeContext, url: str | None = None, body: Any = None,
                   headers: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -17,6 +17,7 @@ TEST_RUN_MAX_TOKENS = 16  # a test run checks the wiring, not the prose: keep it
 
 class Chat(Node):
     type = "llm.chat"
+    cacheable = False  # a model answers differently each time, and each answer costs
     summary_fields = ("model", "prompt")
     title = "LLM chat"
     category = "AI"

@@ -11,6 +11,7 @@ from engine import Node, NodeConfig, NodeContext, Port
 
 class Delay(Node):
     type = "time.delay"
+    cacheable = False  # a delay is the point of the node: never skipped
     summary_fields = ("seconds",)
     title = "Delay"
     category = "Time"

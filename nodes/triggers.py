@@ -79,6 +79,7 @@ class Webhook(Node):
 
 class Respond(Node):
     type = "http.respond"
+    cacheable = False  # answers the request that started this run
     summary_fields = ("status",)
     inline = True  # run() never waits
     title = "Respond"

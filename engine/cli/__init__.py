@@ -13,6 +13,7 @@ import sys
 
 import click
 
+from engine.cli.cache_cmd import cache_group
 from engine.cli.check_cmd import nodes, validate_cmd
 from engine.cli.common import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, say_error
 from engine.cli.run_cmd import run
@@ -29,7 +30,8 @@ def cli() -> None:
     """Run, check and inspect FlowUI workflows without the editor."""
 
 
-for command in (run, validate_cmd, nodes, serve, server, secrets_group, runs_group):
+for command in (run, validate_cmd, nodes, serve, server, secrets_group, runs_group,
+                cache_group):
     cli.add_command(command)
 
 

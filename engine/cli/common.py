@@ -128,6 +128,9 @@ def load_registry() -> Registry:
 def invalid(source: str, problems: list[Any]) -> NoReturn:
     """Exit 2 listing every problem of an invalid workflow."""
     n = len(problems)
+    if all(p.code == "not_cached" for p in problems):  # --cached-only
+        fail(f"{source}: --cached-only: {n} upstream node{'s' if n != 1 else ''} "
+             "without a cached output:\n" + "\n".join(f"  {p}" for p in problems))
     fail(f"{source}: workflow is invalid ({n} problem{'s' if n != 1 else ''}):\n"
          + "\n".join(f"  {p}" for p in problems))
 

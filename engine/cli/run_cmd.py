@@ -27,6 +27,7 @@ from engine.errors import InputsError
 from engine.support import json_out
 
 if TYPE_CHECKING:
+    from engine.core.output_cache import CachePolicy
     from engine.core.runner import Run, Runner, RunResult
     from engine.store.writer import StoreWriter
     from engine.workflow.model import Workflow
@@ -53,17 +54,38 @@ if TYPE_CHECKING:
               help="What trigger nodes fire with, e.g. '{\"body\": {\"x\": 1}}' or @req.json.")
 @click.option("--test-run", is_flag=True,
               help="A test run: nodes may limit costs (llm.chat caps max_tokens).")
+@click.option("--cache", "reuse", is_flag=True,
+              help="Reuse stored outputs of cacheable nodes whose config and inputs are "
+                   "unchanged (reported as cached, not run).")
+@click.option("--only", "only", metavar="NODE",
+              help="Run only NODE; its upstream outputs come from the cache (missing ones "
+                   "run first).")
+@click.option("--until", "until", metavar="NODE", help="Run NODE and its ancestors only.")
+@click.option("--from", "from_", metavar="NODE",
+              help="Run NODE and its descendants; their upstream comes from the cache.")
+@click.option("--cached-only", is_flag=True,
+              help="With --only/--from: fail (exit 2) naming any upstream node without a "
+                   "cached output, instead of running it.")
+@click.option("--ignore-pins", is_flag=True, help="Run pinned nodes instead of using their "
+                                                  "pinned outputs.")
 @allow_path_option
 def run(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None, events: str,
         output: str | None, max_parallel: int | None, timeout: float | None,
         no_store: bool, store_path: str | None = None, trigger_payload: str | None = None,
-        test_run: bool = False) -> None:
+        test_run: bool = False, reuse: bool = False, only: str | None = None,
+        until: str | None = None, from_: str | None = None, cached_only: bool = False,
+        ignore_pins: bool = False) -> None:
     """Run WORKFLOW once and print its result (and record it in the run store)."""
     from engine.cli.inputs import parse_inputs, parse_trigger_payload
     from engine.core.runner import Runner
 
     queued_at = time.time()
     wf = load_workflow(workflow)
+    if ignore_pins:
+        from engine.core.partial import without_pins
+
+        wf = without_pins(wf)
+    wf, policy = _partial(wf, reuse, only, until, from_, cached_only, no_store)
     runner = Runner(load_registry())
     try:
         inputs = parse_inputs(wf, input_pairs, inputs_file)
@@ -74,10 +96,44 @@ def run(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None, ev
     # The run's preflight checks the plan, the inputs and the secrets, every problem at
     # once, before any node runs; an invalid run emits only run_completed (--events jsonl).
     writer = None if no_store else open_writer(store_path)
-    target = Target(runner, wf, Path(workflow), queued_at, writer)
+    if writer is not None and policy is not None:
+        from engine.errors import StoreError
+
+        try:
+            writer.output_cache  # noqa: B018  # opened now: its errors are usage errors
+        except StoreError as e:
+            fail(str(e))
+    target = Target(runner, wf, Path(workflow), queued_at, writer, policy=policy)
     result = asyncio.run(run_target(target, inputs, events, max_parallel, timeout, trigger=trigger,
                               options={"test_run": True} if test_run else None))
     report(result, workflow, events, output)
+
+
+def _partial(wf: Workflow, reuse: bool, only: str | None, until: str | None,
+             from_: str | None, cached_only: bool, no_store: bool,
+             ) -> tuple[Workflow, CachePolicy | None]:
+    """The part of `wf` to run and the cache policy, from the caching options; None
+    for a plain run without a store."""
+    from engine.core.output_cache import CachePolicy
+    from engine.core.partial import PartialRunError, partial_run
+
+    chosen = [(m, n) for m, n in (("only", only), ("until", until), ("from", from_)) if n]
+    if len(chosen) > 1:
+        fail("use one of --only, --until and --from at a time")
+    if cached_only and not (only or from_):
+        fail("--cached-only goes with --only NODE or --from NODE (it says what to do when "
+             "their upstream has no cached output)")
+    if no_store and (reuse or only or from_):
+        fail("--cache, --only and --from take outputs from the run store: leave out "
+             "--no-store")
+    if not chosen:
+        return wf, None if no_store else CachePolicy(reuse=reuse)
+    mode, node = chosen[0]
+    try:
+        part = partial_run(wf, mode, node)  # type: ignore[arg-type]
+    except PartialRunError as e:
+        fail(str(e))
+    return part.workflow, part.policy(reuse=reuse, cached_only=cached_only)
 
 
 def report(result: RunResult, source: str, events: str, output: str | None = None) -> None:
@@ -107,6 +163,7 @@ class Target:
     base_dir: Path | None = None  # default: the file's folder
     source: str = "cli"
     retry_of: str | None = None
+    policy: CachePolicy | None = None  # the output cache's use (None: not recorded)
 
 
 async def run_target(target: Target, inputs: dict[str, Any], events: str,
@@ -131,13 +188,16 @@ async def run_target(target: Target, inputs: dict[str, Any], events: str,
                            max_parallel=max_parallel, timeout_s=timeout, trigger=trigger,
                            options=options)
     else:
+        from engine.core.output_cache import RunCache
         from engine.store.recording import start_recorded
 
+        cache = RunCache(writer.output_cache, target.policy, wf.name) \
+            if target.policy is not None else None
         run = start_recorded(runner, writer, wf, inputs, path=target.path, base_dir=base_dir,
                              source=target.source, subscribers=tuple(subscribers),
                              trigger=trigger, retry_of=target.retry_of,
                              queued_at=target.queued_at, max_parallel=max_parallel,
-                             timeout_s=timeout, options=options)
+                             timeout_s=timeout, options=options, cache=cache)
     on_stop_signals(lambda: _cancel(run))
     try:
         if display is not None:

@@ -40,6 +40,7 @@ from functools import partial
 from time import perf_counter, perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from pydantic import ValidationError
 
 from engine.core.context import NodeContext
@@ -115,6 +116,11 @@ class GraphExecution:
         self._nodes = plan.nodes
         self._names_base: dict[str, Any] | None = None
         self.loop_names: dict[str, Any] | None = None  # `loop` in a body's templates
+        # The output cache, for the top-level graph only (engine.core.output_cache):
+        # None costs one comparison per node.
+        self.cache = run.cache if not path else None
+        if self.cache is not None:
+            self.cache.bind(plan, inputs, run.redactor)
 
     # --- what the runner and the nodes read --------------------------------------------
 
@@ -247,6 +253,10 @@ class GraphExecution:
                 return self._skip(i, reason)
         if node.pinned is not None:
             return self._complete_pinned(i, node.pinned)
+        if self.cache is not None:
+            entry = self.cache.lookup(i)
+            if entry is not None:
+                return self._complete_stored(i, orjson.loads(entry.outputs))
         if len(self.running) < self.max_parallel:
             self._launch(i)
         else:
@@ -299,6 +309,8 @@ class GraphExecution:
 
     def _skip(self, i: int, reason: str) -> None:
         self.state[i] = SKIPPED
+        if self.cache is not None:
+            self.cache.skipped(i, reason)
         self.run.emit(NodeSkipped, self.prefix + self.plan.nodes[i].id, reason,
                       self.iteration, self.index)
         passed = reason if reason in ("branch_not_taken", "upstream_failed") else "upstream_skipped"
@@ -307,17 +319,23 @@ class GraphExecution:
         self._settled()
 
     def _complete_pinned(self, i: int, frozen: Mapping[str, Any]) -> None:
+        if self.cache is not None:
+            self.cache.pinned(i, frozen)
+        self._complete_stored(i, dict(frozen))  # the plan's copy is read-only
+
+    def _complete_stored(self, i: int, outputs: dict[str, Any]) -> None:
+        """Complete node `i` with outputs it did not compute (pinned, or cached):
+        `node_completed` with `cached: true`, and no `node_started`."""
         node = self.plan.nodes[i]
-        pinned = dict(frozen)  # the plan's copy is read-only; this run's is its own
         self.state[i] = COMPLETED
-        self.outputs[i] = pinned
+        self.outputs[i] = outputs
         path = self.prefix + node.id
         self.run.emit(NodeCompleted, path, node.cls.type, 0.0,
-                      preview_outputs(pinned, self.run.redactor), True, self.iteration, self.index)
+                      preview_outputs(outputs, self.run.redactor), True, self.iteration, self.index)
         if self.run.on_outputs is not None:
-            self.run.hand_over(NodeOutputs(self.run.run_id, path, node.cls.type, dict(pinned),
+            self.run.hand_over(NodeOutputs(self.run.run_id, path, node.cls.type, dict(outputs),
                                            True, self.iteration, self.index))
-        self._deliver(i, pinned, BRANCH_NOT_TAKEN)
+        self._deliver(i, outputs, BRANCH_NOT_TAKEN)
         self._settled()
 
     # --- one node ----------------------------------------------------------------------
@@ -354,6 +372,8 @@ class GraphExecution:
         self.state[i] = COMPLETED
         if node.is_sink:
             self.outputs[i] = outputs
+        if self.cache is not None:
+            self.cache.completed(i, outputs)
         # ms with µs resolution; integer arithmetic, as round() costs a third of a µs
         self.run.emit(NodeCompleted, path, node.cls.type,
                       (perf_counter_ns() - started) // 1000 / 1000,
@@ -561,6 +581,8 @@ class GraphExecution:
         info = error_info(e)
         routed = node.error_routed
         self.state[i] = FAILED
+        if self.cache is not None:
+            self.cache.failed(i)
         self.run.emit(NodeFailed, path, node.cls.type, attempt, info, routed,
                       self.iteration, self.index)
         if self.run.on_outputs is not None:  # programs get the traceback too

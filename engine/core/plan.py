@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
@@ -114,6 +114,9 @@ class Plan:
     # The compiled subgraphs of the same workflow, by name: what `body` names resolve to
     # (for a sub-workflow file's nodes, that file's subgraphs). Shared by its plans.
     bodies: Mapping[str, Plan]
+    # What is derived from the plan once and kept with it (engine.core.cache_keys' key
+    # plan): filled on first use, never part of what the plan means.
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 Result = TypeVar("Result")

@@ -18,6 +18,7 @@ from engine.core.plan import Plan, compile_steps, compile_workflow
 from engine.core.registry import Registry
 from engine.core.validation import check_inputs, resolve_inputs, secret_names, type_info
 from engine.errors import Problem, WorkflowInvalidError
+from engine.secrets.redactor import Redactor
 from engine.secrets.store import ENV_PREFIX, SecretStore
 from engine.workflow.model import Workflow
 
@@ -79,6 +80,7 @@ def preflight(source: Workflow | PreparedWorkflow, inputs: Mapping[str, Any], *,
         workflow_secrets(workflow, registry)
     values, missing = secrets.resolve(wanted)
     problems += [missing_secret_problem(name) for name in missing]
+    problems += pinned_secret_problems(workflow, values)
     if problems:
         raise WorkflowInvalidError(problems)
     assert prepared is not None
@@ -89,6 +91,27 @@ def missing_secret_problem(name: str) -> Problem:
     return Problem("missing_secret", f"secret {name!r} is not set: run `flowcli secrets set "
                    f"{name}` or set the environment variable {ENV_PREFIX}{name}",
                    field=f"secrets.{name}")
+
+
+def pinned_secret_problems(workflow: Workflow, secrets: Mapping[str, str]) -> list[Problem]:
+    """Pinned outputs holding a secret's value (in any spelling the redactor knows): a pin
+    is saved in the workflow file, and a secret never is."""
+    if not secrets:
+        return []
+    problems = []
+    for graph in (workflow, *workflow.subgraphs.values()):
+        for spec in graph.nodes:
+            if spec.pinned is None:
+                continue
+            for name, value in secrets.items():
+                if Redactor([value]).scrub(spec.pinned) != spec.pinned:
+                    where = spec.id if graph is workflow else f"{graph.name}/{spec.id}"
+                    problems.append(Problem(
+                        "pinned_secret", f"its pinned output holds the value of secret "
+                        f"{name!r}, and pins are saved in the workflow file: unpin it, or "
+                        "pin a value without the secret", where, "pinned"))
+                    break
+    return problems
 
 
 def workflow_secrets(workflow: Workflow, registry: Registry) -> set[str]:

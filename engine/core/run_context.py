@@ -24,6 +24,7 @@ from engine.support.tasks import task_starter
 if TYPE_CHECKING:
     from engine.core.bus import EventBus
     from engine.core.execution import NodeOutputs, OutputsHook
+    from engine.core.output_cache import RunCache
     from engine.core.plan import Plan
     from engine.core.registry import Registry
     from engine.templates.engine import TemplateEngine
@@ -49,7 +50,8 @@ class RunContext:
                  trigger: Mapping[str, Any] | None = None,
                  options: Mapping[str, Any] | None = None,
                  on_outputs: OutputsHook | None = None,
-                 file_plans: FilePlans | None = None, masked: Iterable[str] = ()) -> None:
+                 file_plans: FilePlans | None = None, masked: Iterable[str] = (),
+                 cache: RunCache | None = None) -> None:
         self.run_id = run_id
         self.bus = bus
         self._templates = templates
@@ -72,6 +74,7 @@ class RunContext:
         self.options: dict[str, Any] = dict(options or {})
         # Read by the executor on every completion: None costs one comparison per node.
         self.on_outputs = on_outputs
+        self.cache = cache  # the output cache (engine.core.output_cache), or None
         self._response: dict[str, Any] | None = None
         self.bodies = BodyBudget()  # loop iterations and sub-workflow runs, bounded
         self._file_plans = file_plans if file_plans is not None else FilePlans()

@@ -24,6 +24,7 @@ from engine.core.bus import EventBus
 from engine.core.events import Event, RunCompleted, RunRetrying, RunStarted
 from engine.core.execution import Execution, ExecutionFactory, Outcome, OutputsHook
 from engine.core.executor import GraphExecution
+from engine.core.output_cache import missing_upstream
 from engine.core.plan import Plan
 from engine.core.preflight import (
     Checked,
@@ -42,6 +43,7 @@ from engine.support.gcpause import gc_paused
 from engine.workflow.model import Workflow
 
 if TYPE_CHECKING:
+    from engine.core.output_cache import RunCache
     from engine.templates.engine import TemplateEngine
 
 QUEUED, VALIDATING, RUNNING = "queued", "validating", "running"
@@ -158,6 +160,10 @@ class Run:
         ctx.add_secrets(checked.secrets)
         inputs = dict(checked.inputs)
         plan = checked.prepared.plan
+        if ctx.cache is not None and ctx.cache.policy.cached_only:
+            missing = missing_upstream(ctx.cache, plan, inputs, ctx.redactor)
+            if missing:
+                return await self._finish(started, _not_cached(self.run_id, missing))
         ctx.emit(RunStarted, self.workflow.name, preview(inputs, redactor=ctx.redactor))
         timeout_s = self._timeout_s or plan.settings.timeout_s
         try:
@@ -296,7 +302,8 @@ class Runner:
               max_parallel: int | None = None, timeout_s: float | None = None,
               trigger: Mapping[str, Any] | None = None,
               options: Mapping[str, Any] | None = None,
-              on_outputs: OutputsHook | None = None, masked: Iterable[str] = ()) -> Run:
+              on_outputs: OutputsHook | None = None, masked: Iterable[str] = (),
+              cache: RunCache | None = None) -> Run:
         """Start a run on the running event loop and return its handle.
 
         `source` is a workflow, a workflow prepared once with `prepare` (serve mode, the
@@ -304,11 +311,12 @@ class Runner:
         payload trigger nodes output (a webhook request, a tick); `options` are run
         options such as `{"test_run": True}`, kept in the result's metadata;
         `on_outputs` receives every node's full outputs as they are produced; `masked`
-        values are kept out of everything the run emits, as secrets are."""
+        values are kept out of everything the run emits, as secrets are; `cache` is the
+        output cache the run records into and reuses from (engine.core.output_cache)."""
         return self._make_run(source, inputs, bus=bus, subscribers=subscribers,
                               base_dir=base_dir, run_id=run_id, max_parallel=max_parallel,
                               timeout_s=timeout_s, trigger=trigger, options=options,
-                              on_outputs=on_outputs, masked=masked)
+                              on_outputs=on_outputs, masked=masked, cache=cache)
 
     def _make_run(self, source: RunSource, inputs: Mapping[str, Any] | None, *,
                   bus: EventBus | None = None,
@@ -318,7 +326,7 @@ class Runner:
                   trigger: Mapping[str, Any] | None = None,
                   options: Mapping[str, Any] | None = None,
                   on_outputs: OutputsHook | None = None, own_task: bool = True,
-                  masked: Iterable[str] = ()) -> Run:
+                  masked: Iterable[str] = (), cache: RunCache | None = None) -> Run:
         if isinstance(source, Checked) and inputs:
             raise ValueError("a checked run already has its inputs")
         bus = bus or EventBus()
@@ -326,7 +334,7 @@ class Runner:
             bus.subscribe(fn)
         context = RunContext(run_id or new_run_id(), bus, self._templates, self.registry,
                              trigger=trigger, options=options, on_outputs=on_outputs,
-                             file_plans=self.file_plans, masked=masked)
+                             file_plans=self.file_plans, masked=masked, cache=cache)
         base = None if isinstance(source, Checked) else _folder(base_dir)  # preflight's only
         return Run(self, source, inputs or {}, context, base, max_parallel, timeout_s,
                    own_task=own_task)
@@ -337,6 +345,18 @@ class Runner:
         cancelled (run_completed included) before the cancellation goes on."""
         run = self._make_run(source, inputs, own_task=False, **options)
         return await run._main()
+
+
+def _not_cached(run_id: str, missing: list[str]) -> RunResult:
+    """`--cached-only` and upstream without a stored output: failed before any node ran,
+    as an invalid run is (exit 2), naming each node that would have to run."""
+    problems = [Problem("not_cached", "has no cached output for its current config and "
+                        "inputs; run it first (leave out --cached-only, or run the workflow "
+                        "once)", node) for node in missing]
+    names = ", ".join(repr(n) for n in missing)
+    return RunResult(run_id, "failed", {}, problems=problems, error={
+        "type": "validation", "node": missing[0],
+        "message": f"--cached-only: no cached output for upstream node(s) {names}"})
 
 
 def _folder(base_dir: str | Path | None) -> Path:

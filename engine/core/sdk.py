@@ -167,6 +167,14 @@ class Node:
     # request's method and URL): the editor shows their values on the node. The first
     # of them that is a templated or long text is cut to one line (see `summary`).
     summary_fields: ClassVar[tuple[str, ...]] = ()
+    # Whether an output may be reused from the output cache instead of running the node
+    # (engine.core.cache_keys): False for types with side effects or results that vary
+    # for the same config and inputs (a POST, a file written, the time, a model's
+    # answer). A type whose answer depends on its config overrides `cacheable_with`.
+    cacheable: ClassVar[bool] = True
+    # True for types whose output depends on the run's inputs (flow.input): their
+    # cache keys take the run's input values in.
+    reads_run_inputs: ClassVar[bool] = False
 
     def __init__(self, config: BaseModel) -> None:
         # Typed Any so that each type's run() reads its own Config's fields; a type
@@ -218,6 +226,12 @@ class Node:
         """Problems only this type can see, as (config field, message); checked
         with the rest of validation. `graph` is the workflow or subgraph holding it."""
         return []
+
+    @classmethod
+    def cacheable_with(cls, config: Mapping[str, Any]) -> bool:
+        """Whether a node of this type with this (raw) config may be served from the
+        cache: `cacheable` unless a type says otherwise (http.request: GET and HEAD)."""
+        return cls.cacheable and cls.trigger_kind is None
 
     @classmethod
     def body_name(cls, config: Mapping[str, Any]) -> str | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engine.errors import StoreError
 
-VERSION = 1
+VERSION = 2
 
 # The statement that adds a workflow snapshot (the writer, the journal).
 INSERT_WORKFLOW = "INSERT OR IGNORE INTO workflows (hash, snapshot) VALUES (?, ?)"
@@ -70,9 +70,31 @@ CREATE TABLE IF NOT EXISTS outputs (
 ) WITHOUT ROWID;
 """
 
+# Version 2: the output cache (engine.store.output_cache).
+_V2 = """
+CREATE TABLE IF NOT EXISTS cache (
+    key BLOB PRIMARY KEY,           -- engine.core.cache_keys: what determines the output
+    ident BLOB NOT NULL,            -- the output's identity, for the keys after it
+    outputs TEXT NOT NULL,          -- JSON object by port, masked values never stored
+    cacheable INTEGER NOT NULL,     -- 0: only partial runs take it (a POST's answer)
+    size INTEGER NOT NULL,          -- bytes of `outputs`, for the size limit
+    used_at REAL NOT NULL           -- last stored or reused: least recently used go first
+);
+CREATE INDEX IF NOT EXISTS cache_by_use ON cache(used_at);
+CREATE TABLE IF NOT EXISTS cache_nodes (
+    workflow TEXT NOT NULL,         -- the workflow's name
+    node TEXT NOT NULL,             -- a top-level node id
+    key BLOB NOT NULL,              -- its key when it last ran or was reused
+    recipe TEXT NOT NULL,           -- JSON: what that key was made of (stale reasons)
+    at REAL NOT NULL,
+    PRIMARY KEY (workflow, node)
+) WITHOUT ROWID;
+"""
+
 # MIGRATIONS[n] brings a store from version n to n + 1 (0: an empty file).
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     0: lambda db: _script(db, _V1),
+    1: lambda db: _script(db, _V2),
 }
 
 

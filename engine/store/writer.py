@@ -37,6 +37,7 @@ from engine.secrets.redactor import Redactor
 from engine.store import connection, journal
 from engine.store.encode import MAX_VALUE_BYTES, events_json, outputs_json
 from engine.store.liveness import HOST
+from engine.store.output_cache import Changes, StoredOutputs
 from engine.store.row_changes import INSERT_RUN, Change, apply, new_row
 from engine.store.schema import INSERT_WORKFLOW
 from engine.support import json_out
@@ -126,6 +127,15 @@ class StoreWriter:
         self._gathered = 0  # records handed to the writer so far
         self._committed = 0  # of those, how many are committed (or given up)
         self._paths: dict[str, str] = {}  # a workflow path as given -> resolved
+        self._outputs_cache: StoredOutputs | None = None  # made on first use
+
+    @property
+    def output_cache(self) -> StoredOutputs:
+        """The output cache in this store: runs record into it and reuse from it
+        (engine.core.output_cache.RunCache); committed with this writer's flushes."""
+        if self._outputs_cache is None:
+            self._outputs_cache = StoredOutputs(self.path)
+        return self._outputs_cache
 
     # --- what runs call ----------------------------------------------------------------------
 
@@ -201,6 +211,8 @@ class StoreWriter:
                     await self._flush_now()
                 if self._journal is not None:
                     self._journal.close()
+        if self._outputs_cache is not None:
+            self._outputs_cache.close()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -215,7 +227,8 @@ class StoreWriter:
             self._task = asyncio.get_running_loop().create_task(self._every_interval())
 
     def _pending(self) -> bool:
-        return bool(self._events or self._outputs or self._ops or self._inserts)
+        return bool(self._events or self._outputs or self._ops or self._inserts) or (
+            self._outputs_cache is not None and self._outputs_cache.pending())
 
     async def _every_interval(self) -> None:
         assert self._lock is not None
@@ -262,14 +275,17 @@ class StoreWriter:
         for run_id in [run_id for run_id, h in self._runs.items() if h.done]:
             del self._runs[run_id]
         rows, updates = apply(inserts, ops)  # a run begun and ended since: one row written
+        cached = self._outputs_cache.take() if self._outputs_cache is not None else None
         try:
             commit = partial(connection.write, self.db, lambda db: _commit(
-                db, snapshots, rows, event_rows, output_rows, updates), self.path)
+                db, snapshots, rows, event_rows, output_rows, updates, cached), self.path)
             if self.commit_in_thread:
                 await in_thread(commit)
             else:
                 commit()
             self.commits += 1
+            if cached is not None:
+                cached.cache.committed(cached)
             self._failed = False
             self._committed = taken
             if self._journal is not None:
@@ -316,7 +332,7 @@ class StoreWriter:
 
 def _commit(db: Any, snapshots: list[tuple[str, str]], inserts: list[tuple[Any, ...]],
             events: list[tuple[Any, ...]], outputs: list[tuple[Any, ...]],
-            ops: list[tuple[str, tuple[Any, ...]]]) -> None:
+            ops: list[tuple[str, tuple[Any, ...]]], cached: Changes | None = None) -> None:
     db.executemany(INSERT_WORKFLOW, snapshots)
     db.executemany(INSERT_RUN, inserts)
     # SELECT ... FROM runs: a run deleted while it went on just stops being written.
@@ -326,6 +342,8 @@ def _commit(db: Any, snapshots: list[tuple[str, str]], inserts: list[tuple[Any, 
                    "SELECT rowid, ?, ? FROM runs WHERE id = ?", outputs)
     for sql, args in ops:
         db.execute(sql, args)
+    if cached is not None:
+        cached.write(db)
 
 
 def _by_run(records: list[Any], known: Mapping[str, RunHandle]) -> dict[str, list[Any]]:

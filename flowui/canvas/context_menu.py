@@ -24,7 +24,8 @@ from flowui.editor import Editor
 
 Actions = Mapping[str, QAction]
 
-NODE_ITEMS = ("rename", "duplicate", "copy", "cut", "delete", None, "toggle_disabled", None,
+NODE_ITEMS = ("run_node", "run_until", "run_from", None, "toggle_pin", "edit_pin", None,
+              "rename", "duplicate", "copy", "cut", "delete", None, "toggle_disabled", None,
               "open_body", "create_subgraph", "ungroup")
 CANVAS_ITEMS = ("add_node", "paste", None, "select_all", "fit_all", "auto_layout")
 

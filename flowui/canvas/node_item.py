@@ -8,6 +8,7 @@ at middle zoom it has a title but no port labels; close up everything. A
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -92,6 +93,10 @@ class NodeItem(QGraphicsItem):
         self.status_text = ""
         self.progress: float | None = None
         self.edited = False  # changed since the run shown started
+        # Development mode's (flowui.run.dev_mode): why its kept output is out of date,
+        # and whether runs use a pinned output instead of running it.
+        self.stale: tuple[str, ...] = ()
+        self.pinned = False
         self.heat: QColor | None = None  # the timing view's colour
         self._run_tip: str | Callable[[], str] = ""
         self._tip_stale = False  # the tooltip is built when it can be seen (hover)
@@ -123,6 +128,7 @@ class NodeItem(QGraphicsItem):
         self.category = cls.category if cls else ""
         self.icon = (cls.icon if cls else "") or "plugin"
         self.disabled = spec.disabled
+        self.pinned = spec.pinned is not None
         self.inputs = ports[0]
         self.outputs = tuple(p for p in ports[1] if p.name != ERROR_PORT)
         self._title_color = self._category_color()
@@ -162,14 +168,23 @@ class NodeItem(QGraphicsItem):
             self._tip_stale = True
             self.update()
 
+    def set_stale(self, reasons: tuple[str, ...]) -> None:
+        """Why this node's kept output is out of date (empty: it is not): a badge, and
+        the reasons in its tooltip."""
+        if reasons != self.stale:
+            self.stale = reasons
+            self._tip_stale = True
+            self.update()
+
     def set_run(self, status: str | None, text: str = "", progress: float | None = None,
                 tip: str | Callable[[], str] = "", *, edited: bool = False,
-                heat: QColor | None = None, repaint: bool = True) -> None:
+                heat: QColor | None = None, repaint: bool = True) -> bool:
         """The run's view of this node: its state, the footer's text, a progress bar,
         what its tooltip adds (an error; or what makes it, called when the tooltip is
         shown: a run repaints thousands of nodes, a person hovers one), whether it was
         edited since the run started,
-        and its timing colour. None clears it."""
+        and its timing colour. None clears it. Whether anything changed (a caller that
+        said `repaint=False` repaints what changed itself)."""
         changed = (status, text, progress, edited, heat) != (
             self.status, self.status_text, self.progress, self.edited, self.heat)
         self.status, self.status_text, self.progress = status, text, progress
@@ -179,8 +194,9 @@ class NodeItem(QGraphicsItem):
             self._tip_stale = True
         if changed:
             self._far_changed(moved=False)
-            if repaint:  # (else the caller repaints the whole scene once)
+            if repaint:  # (else the caller repaints it with the rest, once)
                 self.update()
+        return changed
 
     def toolTip(self) -> str:
         if self._tip_stale:
@@ -197,9 +213,17 @@ class NodeItem(QGraphicsItem):
         self._tip_stale = False
         found = self.problems
         red = theme.PROBLEM.name()
+        amber = theme.EDITED
+        dev = ""
+        if self.pinned:
+            dev += ("<hr><b>Pinned</b>: runs use its pinned output instead of running it "
+                    "(Run ▸ Unpin Output)")
+        if self.stale:
+            dev += (f"<hr><span style='color:{amber}'><b>Stale</b>: "
+                    + "; ".join(html.escape(r, quote=False) for r in self.stale) + "</span>")
         self.setToolTip(self._tip + (f"<hr><span style='color:{red}'>" + "<br>".join(found)
                                      + "</span>" if found else "")
-                        + (f"<hr>{run_tip}" if run_tip else ""))
+                        + dev + (f"<hr>{run_tip}" if run_tip else ""))
 
     # --- geometry -------------------------------------------------------------------------
 
@@ -317,18 +341,26 @@ class NodeItem(QGraphicsItem):
             x += 22
         painter.setFont(_TITLE_FONT)
         painter.setPen(look.header_text)
+        badges = 18 * (bool(self.problems) + bool(self.stale) + self.pinned)
         text = _TITLE_METRICS.elidedText(self.title, Qt.TextElideMode.ElideRight,
-                                         rect.width() - x - 26)
-        painter.drawText(QRectF(x, 0, rect.width() - x - 24, TITLE_H),
+                                         rect.width() - x - 26 - max(0, badges - 18))
+        painter.drawText(QRectF(x, 0, rect.width() - x - 24 - max(0, badges - 18), TITLE_H),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+        right = rect.width() - 14
         if self.problems:  # a validation badge; its tooltip is the node's tooltip
             painter.setBrush(theme.PROBLEM)
             painter.setPen(Qt.PenStyle.NoPen)
-            center = QPointF(rect.width() - 14, TITLE_H / 2)
+            center = QPointF(right, TITLE_H / 2)
             painter.drawEllipse(center, 7, 7)
             painter.setPen(QPen(look.node_body, 2))
             painter.drawLine(center + QPointF(0, -3.5), center + QPointF(0, 1))
             painter.drawPoint(center + QPointF(0, 3.5))
+            right -= 18
+        if self.stale and lod >= 0.35:  # out of date: a warning triangle, as n8n marks it
+            _paint_stale_badge(painter, QPointF(right, TITLE_H / 2), look.node_body)
+            right -= 18
+        if self.pinned and lod >= 0.35:
+            _paint_pin_badge(painter, QPointF(right, TITLE_H / 2), look.node_body)
 
     def _paint_summary(self, painter: QPainter, rect: QRectF) -> None:
         """The key config values in a code face under the title: what the node does."""
@@ -434,3 +466,30 @@ class NodeItem(QGraphicsItem):
             # A selected (so also a dragged) node is drawn over its neighbours.
             self.setZValue(SELECTED_Z if value else NODE_Z)
         return super().itemChange(change, value)
+
+
+def _paint_stale_badge(painter: QPainter, center: QPointF, ink: QColor) -> None:
+    """An amber triangle with an exclamation mark: this node's output is out of date."""
+    triangle = QPainterPath()
+    triangle.moveTo(center + QPointF(0, -7))
+    triangle.lineTo(center + QPointF(7.5, 6))
+    triangle.lineTo(center + QPointF(-7.5, 6))
+    triangle.closeSubpath()
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(theme.EDITED))
+    painter.drawPath(triangle)
+    painter.setPen(QPen(ink, 1.8))
+    painter.drawLine(center + QPointF(0, -2.5), center + QPointF(0, 1.5))
+    painter.drawPoint(center + QPointF(0, 4))
+
+
+def _paint_pin_badge(painter: QPainter, center: QPointF, ink: QColor) -> None:
+    """A push pin: runs use this node's pinned output."""
+    color = theme.status_color("cached")
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(color)
+    painter.drawEllipse(center, 7, 7)
+    painter.setPen(QPen(ink, 1.6))
+    painter.setBrush(ink)
+    painter.drawEllipse(center + QPointF(0, -1.5), 2.2, 2.2)
+    painter.drawLine(center + QPointF(0, 0.5), center + QPointF(0, 4.5))

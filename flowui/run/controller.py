@@ -22,6 +22,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QLabel, QMessageBox, QWidget
 
 from engine.core.bus import EventBus
+from engine.core.output_cache import CachePolicy
+from engine.core.partial import Mode, partial_run
 from engine.core.registry import Registry
 from engine.core.runner import Runner
 from engine.store.connection import default_path as default_store_path
@@ -91,6 +93,10 @@ class RunController(QObject):
         # Where runs are recorded (the store `flowcli runs` reads); None: not recorded.
         self.store_path: Path | None = default_store_path()
         self.run: Launch | None = None
+        # Whole runs take unchanged cacheable nodes' outputs from the cache (Run ▸ Reuse
+        # Cached Outputs, flowui.run.dev_mode); headless runs only with --cache.
+        self.reuse_cache = True
+        self._partial: tuple[Mode, str] | None = None  # what the run dialog open will run
         self.label = QLabel()  # the status bar's run summary
         self._label_status = ""  # the summary's colour: its run state's
         self._restyle_label = theme.follow(
@@ -104,7 +110,8 @@ class RunController(QObject):
         self._clock = QTimer(self, interval=CLOCK_MS)
         self._clock.timeout.connect(self._show_status)
         self.actions: dict[str, QAction] = {
-            "run": make_action(window, "&Run", self.request_run, ["F5", "Ctrl+Return"], "run",
+            "run": make_action(window, "&Run", lambda: self.request_run(), ["F5", "Ctrl+Return"],
+                               "run",
                                "Run the workflow and watch it live (F5)"),
             "cancel": make_action(window, "&Cancel Run", self.cancel, "Shift+F5", "stop",
                                   "Cancel the run (Shift+F5, or Esc on the canvas)"),
@@ -149,8 +156,9 @@ class RunController(QObject):
 
     # --- starting --------------------------------------------------------------------------
 
-    def request_run(self) -> None:
-        """The Run action: check, ask for inputs when the workflow declares some, start."""
+    def request_run(self, partial: tuple[Mode, str] | None = None) -> None:
+        """The Run action: check, ask for inputs when the workflow declares some, start;
+        `partial` runs part of the workflow (Run This Node and its kin)."""
         if self.running:
             answer = QMessageBox.question(
                 self.window, "A run is in progress",
@@ -158,7 +166,7 @@ class RunController(QObject):
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
             if answer != QMessageBox.StandardButton.Yes:
                 return
-            self.cancel(then=self.request_run)
+            self.cancel(then=lambda: self.request_run(partial))
             return
         problems = self.validation.revalidate()
         if problems:
@@ -168,8 +176,9 @@ class RunController(QObject):
             self.problems_wanted.emit()
             return
         inputs = self.doc.workflow.inputs
+        self._partial = partial
         if not inputs:
-            self.start({}, test_run=self.actions["test_run"].isChecked())
+            self.start({}, test_run=self.actions["test_run"].isChecked(), partial=partial)
             return
         dialog = RunDialog(inputs, remembered_inputs(self.settings, self.doc.path),
                            test_run=remembered_test_run(self.settings, self.doc.path),
@@ -181,10 +190,12 @@ class RunController(QObject):
     def _on_dialog_run_requested(self, values: dict[str, Any], test_run: bool) -> None:
         remember_inputs(self.settings, self.doc.path, values)
         remember_test_run(self.settings, self.doc.path, test_run)
-        self.start(values, test_run=test_run)
+        self.start(values, test_run=test_run, partial=self._partial)
 
-    def start(self, inputs: dict[str, Any], *, test_run: bool = False) -> RunSession | None:
-        """Start a run of the document as it is now, with `inputs`."""
+    def start(self, inputs: dict[str, Any], *, test_run: bool = False,
+              partial: tuple[Mode, str] | None = None) -> RunSession | None:
+        """Start a run of the document as it is now, with `inputs`; `partial` runs only
+        (mode, node) of it (engine.core.partial: only, until, from)."""
         if self.running:
             raise RuntimeError("a run is already going")
         try:
@@ -193,6 +204,10 @@ class RunController(QObject):
             self.message.emit("Cannot run: the editor's event loop is not running")
             return None
         workflow = snapshot(self.doc.workflow)
+        policy = CachePolicy(reuse=self.reuse_cache)
+        if partial is not None:
+            part = partial_run(workflow, *partial)
+            workflow, policy = part.workflow, part.policy(reuse=self.reuse_cache)
         attempts = {n.id: n.retry.max_attempts for n in workflow.nodes if n.retry}
         for sub in workflow.subgraphs.values():
             attempts.update({n.id: n.retry.max_attempts for n in sub.nodes if n.retry})
@@ -211,7 +226,7 @@ class RunController(QObject):
         self.run = Launch(self.runner, workflow, inputs, bus=bus, base_dir=self.doc.base_dir,
                           options={"test_run": True} if test_run else None,
                           on_outputs=receive, store=self.store_path,
-                          workflow_path=self.doc.path, warn=self.message.emit)
+                          workflow_path=self.doc.path, warn=self.message.emit, policy=policy)
         session.run_id = self.run.run_id
         self._started_clock = time.monotonic()
         self._collections_hold = HELD.hold()

@@ -19,6 +19,7 @@ from typing import Any
 
 from engine.core.bus import EventBus
 from engine.core.execution import OutputsHook
+from engine.core.output_cache import CachePolicy, RunCache
 from engine.core.preflight import PreparedWorkflow
 from engine.core.runner import Run, Runner, RunResult, new_run_id
 from engine.errors import StoreError, WorkflowInvalidError
@@ -35,13 +36,14 @@ class Launch:
                  base_dir: Path, bus: EventBus, on_outputs: OutputsHook,
                  store: Path | None = None, workflow_path: Path | None = None,
                  warn: Callable[[str], None] = lambda _message: None,
-                 **options: Any) -> None:
+                 policy: CachePolicy | None = None, **options: Any) -> None:
         self.run_id = new_run_id()
         self.queued_at = time.time()
         self.result: RunResult | None = None
         self.recorded = False  # whether the run store holds this run
         self._run: Run | None = None
         self._warn = warn
+        self._policy = policy  # the output cache's use (recorded runs only)
         self._task = asyncio.ensure_future(self._go(
             runner, workflow, inputs, base_dir, bus, on_outputs, store, workflow_path,
             options))
@@ -61,10 +63,12 @@ class Launch:
                 self._run = runner.start(source, inputs, base_dir=base_dir, run_id=self.run_id,
                                          bus=bus, on_outputs=on_outputs, **options)
             else:  # as `flowcli run` records its runs, the plan compiled already
+                cache = RunCache(writer.output_cache, self._policy, workflow.name) \
+                    if self._policy is not None else None
                 self._run = start_recorded(
                     runner, writer, source, inputs, path=workflow_path, base_dir=base_dir,
                     source="editor", on_outputs=on_outputs, queued_at=self.queued_at,
-                    run_id=self.run_id, bus=bus, **options)
+                    run_id=self.run_id, bus=bus, cache=cache, **options)
                 self.recorded = True
             self.result = await self._run.wait()
         finally:

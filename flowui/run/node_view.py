@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -41,6 +42,12 @@ class NodeRunView(QWidget):
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.header.setWordWrap(True)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Development mode's lines about the node (pinned, stale and why): set by
+        # flowui.run.dev_mode through `note_source`.
+        self.note = QLabel()
+        self.note.setTextFormat(Qt.TextFormat.RichText)
+        self.note.setWordWrap(True)
+        self.note_source: Callable[[GraphKey, str | None], str] | None = None
         self.error = QLabel()
         self.error.setObjectName("error")
         theme.tone(self.error, "error")
@@ -69,6 +76,7 @@ class NodeRunView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 10)
         layout.addWidget(self.header)
+        layout.addWidget(self.note)
         layout.addWidget(self.error)
         layout.addWidget(self.traceback)
         layout.addWidget(self.tabs, 1)
@@ -116,6 +124,9 @@ class NodeRunView(QWidget):
 
     def refresh(self) -> None:
         self._last_refresh = time.monotonic()
+        note = self.note_source(self.graph, self.node_id) if self.note_source else ""
+        self.note.setText(f"<span style='color:{theme.EDITED}'>{note}</span>" if note else "")
+        self.note.setVisible(bool(note))
         session = self.runs.session
         if session is None:
             self._show_nothing("No run yet. Press F5 (Run ▸ Run) to run the workflow and "

@@ -58,7 +58,7 @@ def heat_color(ms: float, fastest: float, slowest: float) -> QColor:
     return QColor.fromHsv(int(max(hue, 0)), 200, 235)
 
 
-def footer_text(s: NodeState, max_attempts: int) -> str:
+def footer_text(s: NodeState, max_attempts: int, *, pinned: bool = False) -> str:
     status = s.status
     if status == "running":
         text = s.progress_message or "running"
@@ -69,7 +69,8 @@ def footer_text(s: NodeState, max_attempts: int) -> str:
         wait = f" in {s.retry_delay_s:g} s" if s.retry_delay_s else ""
         return f"attempt {s.attempt} of {max_attempts}{wait}"
     if status in ("completed", "cached"):
-        parts = ["pinned" if status == "cached" else duration_text(s.duration_ms)]
+        parts = [("pinned" if pinned else "cached") if status == "cached"
+                 else duration_text(s.duration_ms)]
         if s.iterations_seen:
             parts.append(s.progress_message or f"{s.iterations_seen} iterations")
         if s.body_failures:
@@ -218,9 +219,10 @@ class RunOverlay(QObject):
             self._heat_range = (min(durations), max(durations)) if durations else (0.0, 0.0)
         self._running.clear()
         self._refreshing += 1  # a refresh still going on is superseded
-        self._refresh_slice(self._refreshing, iter(list(self.scene.nodes.items())))
+        self._refresh_slice(self._refreshing, iter(list(self.scene.nodes.items())), [])
 
-    def _refresh_slice(self, generation: int, items: Iterator[tuple[str, NodeItem]]) -> None:
+    def _refresh_slice(self, generation: int, items: Iterator[tuple[str, NodeItem]],
+                       changed: list[NodeItem]) -> None:
         """Paint nodes for at most REFRESH_SLICE_S, then let the loop breathe and go
         on: a 10,000-node canvas takes ~120 ms to repaint, a freeze if done at once.
         Each node is painted from the session as it is then, so a later slice is never
@@ -230,16 +232,21 @@ class RunOverlay(QObject):
         nodes = self.scene.nodes
         deadline = time.perf_counter() + REFRESH_SLICE_S
         for n, (node_id, item) in enumerate(items, 1):
-            if nodes.get(node_id) is item:  # (else removed or renamed since)
-                self._paint(node_id, item, repaint=False)
+            if nodes.get(node_id) is item and self._paint(node_id, item, repaint=False):
+                changed.append(item)
             if n % 64 == 0 and time.perf_counter() > deadline:
                 # (no repaint of a half-done canvas: a frame costs as much as a slice)
-                QTimer.singleShot(0, self, lambda: self._refresh_slice(generation, items))
+                QTimer.singleShot(0, self, lambda: self._refresh_slice(generation, items,
+                                                                      changed))
                 return
-        self.scene.update()  # once, rather than an update per item
+        # Only now, all at once: the changed items' cached pictures are out of date (a
+        # node left out of a partial run, or a cleared run, must not keep its old look).
+        for item in changed:
+            item.update()
+        self.scene.update()
         self._pulse_if_running()
 
-    def _paint(self, node_id: str, item: NodeItem, repaint: bool = True) -> None:
+    def _paint(self, node_id: str, item: NodeItem, repaint: bool = True) -> bool:
         graph, session = self.scene.graph_key, self.session
         # (the workflow's own nodes: a direct lookup, as many times as nodes change)
         state = session.nodes.get(node_id) if graph is None and session is not None \
@@ -249,22 +256,24 @@ class RunOverlay(QObject):
             self._running.add(node_id)
         else:
             self._running.discard(node_id)
+        changed = False
         if state is None:  # (a run's first repaint: every node, so kept to checks)
             if item.status is not None or item.edited != edited or item.heat is not None:
-                item.set_run(None, edited=edited, repaint=repaint)
+                changed = item.set_run(None, edited=edited, repaint=repaint)
             flow = NO_RUN if self.session is None else WAITING
             for edge in self.scene.edges_from(node_id):
                 if edge.flow != flow:
                     edge.set_flow(flow, repaint)
                 edge.describe = None
-            return
+            return changed
         assert session is not None
         heat = None
         if self.timing and state.duration_ms is not None and self._heat_range[1] > 0:
             heat = heat_color(state.duration_ms, *self._heat_range)
-        item.set_run(state.status, footer_text(state, session.max_attempts(state.path)),
-                     state.progress, partial(tooltip, state), edited=edited, heat=heat,
-                     repaint=repaint)
+        changed = item.set_run(state.status, footer_text(state, session.max_attempts(state.path),
+                                                         pinned=item.pinned),
+                               state.progress, partial(tooltip, state), edited=edited, heat=heat,
+                               repaint=repaint)
         produced = _ports_with_values(state)
         # Values that passed: every iteration's when each node shows its latest.
         passed = 1 if self.iteration is not None or state.iteration is None else \
@@ -272,6 +281,7 @@ class RunOverlay(QObject):
         for edge in self.scene.edges_from(node_id):
             edge.set_flow(passed if edge.source_port in produced else WAITING, repaint)
             edge.describe = self._describe_edge
+        return changed
 
     def _describe_edge(self, edge: EdgeItem) -> str:
         node_id, port = edge.source.split(".", 1)

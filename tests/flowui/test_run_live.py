@@ -392,8 +392,8 @@ def test_a_fault_in_a_view_never_stops_the_run_or_the_window(qtbot, make_window,
     assert "Run completed" in window.runs.label.text()
     assert "the live view failed" in caplog.text
     monkeypatch.undo()
-    run_to_end(qtbot, window)  # and the next run shows normally
-    assert window.scene.nodes["s"].status == "completed"
+    run_to_end(qtbot, window)  # and the next run shows normally: unchanged, so reused
+    assert window.scene.nodes["s"].status == "cached"
 
 
 def test_zoomed_far_out_the_overview_shows_each_nodes_state(qtbot, make_window, qloop,
