@@ -66,3 +66,18 @@ def test_stop_lets_runs_end_and_records_them(tmp_path: Path) -> None:
         status = dict(db.execute("SELECT id, status FROM runs").fetchall())
     assert status[short] == "completed"
     assert status[long] == "cancelled"
+
+
+def test_an_accepted_run_survives_a_sigkill(tmp_path: Path) -> None:
+    """A 202 is kept: the run is in the store's journal before the answer, and reads as
+    interrupted once its server is gone (not lost, not `running` for ever)."""
+    from engine.store.store import RunStore
+
+    srv = start(tmp_path, env={"FLOWUI_DATA_DIR": str(tmp_path / "data")})
+    srv.put_workflow("long", delays(100, 0.1))
+    with srv.client() as c:
+        run_id = c.post("/runs", json={"workflow": "long"}).json()["run_id"]
+    srv.proc.kill()  # at once: no commit after the answer
+    srv.proc.wait(10)
+    with RunStore(srv.store) as store:
+        assert store.get(run_id).summary.status == "interrupted"

@@ -4,7 +4,8 @@ loop), the workflows folder, the live events and the run slots.
 `POST /runs` starts a run here: the workflow is compiled once per file content (a
 cache keyed by name and hash) and checked with its inputs before anything is
 recorded, so an invalid request is refused with every problem (422) instead of
-becoming a failed run. An accepted run is recorded as queued and answered at once;
+becoming a failed run. An accepted run is recorded as queued (in the store's journal
+before the answer, so a SIGKILL cannot lose it: it reads as interrupted) and answered;
 at most `max_concurrent_runs` run together and up to `queue_size` more wait for a
 slot (then 503). A run is kept in memory (its live events) until the store has
 committed its end.
@@ -170,7 +171,8 @@ class Service:
         run_id = new_run_id()
         handle = self.writer.begin(run_id, prepared.workflow, path=path,
                                    inputs=checked.inputs, trigger=trigger, source="api",
-                                   redactor=Redactor(list(checked.secrets.values())))
+                                   redactor=Redactor(list(checked.secrets.values())),
+                                   durable=True)  # a 202 is a promise: journaled at once
         acc = Accepted(run_id, checked, handle, path, options, time.time())
         self.accepted[run_id] = acc
         self.hub.open(run_id)
