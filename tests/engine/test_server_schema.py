@@ -20,6 +20,11 @@ def test_every_endpoint_conforms_to_openapi(tmp_path: Path) -> None:
     srv = start(tmp_path, env={"FLOWUI_DATA_DIR": str(tmp_path / "data")})
     try:
         srv.put_workflow("hello", hello())
+        with srv.client() as c:  # a real run, so its endpoints answer more than 404
+            run_id = c.post("/runs", json={"workflow": "hello"}).json()["run_id"]
+        srv.wait_run(run_id)
+        (tmp_path / "schemathesis.toml").write_text(f'parameters = {{ "path.run_id" = '
+                                                    f'"{run_id}" }}\n')
         result = subprocess.run(
             [str(SCHEMATHESIS), "run", f"{srv.url}/openapi.json", "--header",
              f"Authorization: Bearer {srv.token}", "--checks", "all",
@@ -27,7 +32,8 @@ def test_every_endpoint_conforms_to_openapi(tmp_path: Path) -> None:
              # and the graph must be sound, which no JSON schema can say.
              "--exclude-checks", "positive_data_acceptance",
              "--max-examples", "10", "--workers", "1", "--no-color", "--seed", "1"],
-            capture_output=True, text=True, timeout=400)
+            capture_output=True, text=True, timeout=400,
+            cwd=tmp_path)  # its config is there; its cache (.schemathesis/) goes there too
         assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
         assert "Tested: 18" in result.stdout  # every operation, none skipped
         assert "internal error" not in srv.err()

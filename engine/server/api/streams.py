@@ -34,6 +34,14 @@ CLOSE_SLOW, CLOSE_AUTH, CLOSE_NOT_FOUND, CLOSE_BAD = 4008, 4401, 4404, 4400
 
 router = APIRouter(tags=["runs"])
 
+# One Server-Sent Event as OpenAPI 3.1 describes a `text/event-stream` item: its
+# fields, `data` being one FORMAT.md section 3 event as JSON text.
+SSE_EVENT = {"type": "object", "required": ["data"], "properties": {
+    "id": {"type": "string", "description": "the event's seq"},
+    "event": {"type": "string"},
+    "data": {"type": "string", "contentMediaType": "application/json",
+             "description": "the event object (FORMAT.md section 3)"}}}
+
 
 async def find(svc: Service, run_id: str) -> str:
     """The full id of a run (or an unambiguous prefix). A run of this server is found in
@@ -120,7 +128,7 @@ async def events_socket(ws: WebSocket, run_id: str) -> None:
             response_class=StreamingResponse, responses={**errors(404), 200: {
                 "description": "text/event-stream: `id: <seq>` and `data: <event JSON>` "
                 "per event, until run_completed",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+                "content": {"text/event-stream": {"schema": SSE_EVENT}}}})
 async def events_stream(request: Request, run_id: str,
                         after_seq: int = Query(0, ge=0, le=2**53),
                         last_event_id: str | None = Header(None, max_length=32),
