@@ -74,7 +74,7 @@ def test_post_runs_answers_at_once_and_the_run_completes(server: FlowServer) -> 
 def test_slow_run_is_answered_before_it_ends(server: FlowServer) -> None:
     started = time.monotonic()
     run_id = start_run(server, {"workflow": "slow"})
-    assert time.monotonic() - started < 1.0  # the run itself takes 2 s
+    assert time.monotonic() - started < 1.5  # the run itself takes 2 s
     with server.client() as c:
         assert c.get(f"/runs/{run_id}").json()["status"] in ("queued", "validating", "running")
     assert server.wait_run(run_id)["status"] == "completed"
