@@ -174,14 +174,15 @@ def test_cancel(server: FlowServer) -> None:
 
 
 def test_list_filters_and_cursor_pages(server: FlowServer) -> None:
-    ids = [start_run(server, {"workflow": "hello"}) for _ in range(5)]
+    server.put_workflow("greeter", hello())  # its document's own name is "hello"
+    ids = [start_run(server, {"workflow": "greeter"}) for _ in range(5)]
     for run_id in ids:
         server.wait_run(run_id)
     with server.client() as c:
         seen: list[str] = []
         cursor = None
         while True:
-            params = {"workflow": "hello", "status": "completed", "limit": 2}
+            params = {"workflow": "greeter", "status": "completed", "limit": 2}
             page = c.get("/runs", params={**params, **({"cursor": cursor} if cursor else {})})
             assert page.status_code == 200
             body = page.json()
@@ -190,7 +191,7 @@ def test_list_filters_and_cursor_pages(server: FlowServer) -> None:
             cursor = body["next_cursor"]
             if cursor is None:
                 break
-        assert set(ids) <= set(seen) and len(seen) == len(set(seen))
+        assert set(ids) == set(seen) and len(seen) == len(set(seen))  # greeter's only
         assert all(r["workflow"] == "hello" for r in c.get("/runs").json()["runs"]
                    if r["run_id"] in ids)
         assert c.get("/runs", params={"cursor": "garbage"}).status_code == 422

@@ -71,8 +71,9 @@ async def start_run(body: RunRequest, response: Response,
 
 @router.get("", response_model=RunList, responses=errors(400))
 async def list_runs(
-        workflow: str | None = Query(None, max_length=4096,
-                                     description="A workflow name or file path."),
+        workflow: str | None = Query(None, max_length=4096, description="A workflow of "
+                                     "the folder (its API name), else a workflow's own "
+                                     "`name` or a file path."),
         status: Status | None = Query(None),
         since: float | None = Query(None, ge=0, le=1e11,
                                     description="Seconds since the epoch (queued at or after)."),
@@ -91,6 +92,12 @@ async def list_runs(
         if not ok:
             raise ApiError(400, "bad_cursor", "the cursor is not one this server gave: pass "
                            "`next_cursor` from the previous page as it is")
+    if workflow is not None:  # a file of the folder by its API name, else as the store has it
+        try:
+            path = svc.folder.path(workflow)
+            workflow = str(path) if path.exists() else workflow
+        except ApiError:
+            pass
     store = await svc.flushed_store()
     page = store.list_runs(workflow=workflow, status=status, since=since, limit=limit,
                            cursor=cursor)
