@@ -17,7 +17,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket
+from fastapi import APIRouter, Depends, Header, Query, WebSocket
 from fastapi.responses import StreamingResponse
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
@@ -116,6 +116,8 @@ async def events_socket(ws: WebSocket, run_id: str) -> None:
         code, reason = CLOSE_SLOW, "too slow: fell behind; reconnect with after_seq"
     except TimeoutError:
         code, reason = CLOSE_SLOW, "too slow: a send did not drain; reconnect with after_seq"
+    except RunNotFoundError:
+        code, reason = CLOSE_NOT_FOUND, "the run was deleted"
     except (WebSocketDisconnect, RuntimeError, OSError):
         return  # the client left
     if ws.application_state != WebSocketState.DISCONNECTED:
@@ -129,7 +131,7 @@ async def events_socket(ws: WebSocket, run_id: str) -> None:
                 "description": "text/event-stream: `id: <seq>` and `data: <event JSON>` "
                 "per event, until run_completed",
                 "content": {"text/event-stream": {"schema": SSE_EVENT}}}})
-async def events_stream(request: Request, run_id: str,
+async def events_stream(run_id: str,
                         after_seq: int = Query(0, ge=0, le=2**53),
                         last_event_id: str | None = Header(None, max_length=32),
                         svc: Service = Depends(service)) -> StreamingResponse:
