@@ -20,6 +20,7 @@ from engine.cli.run_cmd import run
 from engine.cli.runs_cmd import runs_group
 from engine.cli.secrets_cmd import secrets_group
 from engine.cli.serve_cmd import serve
+from engine.cli.server_cmd import server
 from engine.support.gcpause import file_built_objects_as_old
 
 
@@ -29,7 +30,8 @@ def cli() -> None:
     """Run, check and inspect FlowUI workflows without the editor."""
 
 
-for command in (run, validate_cmd, nodes, serve, secrets_group, runs_group, cache_group):
+for command in (run, validate_cmd, nodes, serve, server, secrets_group, runs_group,
+                cache_group):
     cli.add_command(command)
 
 
@@ -40,13 +42,15 @@ def main() -> None:
     sys.exit(run_command())
 
 
-def run_command(argv: list[str] | None = None) -> int:
+def run_command(argv: list[str] | None = None, *, command: click.Command = cli,
+                prog_name: str = "flowcli") -> int:
     """One `flowcli` command (`argv`, else the process's arguments); its exit code.
-    Commands end in SystemExit, which is taken here too."""
+    Commands end in SystemExit, which is taken here too. `command` runs one command
+    as a program of its own (`flowserver`)."""
     # Not click's standalone mode: it turns Ctrl-C into "Aborted!" with exit 1, and
     # FORMAT.md wants 130 for a cancelled command.
     try:
-        cli.main(args=argv, prog_name="flowcli", standalone_mode=False)
+        command.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else EXIT_FAILED
     except click.exceptions.Exit as e:

@@ -23,22 +23,27 @@ FILES = ("trace.json", "logs.txt", "metadata.json", "outputs.json")
 
 def export_run(store: RunStore, run_id: str, folder: str | Path) -> list[Path]:
     """Write the run's files into `folder` (created if needed); the paths written."""
-    detail = store.get(run_id)
-    events = store.events(detail.id)
-    outputs = store.outputs(detail.id)
+    texts = run_files(store, run_id)
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
-    texts = {
-        "trace.json": json_out.dumps([e.to_dict() for e in events], indent=2) + "\n",
-        "logs.txt": "".join(log_line(e) + "\n" for e in events),
-        "metadata.json": json_out.dumps(metadata(detail), indent=2) + "\n",
-        "outputs.json": json_out.dumps(outputs_data(detail, outputs), indent=2) + "\n",
-    }
     written = []
     for name in FILES:
         write_text_atomic(target / name, texts[name])
         written.append(target / name)
     return written
+
+
+def run_files(store: RunStore, run_id: str) -> dict[str, str]:
+    """The text of each of FILES for one run (flowserver serves them as they are)."""
+    detail = store.get(run_id)
+    events = store.events(detail.id)
+    outputs = store.outputs(detail.id)
+    return {
+        "trace.json": json_out.dumps([e.to_dict() for e in events], indent=2) + "\n",
+        "logs.txt": "".join(log_line(e) + "\n" for e in events),
+        "metadata.json": json_out.dumps(metadata(detail), indent=2) + "\n",
+        "outputs.json": json_out.dumps(outputs_data(detail, outputs), indent=2) + "\n",
+    }
 
 
 def metadata(detail: RunDetail) -> dict[str, Any]:

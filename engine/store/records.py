@@ -26,7 +26,7 @@ class RunSummary:
     id: str
     workflow: str
     workflow_path: str | None
-    source: str  # cli | serve | editor | retry
+    source: str  # cli | serve | editor | retry | api (flowserver)
     status: str  # queued validating running completed failed cancelled interrupted
     times: dict[str, float]  # lifecycle step -> when (LIFECYCLE names; `finished` = the end)
     duration_ms: float | None
