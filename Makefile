@@ -6,11 +6,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test bench lint clean dist test-dist
 
+# The dask extra: the cluster tests (tests/engine/test_dask*.py) start real schedulers and workers.
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "FlowUI needs Python 3.11 or newer"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[gui,test,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[gui,test,dev,dask]'
 	touch $(STAMP)
 
 run: $(STAMP)   ## open the editor on the example workflow
@@ -37,7 +38,7 @@ VERSION  = $(shell $(PYTHON) -c 'import tomllib; print(tomllib.load(open("pyproj
 PLATFORM = $(shell $(PYTHON) -c 'import platform; print(platform.system().lower() + "-" + platform.machine().lower())')
 
 dist: $(STAMP)  ## the desktop bundle: dist/FlowUI/ and dist/FlowUI-<version>-<platform>.tar.gz
-	$(BIN)/python -m pip install --quiet -e '.[gui,test,dev,dist]'
+	$(BIN)/python -m pip install --quiet -e '.[gui,test,dev,dask,dist]'
 	$(BIN)/pyinstaller --noconfirm --log-level ERROR --distpath dist --workpath build/pyinstaller build.spec
 	test -e dist/FlowUI/flowcli || ln -s flowui dist/FlowUI/flowcli  # Linux: one executable
 	cp resources/flowui.desktop dist/FlowUI/flowui.desktop

@@ -16,6 +16,7 @@ SHAPE_VARIANTS = 5  # distinct item shapes listed for an array
 
 class Log(Node):
     type = "debug.log"
+    remote_capable = True
     summary_fields = ("format",)
     inline = True  # run() never waits
     title = "Log"
@@ -44,6 +45,7 @@ class Log(Node):
 
 class Inspect(Node):
     type = "debug.inspect"
+    remote_capable = True
     inline = True  # run() never waits
     title = "Inspect"
     category = "Debug"

@@ -72,6 +72,7 @@ def os_error(error: OSError, action: str, path: Path) -> NodeError:
 
 class Read(Node):
     type = "file.read"
+    remote_capable = True  # on a worker, the path must be there too (shared)
     summary_fields = ("path",)
     title = "Read file"
     category = "Files"

@@ -12,6 +12,7 @@ from engine import BODY_INPUT_TYPE, BODY_OUTPUT_TYPE, Graph, Node, NodeConfig, N
 
 class Constant(Node):
     type = "flow.constant"
+    remote_capable = True
     summary_fields = ("value",)
     inline = True  # run() never waits
     title = "Constant"
@@ -34,6 +35,7 @@ class NameConfig(NodeConfig):
 
 class Input(Node):
     type = BODY_INPUT_TYPE
+    remote_capable = True
     summary_fields = ("name",)
     inline = True  # run() never waits
     title = "Workflow input"
@@ -60,6 +62,7 @@ class Input(Node):
 
 class Output(Node):
     type = BODY_OUTPUT_TYPE
+    remote_capable = True
     summary_fields = ("name",)
     inline = True  # run() never waits
     title = "Workflow output"

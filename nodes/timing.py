@@ -11,6 +11,7 @@ from engine import Node, NodeConfig, NodeContext, Port
 
 class Delay(Node):
     type = "time.delay"
+    remote_capable = True
     summary_fields = ("seconds",)
     title = "Delay"
     category = "Time"
