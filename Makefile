@@ -28,6 +28,7 @@ bench: $(STAMP) ## the benchmarks (not part of the test suite)
 	$(BIN)/python bench/serve.py
 	$(BIN)/python bench/guards.py
 	$(BIN)/python bench/store.py
+	$(BIN)/python bench/distributed.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine nodes flowui tests bench

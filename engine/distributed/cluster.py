@@ -170,6 +170,35 @@ class DaskCluster:
         return RunPart(run.run_id, run.started_at, dict(run.options), secrets,
                        tuple(str(p) for p in user_roots()), self.plugins)
 
+    async def settled(self, future: Any) -> Any:
+        """Wait until `future` is done (finished, failed or cancelled), without its value."""
+        # distributed.wait() wants a default client; this is what it runs on ours
+        from distributed.client import _wait
+
+        await _wait([future])
+        return future
+
+    async def gather(self, futures: list[Any]) -> list[Any]:
+        """The results of done futures in one round trip; an exception in place of each
+        that failed (Dask gave up on it) or was cancelled."""
+        ok = [f for f in futures if f.status == "finished"]
+        values: dict[Any, Any] = {}
+        if ok:
+            try:
+                values = dict(zip(ok, await self.client.gather(ok), strict=True))
+            except Exception:  # one was lost meanwhile: each on its own, to say which
+                values = {}
+        out = []
+        for f in futures:
+            if f in values:
+                out.append(values[f])
+                continue
+            try:
+                out.append(await f)
+            except Exception as e:
+                out.append(e)
+        return out
+
     def track(self, key: str, on_lost: Callable[[str], None]) -> None:
         self._tracked[key] = on_lost
 

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 TARGET_OVERHEAD = 0.10  # scheduling at most this share of a batch's time
 MAX_BATCH = 1000  # items in one task, whatever the measurements say
+SHORT_TASK_S = 0.05  # a batch this short never unbalances the workers, whatever is left
 
 
 class RemoteNodeError(NodeError):
@@ -152,7 +153,8 @@ class DaskExecution(GraphExecution):
 class BatchSizer:
     """How many items the next task takes: one at first (to measure), then enough that
     the measured per-task overhead stays under TARGET_OVERHEAD of the task's time,
-    but never so many that the items left could not keep every slot busy twice over."""
+    but never so many that the items left could not keep every slot busy twice over
+    (unless the batch is shorter than SHORT_TASK_S anyway)."""
 
     def __init__(self, slots: int) -> None:
         self.slots = slots
@@ -173,7 +175,8 @@ class BatchSizer:
         if self.item_s is None or self.overhead_s is None:
             return 1
         wanted = math.ceil(self.overhead_s / (TARGET_OVERHEAD * max(self.item_s, 1e-6)))
-        balanced = max(1, remaining // (2 * self.slots))
+        balanced = max(1, remaining // (2 * self.slots),
+                       int(SHORT_TASK_S / max(self.item_s, 1e-6)))
         return max(1, min(wanted, balanced, MAX_BATCH, remaining))
 
 
@@ -194,6 +197,9 @@ class DaskBody:
         sizer = BatchSizer(max_parallel)
         total, start = len(items), 0
         flying: dict[asyncio.Future[Any], tuple[Any, str, list[int], float]] = {}
+        # Finished waiters queue up here: asyncio.wait over hundreds of tasks in flight
+        # would re-arm every one of them at each completion.
+        finished: asyncio.Queue[asyncio.Future[Any]] = asyncio.Queue()
         try:
             while start < total or flying:
                 while start < total and len(flying) < max_parallel:
@@ -207,14 +213,22 @@ class DaskBody:
                                                    pure=False)
                     indexes = [i for i, _ in batch]
                     cluster.track(key, self._lost_warning(indexes))
-                    flying[asyncio.ensure_future(_result(future))] = (
-                        future, key, indexes, time.perf_counter())
-                done, _ = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
-                for waiter in sorted(done, key=lambda w: flying[w][2][0]):
-                    _, key, indexes, sent = flying.pop(waiter)
+                    waiter = asyncio.ensure_future(cluster.settled(future))
+                    waiter.add_done_callback(finished.put_nowait)
+                    flying[waiter] = (future, key, indexes, time.perf_counter())
+                done = [await finished.get()]
+                while not finished.empty():
+                    done.append(finished.get_nowait())
+                entries = sorted((flying.pop(w) for w in done), key=lambda e: e[2][0])
+                # One gather for every batch that finished meanwhile: a round trip per
+                # future would cost a millisecond each (docs/scaling.md).
+                results = await cluster.gather([e[0] for e in entries])
+                for (_, key, indexes, sent), got in zip(entries, results, strict=True):
                     cluster.untrack(key)
                     try:
-                        outcomes, events, worker, work_s = waiter.result()
+                        if isinstance(got, BaseException):
+                            raise got
+                        outcomes, events, worker, work_s = got
                     except Exception as e:  # Dask gave up on the batch
                         failure = {**_info(lost_error(e)), "node": self.path}
                         for i in indexes:
@@ -231,8 +245,8 @@ class DaskBody:
                         else:
                             yield outcome[0], BodyError(outcome[2])
         finally:
-            for waiter in flying:
-                waiter.cancel()
+            for pending in flying:
+                pending.cancel()
             for _, key, _, _ in flying.values():
                 cluster.untrack(key)
             cluster.cancel([f for f, _, _, _ in flying.values()])
@@ -247,10 +261,6 @@ class DaskBody:
                      f"running {which}; Dask runs them again on another worker",
                      self.execution.iteration, self.execution.index, worker)
         return lost
-
-
-async def _result(future: Any) -> Any:
-    return await future
 
 
 def _info(e: NodeError) -> dict[str, Any]:
