@@ -168,7 +168,8 @@ class DaskCluster:
         """What a task's worker needs of `run`: only the secrets named."""
         secrets = {name: run.secrets[name] for name in secret_names if name in run.secrets}
         return RunPart(run.run_id, run.started_at, dict(run.options), secrets,
-                       tuple(str(p) for p in user_roots()), self.plugins)
+                       tuple(str(p) for p in user_roots()), self.plugins,
+                       run.on_outputs is not None)
 
     async def settled(self, future: Any) -> Any:
         """Wait until `future` is done (finished, failed or cancelled), without its value."""

@@ -228,7 +228,7 @@ class DaskBody:
                     try:
                         if isinstance(got, BaseException):
                             raise got
-                        outcomes, events, worker, work_s = got
+                        outcomes, events, worker, work_s, kept = got
                     except Exception as e:  # Dask gave up on the batch
                         failure = {**_info(lost_error(e)), "node": self.path}
                         for i in indexes:
@@ -236,6 +236,8 @@ class DaskBody:
                         continue
                     sizer.observe(len(indexes), time.perf_counter() - sent, work_s)
                     publish(run, events, worker)
+                    for record in kept:  # the run store's full outputs of the body's nodes
+                        run.hand_over(record)
                     for outcome in outcomes:
                         if outcome[1]:
                             i, _, results, node_errors = outcome

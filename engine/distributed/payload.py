@@ -55,6 +55,7 @@ class RunPart:
     secrets: dict[str, str]
     file_roots: tuple[str, ...]
     plugins: str | None  # digest of the plugin folders shipped (engine.distributed.plugins)
+    outputs: bool = False  # the run keeps every node's full outputs (a run store): send them
 
 
 @dataclass(frozen=True, slots=True)

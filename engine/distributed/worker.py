@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from engine.core.bus import EventBus
 from engine.core.context import NodeContext
 from engine.core.events import Event
+from engine.core.execution import NodeOutputs
 from engine.core.executor import GraphExecution
 from engine.core.plan import compile_plan
 from engine.core.registry import Registry
@@ -92,21 +93,23 @@ def run_node(task: Sealed[NodeTask]) -> tuple[Any, ...]:
 
 
 def run_items(task: Sealed[BodyTask],
-              ) -> tuple[list[tuple[Any, ...]], list[WireEvent], str, float]:
+              ) -> tuple[list[tuple[Any, ...]], list[WireEvent], str, float, list[NodeOutputs]]:
     """A batch of items of a body: per item (index, True, flow.output values, node
     errors) or (index, False, the body's failure); the events; the worker; the seconds
-    the batch took here (the driver sizes batches from it)."""
+    the batch took here (the driver sizes batches from it); every node's full outputs
+    when the run keeps them (RunPart.outputs)."""
     t = task.open()
     sink: list[Event] = []
+    kept: list[NodeOutputs] = []
     worker = worker_address()
     started = time.perf_counter()
     try:
-        outcomes = _run(_items(t, sink))
+        outcomes = _run(_items(t, sink, kept))
     except BaseException as e:  # a fault of the batch: every item failed
         info = _error(e, None)
         failure = {"type": info["type"], "message": info["message"], "node": t.path}
         outcomes = [(i, False, failure) for i, _ in t.items]
-    return outcomes, _wire(sink), worker, time.perf_counter() - started
+    return outcomes, _wire(sink), worker, time.perf_counter() - started, kept
 
 
 # --- running on the worker thread's loop -------------------------------------------------
@@ -123,11 +126,13 @@ def _run(coro: Coroutine[Any, Any, Any]) -> Any:
         blocking_inline.reset(token)
 
 
-def _run_context(part: RunPart, sink: list[Event], registry: Registry) -> RunContext:
+def _run_context(part: RunPart, sink: list[Event], registry: Registry,
+                 kept: list[NodeOutputs] | None = None) -> RunContext:
     bus = EventBus()  # keeps the events, to send back with the result
     bus.subscribe(sink.append)
     run = RunContext(part.run_id, bus, None, registry, secrets=part.secrets,
-                     options=part.options)
+                     options=part.options,
+                     on_outputs=kept.append if kept is not None and part.outputs else None)
     run.started_at = part.started_at  # `run.started_at` in templates, as in the driver
     if part.file_roots:
         allow(part.file_roots)  # the driver's allowed folders (they are shared paths)
@@ -241,9 +246,10 @@ def _body_plan(t: BodyTask, registry: Registry) -> Plan:
     return plan
 
 
-async def _items(t: BodyTask, sink: list[Event]) -> list[tuple[Any, ...]]:
+async def _items(t: BodyTask, sink: list[Event],
+                 kept: list[NodeOutputs]) -> list[tuple[Any, ...]]:
     registry = registry_for(t.run.plugins)
-    run = _run_context(t.run, sink, registry)
+    run = _run_context(t.run, sink, registry, kept)
     plan = _body_plan(t, registry)
     outcomes: list[tuple[Any, ...]] = []
     for i, item in t.items:

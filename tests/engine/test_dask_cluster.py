@@ -142,12 +142,18 @@ BURN_BODY = ([{"id": "burn", "type": "acme.burn"}], [("item.value", "burn.n"),
 def test_a_for_each_over_cpu_bound_items_gives_what_the_local_executor_gives(cluster, plugins):
     items = [200_000 + 1_000 * i for i in range(12)]
     wf = for_each(items, *BURN_BODY, max_parallel=4)
-    local, local_events = run(None, wf)
-    remote, remote_events = run(cluster.address, wf)
+    local_kept: list[Any] = []
+    remote_kept: list[Any] = []
+    local, local_events = run(None, wf, on_outputs=local_kept.append)
+    remote, remote_events = run(cluster.address, wf, on_outputs=remote_kept.append)
     assert local.status == remote.status == "completed"
     assert remote.outputs == local.outputs
     assert remote.outputs["each"]["results"] == [sum(i * i for i in range(n)) for n in items]
     assert shape(remote_events) == shape(local_events)  # the same events, item by item
+    # and the same full outputs for a run store, the body's nodes' included
+    assert {(r.node_id, r.index): r.outputs for r in remote_kept} == \
+        {(r.node_id, r.index): r.outputs for r in local_kept}
+    assert len([r for r in remote_kept if r.node_id == "each/burn"]) == len(items)
     # the body's nodes ran on the workers (both of them), and their events say where
     workers = {e.worker for e in remote_events if e.name == "node_completed"
                and e.node_id == "each/burn"}
