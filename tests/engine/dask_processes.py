@@ -23,12 +23,12 @@ def free_port() -> int:
 class DaskProcesses:
     """One scheduler and its workers (no nanny: a killed worker stays dead)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, **dask_config: str) -> None:
         self.folder = folder
         self.port = free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
         self.env = {**os.environ, "FLOWUI_DATA_DIR": str(folder / "worker-data"),
-                    "PYTHONUNBUFFERED": "1"}
+                    "PYTHONUNBUFFERED": "1", **dask_config}
         self.env.pop("FLOWUI_PLUGINS", None)  # workers get plugins only by shipping
         self.scheduler = self._start("scheduler", [
             str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(self.port),

@@ -305,3 +305,41 @@ def test_a_worker_killed_mid_run_does_not_lose_the_run(cluster, plugins):
     lost = [e for e in events if e.name == "node_log" and "was lost" in e.message]
     assert lost and lost[0].level == "warning" and lost[0].node_id == "each"
     assert len(set(lost[0].message.split()) & {"item", "items"}) == 1
+
+
+def test_when_dask_gives_up_on_a_lost_node_its_retry_policy_runs_it_again(
+        tmp_path_factory: pytest.TempPathFactory, plugins):
+    # A scheduler that gives up at the first lost worker (Dask's default tries 3 times):
+    # the node's own retry policy then takes over, and the events say where each ran.
+    strict = DaskProcesses(tmp_path_factory.mktemp("dask-strict"),
+                           DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
+    try:
+        strict.start_worker()
+        strict.start_worker()
+        strict.wait_for_workers(2)
+        wf = workflow([{"id": "work", "type": "acme.burn", "config": {"n": 6_000_000},
+                        "retry": {"max_attempts": 2, "delay_s": 0, "jitter": False}}])
+        events: list[Event] = []
+
+        async def kill_it() -> tuple[RunResult, str]:
+            task = asyncio.ensure_future(_run_on(strict.address, wf, events))
+            busy = None
+            while busy is None and not task.done():
+                await asyncio.sleep(0.05)
+                busy = await asyncio.to_thread(strict.busy_worker, "flowui-node-")
+            assert busy is not None, "the node was never seen running"
+            os.kill((await asyncio.to_thread(strict.worker_pids))[busy], signal.SIGKILL)
+            return await task, busy
+
+        result, lost = asyncio.run(kill_it())
+    finally:
+        strict.stop()
+    assert result.status == "completed", result.error
+    assert result.outputs["work"]["result"] == sum(i * i for i in range(6_000_000))
+    warning = next(e for e in events if e.name == "node_log" and "was lost" in e.message)
+    assert warning.worker == lost and "attempt 1" in warning.message
+    retrying = next(e for e in events if e.name == "node_retrying")
+    assert retrying.error["type"] == "WorkerLost" and retrying.attempt == 2
+    done = next(e for e in events if e.name == "node_completed")
+    assert done.worker.startswith("tcp://") and done.worker != lost
+    assert [e.attempt for e in events if e.name == "node_started"] == [1, 2]
