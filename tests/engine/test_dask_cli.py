@@ -91,3 +91,24 @@ def test_the_executor_setting_is_checked_and_saved_only_when_set(tmp_path: Path)
     assert '"executor"' not in dumps(load(plain))  # files that never set it stay as they were
     chosen = squares_flow(tmp_path, executor="dask://10.0.0.5:8786")
     assert '"executor": "dask://10.0.0.5:8786"' in dumps(load(chosen))
+
+
+def test_serve_mode_runs_each_request_s_node_bodies_on_the_cluster(tmp_path: Path):
+    import httpx
+
+    from tests.engine.test_serve import served, write_flow
+
+    flow = write_flow(tmp_path, [
+        {"id": "hook", "type": "http.webhook", "config": {"path": "/score"}},
+        {"id": "score", "type": "code.complexity"},
+        {"id": "reply", "type": "http.respond"}],
+        [("hook.body", "score.code"), ("score.complexity", "reply.body")])
+    with served(tmp_path, flow, "--executor", "dask:local[1]", "--events", "jsonl") as s:
+        for _ in range(2):  # one cluster for every run
+            r = httpx.post(s.url + "/score", content="def f(x):\n    if x:\n        return 1\n",
+                           headers={"Content-Type": "text/plain"}, timeout=30)
+            assert r.status_code == 200 and r.json()["functions"] == {"f": 2}
+        assert s.interrupt() == 0
+    done = [e for e in s.events() if e["event"] == "node_completed" and e["node_id"] == "score"]
+    assert len(done) == 2 and all(e["worker"].startswith("tcp://127.0.0.1:") for e in done)
+    assert "node bodies run on dask:local[1] (1 worker)" in s.err()
