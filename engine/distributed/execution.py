@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 from engine.core.events import EVENT_TYPES, NodeLogged
 from engine.core.executor import GraphExecution
-from engine.core.preflight import plan_secrets
 from engine.distributed.payload import BodyTask, NodeTask, Sealed, task_key
 from engine.distributed.worker import WireEvent, run_items, run_node
 from engine.errors import BodyError, NodeError
@@ -193,7 +192,9 @@ class DaskBody:
         ex = self.execution
         cluster, run = ex.cluster, ex.run
         graph, digest = body_graph(self.plan)
-        part = cluster.run_part(run, plan_secrets(self.plan))
+        # the secrets this body's own nodes name (not plan_secrets: that takes in every
+        # subgraph of the workflow, which a worker running this body has no use for)
+        part = cluster.run_part(run, {name for n in self.plan.nodes for name in n.secrets})
         sizer = BatchSizer(max_parallel)
         total, start = len(items), 0
         flying: dict[asyncio.Future[Any], tuple[Any, str, list[int], float]] = {}

@@ -14,11 +14,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import distributed
 import pytest
 
 from engine import Registry, Runner, RunResult
 from engine.core.events import Event
 from engine.distributed.cluster import DaskCluster, MissingNodeTypesError
+from engine.distributed.payload import Sealed
 from engine.distributed.target import ExecutorChoice
 from engine.support.paths import plugin_dirs
 from engine.workflow.model import Workflow
@@ -216,6 +218,21 @@ def test_a_secret_reaches_the_worker_only_inside_its_node_payload(cluster, plugi
                   [("use.result", "result.value")], max_parallel=2)
     wf.nodes.append(wf.nodes[0].model_copy(update={"id": "single", "type": "acme.use_token",
                                                    "config": token}))
+    # a subgraph no node runs, naming another secret: no task may carry that one
+    other = "0ther-SECRET-never-sent"
+    monkeypatch.setenv("FLOWUI_SECRET_OTHER", other)
+    wf.subgraphs["unused"] = wf.subgraphs["b"].model_copy(update={"nodes": [
+        *wf.subgraphs["b"].nodes[:1],
+        wf.subgraphs["b"].nodes[1].model_copy(update={"config": {"token": "{{ secrets.OTHER }}"}}),
+        *wf.subgraphs["b"].nodes[2:]]})
+    sent: list[Any] = []
+    real_submit = distributed.Client.submit
+
+    def spy(self, fn, *args, **kwargs):  # what each task carries, as Dask gets it
+        sent.extend(a.open() for a in args if isinstance(a, Sealed))
+        return real_submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(distributed.Client, "submit", spy)
     wf.nodes.append(wf.nodes[0].model_copy(update={
         "id": "failing", "type": "acme.use_token", "config": {**token, "fail": True},
         "on_error": "continue"}))
@@ -234,6 +251,9 @@ def test_a_secret_reaches_the_worker_only_inside_its_node_payload(cluster, plugi
     logs = cluster.logs()
     assert secret not in logs and "Compute Failed" not in logs
     assert secret not in json.dumps([e.to_dict() for e in events])
+    # each task carried the secret its nodes name, and nothing else
+    assert sent and all(task.run.secrets == {"API_TOKEN": secret} for task in sent)
+    assert not [t for t in sent if other in repr(t)]
 
 
 def test_cancelling_a_run_cancels_its_tasks(cluster, plugins):
