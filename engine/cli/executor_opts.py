@@ -49,10 +49,19 @@ def remote_types(workflow: Workflow, registry: Registry) -> set[str]:
     return found
 
 
+def all_types(workflow: Workflow) -> set[str]:
+    return {spec.type for graph in (workflow, *workflow.subgraphs.values())
+            for spec in graph.nodes}
+
+
 async def on_executor(choice: ExecutorChoice, runner: Runner, workflow: Workflow,
-                      body: Callable[[], Awaitable[T]]) -> T:
+                      body: Callable[[], Awaitable[T]], *,
+                      connected: Callable[[Any], None] | None = None,
+                      every_type: bool = False) -> T:
     """`body()` with the runner's node bodies on `choice` (nothing to do for local):
-    connect, ship the plugin folders, check every worker has the node types, run, close."""
+    connect, ship the plugin folders, check every worker has the node types (the
+    remote-capable ones; `every_type` when whole runs go there), then `connected(the
+    cluster)`, run, close."""
     if choice.is_local:
         return await body()
     from engine.distributed.cluster import DaskCluster
@@ -66,13 +75,16 @@ async def on_executor(choice: ExecutorChoice, runner: Runner, workflow: Workflow
     try:
         try:
             await cluster.ship_plugins(plugin_dirs())
-            await cluster.check_types(remote_types(workflow, runner.registry))
+            await cluster.check_types(all_types(workflow) if every_type
+                                      else remote_types(workflow, runner.registry))
         except (FlowError, ValueError) as e:
             fail(str(e))
         workers = len(cluster.workers)
         printer().line((f"node bodies run on {choice} ({workers} worker"
                         f"{'s' if workers != 1 else ''})", DIM))
         runner.execution = cluster.execution_factory()
+        if connected is not None:
+            connected(cluster)
         return await body()
     finally:
         await cluster.close()

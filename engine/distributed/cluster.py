@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -199,6 +200,12 @@ class DaskCluster:
             except Exception as e:
                 out.append(e)
         return out
+
+    def run_part_for(self, run_id: str, secrets: dict[str, str], options: dict[str, Any], *,
+                     outputs: bool) -> RunPart:
+        """RunPart of a whole run (engine.distributed.whole_runs), not started here."""
+        return RunPart(run_id, time.time(), options, secrets,
+                       tuple(str(p) for p in user_roots()), self.plugins, outputs)
 
     def track(self, key: str, on_lost: Callable[[str], None]) -> None:
         self._tracked[key] = on_lost

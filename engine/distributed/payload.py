@@ -93,3 +93,19 @@ def task_key(kind: str, run_id: str, path: str) -> str:
     """A unique Dask key naming the run and the node (the dashboard groups by the part
     before the first dash-free token), never a value."""
     return f"flowui-{kind}-{run_id}-{path.replace('/', '.')}-{next(_counter)}"
+
+
+@dataclass(frozen=True, slots=True)
+class RunTask:
+    """A whole run, for a worker to run with the local engine (serve mode's
+    `--distribute runs`): the workflow checked in the driving process, its inputs and
+    secrets resolved there, the trigger payload; events go back on `topic`."""
+
+    run: RunPart  # with every secret the workflow names: the run uses them all
+    workflow: str  # the file's JSON (engine.workflow.file.dumps)
+    base_dir: Path
+    inputs: dict[str, Any]
+    trigger: dict[str, Any] | None
+    masked: tuple[str, ...]  # values masked like secrets (a webhook client's credentials)
+    timeout_s: float | None
+    topic: str

@@ -112,3 +112,86 @@ def test_serve_mode_runs_each_request_s_node_bodies_on_the_cluster(tmp_path: Pat
     done = [e for e in s.events() if e["event"] == "node_completed" and e["node_id"] == "score"]
     assert len(done) == 2 and all(e["worker"].startswith("tcp://127.0.0.1:") for e in done)
     assert "node bodies run on dask:local[1] (1 worker)" in s.err()
+
+
+def test_serve_can_send_each_triggered_run_whole_to_a_worker(tmp_path: Path):
+    import httpx
+
+    from tests.engine.test_serve import served, write_flow
+
+    flow = write_flow(tmp_path, [
+        {"id": "hook", "type": "http.webhook", "config": {"path": "/score"}},
+        {"id": "log", "type": "debug.log", "config": {"format": "scoring {{ ports.message }}"}},
+        {"id": "score", "type": "code.complexity"},
+        {"id": "reply", "type": "http.respond"}],
+        [("hook.body", "log.message"), ("log.value", "score.code"),
+         ("score.complexity", "reply.body")])
+    store = tmp_path / "runs.db"
+    with served(tmp_path, flow, "--executor", "dask:local[1]", "--distribute", "runs",
+                "--events", "jsonl", "--store", str(store)) as s:
+        answers = []
+        for _ in range(3):
+            r = httpx.post(s.url + "/score", content="def f(x):\n    if x:\n        return 1\n",
+                           headers={"Content-Type": "text/plain"}, timeout=30)
+            answers.append(r)
+        assert s.interrupt() == 0
+    assert all(r.status_code == 200 and r.json()["functions"] == {"f": 2} for r in answers)
+    events = s.events()
+    run_ids = [r.headers["x-flowui-run-id"] for r in answers]
+    for run_id in run_ids:  # each run's whole event stream, numbered as a local run's
+        mine = [e for e in events if e["run_id"] == run_id]
+        assert [e["seq"] for e in mine] == list(range(1, len(mine) + 1))
+        assert mine[0]["event"] == "run_started" and mine[-1]["event"] == "run_completed"
+        assert {e["node_id"] for e in mine if e["event"] == "node_completed"} == {
+            "hook", "log", "score", "reply"}
+        assert any(e["event"] == "node_log" and e["message"].startswith("scoring def f")
+                   for e in mine)
+    # the run store has them as it has local runs
+    listed = flowcli("runs", "list", "--store", store, "--json")
+    assert listed.returncode == 0, listed.stderr
+    stored = {r["run_id"]: r for r in json.loads(listed.stdout)}
+    assert all(stored[run_id]["status"] == "completed" for run_id in run_ids)
+    assert all(stored[run_id]["source"] == "serve" for run_id in run_ids)
+    # ...and the node events say which worker ran the run
+    workers = {e.get("worker") for e in events if e["event"] == "node_completed"}
+    assert len(workers) == 1 and workers.pop().startswith("tcp://127.0.0.1:")
+
+
+def test_distributing_runs_needs_a_dask_executor(tmp_path: Path):
+    from tests.engine.test_serve import write_flow
+
+    flow = write_flow(tmp_path, [{"id": "hook", "type": "http.webhook",
+                                  "config": {"path": "/x"}}])
+    r = flowcli("serve", flow, "--distribute", "runs")
+    assert r.returncode == 2 and "--distribute runs needs a Dask executor" in r.stderr
+
+
+def test_a_distributed_run_s_events_arrive_while_it_runs(tmp_path: Path):
+    import threading
+    import time
+
+    import httpx
+
+    from tests.engine.test_serve import served, write_flow
+
+    flow = write_flow(tmp_path, [
+        {"id": "hook", "type": "http.webhook", "config": {"path": "/slow"}},
+        {"id": "log", "type": "debug.log"},
+        {"id": "wait", "type": "time.delay", "config": {"seconds": 1.5}},
+        {"id": "reply", "type": "http.respond"}],
+        [("hook.body", "log.message"), ("log.value", "wait.value"), ("wait.value", "reply.body")])
+    with served(tmp_path, flow, "--executor", "dask:local[1]", "--distribute", "runs",
+                "--events", "jsonl", "--no-store") as s:
+        answer: list[httpx.Response] = []
+        poster = threading.Thread(target=lambda: answer.append(httpx.post(
+            s.url + "/slow", json={"n": 1}, timeout=30)))
+        poster.start()
+        deadline = time.monotonic() + 20
+        while not any(e["event"] == "node_started" and e["node_id"] == "wait"
+                      for e in s.events()):
+            assert time.monotonic() < deadline, "no event came back while the run ran"
+            time.sleep(0.02)
+        assert not answer  # the run is still going: its events came in a batch before
+        poster.join(30)
+        assert s.interrupt() == 0
+    assert answer[0].status_code == 200 and answer[0].json() == {"n": 1}
