@@ -14,6 +14,9 @@ figure beside a baseline measured in the same run.
    `client.submit` of the same function on the same cluster, 400 futures gathered.
    Target: at most 1.5x. Also: the same for_each with its default batching (tasks
    sized from measurements), and the scheduler's bare task rate, for docs/scaling.md.
+3. Whole runs distributed (`flowcli serve --distribute runs`): 1,000 runs of a
+   3-node hello workflow, at most 32 at once, each run whole on a worker, against
+   the same runs here (runs per second).
 """
 
 from __future__ import annotations
@@ -96,6 +99,33 @@ async def timed_run(runner: Any, wf: Any) -> tuple[float, int, list[Any]]:
     return took, len(events), result.outputs["each"]["results"]
 
 
+HELLO = {"name": "hello", "inputs": {"name": {"type": "string", "default": "Ada"}},
+         "nodes": [{"id": "name", "type": "flow.input", "config": {"name": "name"}},
+                   {"id": "greet", "type": "transform.template",
+                    "config": {"template": "Hello, {{ ports.value }}!"}},
+                   {"id": "out", "type": "flow.output", "config": {"name": "greeting"}}],
+         "connections": [{"from": "name.value", "to": "greet.value"},
+                         {"from": "greet.text", "to": "out.value"}]}
+RUNS_AT_ONCE = 32
+
+
+async def runs_per_second(runner: Any, registry: Any, n: int) -> float:
+    """n runs of HELLO, checked once, at most RUNS_AT_ONCE at a time (as serve mode)."""
+    from engine.workflow.model import Workflow
+
+    checked = runner.preflight(Workflow.model_validate(HELLO), {}, base_dir=Path.cwd())
+    slots = asyncio.Semaphore(RUNS_AT_ONCE)
+
+    async def one() -> None:
+        async with slots:
+            result = await runner.start(checked).wait()
+            assert result.outputs == {"greeting": "Hello, Ada!"}, result
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(n)))
+    return n / (time.perf_counter() - started)
+
+
 def line(label: str, value: str, ratio: str = "") -> None:
     print(f"  {label:<58} {value:>12}  {ratio}")
 
@@ -170,6 +200,19 @@ async def main(quick: bool) -> int:
         line("scheduler's bare task rate", f"{1 / bare_s:,.0f} tasks/s")
         if ratio > TARGETS["overhead"]:
             failures.append("overhead")
+
+        runs_n = 200 if quick else 1000
+        print(f"\n3. {runs_n} hello runs (input -> template -> output), at most "
+              f"{RUNS_AT_ONCE} at once, as serve mode starts them")
+        local_rate = await runs_per_second(Runner(registry), registry, runs_n)
+        line("local runs (baseline)", f"{local_rate:,.0f} runs/s", "1.00x")
+        from engine.distributed.whole_runs import DistributingRunner
+
+        remote = DistributingRunner(cluster, registry)
+        await runs_per_second(remote, registry, 20)  # workers warm
+        remote_rate = await runs_per_second(remote, registry, runs_n)
+        line("each run whole on a worker (--distribute runs), dask:local[2]",
+             f"{remote_rate:,.0f} runs/s", f"{remote_rate / local_rate:.2f}x")
     finally:
         await cluster.close()
     print("\nall targets met" if not failures else f"\nMISSED: {', '.join(failures)}")

@@ -9,12 +9,14 @@ Like every task of ours it never raises: a fault comes back as a failed result.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import threading
 import time
 from typing import Any
 
 from engine.core.events import Event
 from engine.core.execution import NodeOutputs
-from engine.core.preflight import Checked, prepare
+from engine.core.preflight import Checked, PreparedWorkflow, prepare
 from engine.core.runner import Runner
 from engine.distributed.payload import RunTask, Sealed
 from engine.distributed.worker import _run, registry_for, worker_address
@@ -53,9 +55,7 @@ async def _whole(t: RunTask, sink: list[Event], kept: list[NodeOutputs],
     registry = registry_for(t.run.plugins)
     if t.run.file_roots:
         allow(t.run.file_roots)
-    workflow = loads(t.workflow, source="the run's workflow")
-    checked = Checked(prepare(workflow, registry, base_dir=t.base_dir), t.inputs,
-                      t.run.secrets)
+    checked = Checked(_prepared(t, registry), t.inputs, t.run.secrets)
     stream = _Stream(t.topic, sink)
     run = Runner(registry).start(
         checked, subscribers=(stream.add,), run_id=t.run.run_id, trigger=t.trigger,
@@ -67,6 +67,25 @@ async def _whole(t: RunTask, sink: list[Event], kept: list[NodeOutputs],
     finally:
         flusher.cancel()
     return result.to_dict(), run.response
+
+
+_cache: dict[tuple[str, str, str | None], PreparedWorkflow] = {}
+_lock = threading.Lock()
+MAX_PREPARED = 64  # workflows a worker keeps compiled (serve mode sends one many times)
+
+
+def _prepared(t: RunTask, registry: Any) -> PreparedWorkflow:
+    key = (hashlib.sha256(t.workflow.encode()).hexdigest(), str(t.base_dir), t.run.plugins)
+    with _lock:
+        found = _cache.get(key)
+    if found is None:
+        workflow = loads(t.workflow, source="the run's workflow")
+        found = prepare(workflow, registry, base_dir=t.base_dir)
+        with _lock:
+            while len(_cache) >= MAX_PREPARED:
+                del _cache[next(iter(_cache))]
+            _cache[key] = found
+    return found
 
 
 class _Stream:
