@@ -88,9 +88,15 @@ class DaskCluster:
             if choice.kind == "local_cluster":
                 # Processes, one thread each: pure-Python node bodies hold the GIL, so
                 # threads of one process would not run them at once.
-                local = await distributed.LocalCluster(
-                    n_workers=choice.workers, threads_per_worker=1, processes=True,
-                    asynchronous=True, dashboard_address=":0", silence_logs=logging.ERROR)
+                try:
+                    local = await distributed.LocalCluster(
+                        n_workers=choice.workers, threads_per_worker=1, processes=True,
+                        asynchronous=True, dashboard_address=":0",
+                        silence_logs=logging.ERROR)
+                except Exception as e:  # its worker processes did not start
+                    raise SchedulerUnreachableError(
+                        f"could not start a local Dask cluster ({choice}): "
+                        f"{type(e).__name__}: {e}") from None
                 address = local.scheduler_address
             else:
                 address = choice.address
