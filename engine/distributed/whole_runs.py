@@ -9,7 +9,8 @@ event stream and the caller's answer are those of a local run.
 Cancelling ends the run as cancelled here at once and cancels its task; a run a
 worker has already begun goes on there to its end, its events no longer read. A
 worker lost mid-run: Dask runs it again elsewhere from the start; the events already
-published stay, and the new attempt's are published from where they left off.
+published stay, a run_retrying says so, and the new attempt's events follow,
+numbered on (each attempt's batches carry a token of their own).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.core.bus import EventBus
-from engine.core.events import EVENT_TYPES, Event, RunCompleted
+from engine.core.events import EVENT_TYPES, Event, RunCompleted, RunRetrying
 from engine.core.preflight import Checked
 from engine.core.runner import Runner, RunResult, new_run_id
 from engine.distributed.execution import lost_error
@@ -81,6 +82,11 @@ class RemoteRun:
         self._bus = bus
         self._on_outputs = on_outputs
         self._seq = 0  # the last event published
+        self._token: str | None = None  # the attempt whose events are being published
+        self._past: set[str] = set()
+        self._offset = 0  # what that attempt's numbers are shifted by
+        self._attempt = 1
+        self._worker_of_token = ""
         self._started = time.perf_counter()
         prepared = checked.prepared
         self._task_spec = RunTask(
@@ -114,8 +120,8 @@ class RemoteRun:
                                                        "message": str(error)}))
         finally:
             client.unsubscribe_topic(spec.topic)
-        result, events, self.response, kept, self.worker = got
-        self._publish(events, self.worker or "?")  # those the batches did not bring yet
+        result, events, self.response, kept, self.worker, token = got
+        self._publish(events, self.worker, token)  # those the batches did not bring yet
         if self._on_outputs is not None:
             for record in kept:
                 self._on_outputs(record)
@@ -130,21 +136,37 @@ class RemoteRun:
 
     def _on_batch(self, event: tuple[float, Any]) -> None:
         if self.result is None:
-            worker, events = event[1]
-            self._publish(events, worker)
+            worker, token, events = event[1]
+            self._publish(events, worker, token)
 
-    def _publish(self, events: list[StampedEvent], worker: str) -> None:
+    def _publish(self, events: list[StampedEvent], worker: str, token: str) -> None:
         """Events in order, each once (a batch may arrive after the result), node events
-        naming the worker."""
+        naming the worker. A new token is Dask's new attempt after a lost worker: a
+        run_retrying says so, and that attempt's events follow, numbered on."""
+        if token != self._token:
+            if self._token is not None and token in self._past:
+                return  # a late batch of an attempt already given up
+            if self._token is not None:
+                self._past.add(self._token)
+                self._attempt += 1
+                self._seq += 1
+                self._bus.publish(_new(RunRetrying, (
+                    self.run_id, self._seq, time.time(), self._attempt,
+                    {"type": "WorkerLost", "message": f"the worker running this run "
+                     f"({self._worker_of_token}) was lost; Dask runs it again on {worker}"})))
+            # a later attempt's run_started (its seq 1) is left out: numbers go on
+            self._offset = self._seq - 1 if self._token is not None else 0
+            self._token, self._worker_of_token = token, worker
         publish = self._bus.publish
+        offset = self._offset
         for name, seq, ts, fields in events:
             cls: Any = EVENT_TYPES.get(name)
-            if cls is None or seq <= self._seq:
+            if cls is None or seq + offset <= self._seq or (offset and name == "run_started"):
                 continue
-            self._seq = seq
+            self._seq = seq + offset
             if cls.short >= 0:
                 fields = (*fields[:-1], worker)
-            publish(_new(cls, (self.run_id, seq, ts, *fields)))
+            publish(_new(cls, (self.run_id, self._seq, ts, *fields)))
 
     def _ended(self, status: str, error: dict[str, Any] | None = None) -> RunResult:
         """The run's end as seen here (cancelled, or lost): its run_completed too."""

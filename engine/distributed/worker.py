@@ -115,11 +115,13 @@ def run_items(task: Sealed[BodyTask],
 # --- running on the worker thread's loop -------------------------------------------------
 
 
-def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+def _run(coro: Coroutine[Any, Any, Any], *, block: bool = True) -> Any:
+    """`coro` to its end on this thread's loop; with `block`, sync node bodies run on
+    it in place (a whole run keeps them in threads: its loop streams events)."""
     loop = getattr(_local, "loop", None)
     if loop is None:
         loop = _local.loop = asyncio.new_event_loop()
-    token = blocking_inline.set(True)  # copied into the task run_until_complete makes
+    token = blocking_inline.set(block)  # copied into the task run_until_complete makes
     try:
         return loop.run_until_complete(coro)
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import secrets
 import threading
 import time
 from typing import Any
@@ -32,31 +33,35 @@ def stamped(e: Event) -> StampedEvent:
 
 
 def run_whole(task: Sealed[RunTask]) -> tuple[dict[str, Any], list[StampedEvent],
-                                               dict[str, Any] | None, list[NodeOutputs], str]:
+                                               dict[str, Any] | None, list[NodeOutputs], str,
+                                               str]:
     """(the result's to_dict(), every event, what http.respond sent, the full outputs
-    when the run keeps them, the worker)."""
+    when the run keeps them, the worker, this attempt's token). Dask runs the task
+    again when its worker dies: each execution has a token of its own, so that the
+    driving process tells one attempt's events from the next's."""
     t = task.open()
     worker = worker_address()
+    token = secrets.token_hex(4)
     sink: list[Event] = []
     kept: list[NodeOutputs] = []
     response = None
     try:
-        result, response = _run(_whole(t, sink, kept))
+        result, response = _run(_whole(t, sink, kept, token), block=False)
     except BaseException as e:  # never raised to Dask: it would log the task's arguments
         result = {"run_id": t.run.run_id, "status": "failed", "outputs": {},
                   "error": {"type": type(e).__name__, "node": None,
                             "message": f"the run failed on worker {worker}: {e}"},
                   "failed_node": None, "node_errors": [], "duration_ms": 0.0}
-    return result, [stamped(e) for e in sink], response, kept, worker
+    return result, [stamped(e) for e in sink], response, kept, worker, token
 
 
-async def _whole(t: RunTask, sink: list[Event], kept: list[NodeOutputs],
+async def _whole(t: RunTask, sink: list[Event], kept: list[NodeOutputs], token: str,
                  ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     registry = registry_for(t.run.plugins)
     if t.run.file_roots:
         allow(t.run.file_roots)
     checked = Checked(_prepared(t, registry), t.inputs, t.run.secrets)
-    stream = _Stream(t.topic, sink)
+    stream = _Stream(t.topic, sink, token)
     run = Runner(registry).start(
         checked, subscribers=(stream.add,), run_id=t.run.run_id, trigger=t.trigger,
         options=t.run.options, masked=t.masked, timeout_s=t.timeout_s,
@@ -91,9 +96,10 @@ def _prepared(t: RunTask, registry: Any) -> PreparedWorkflow:
 class _Stream:
     """Collects a run's events and sends the new ones every FLUSH_S seconds."""
 
-    def __init__(self, topic: str, sink: list[Event]) -> None:
+    def __init__(self, topic: str, sink: list[Event], token: str) -> None:
         self.topic = topic
         self.sink = sink
+        self.token = token
         self.sent = 0
 
     def add(self, event: Event) -> None:
@@ -112,6 +118,6 @@ class _Stream:
                 batch = [stamped(e) for e in self.sink[self.sent:]]
                 self.sent += len(batch)
                 started = time.perf_counter()
-                client.log_event(self.topic, (worker_address(), batch))
+                client.log_event(self.topic, (worker_address(), self.token, batch))
                 if time.perf_counter() - started > period:  # a slow scheduler: less often
                     period *= 2

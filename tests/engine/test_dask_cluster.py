@@ -363,3 +363,53 @@ def test_when_dask_gives_up_on_a_lost_node_its_retry_policy_runs_it_again(
     done = next(e for e in events if e.name == "node_completed")
     assert done.worker.startswith("tcp://") and done.worker != lost
     assert [e.attempt for e in events if e.name == "node_started"] == [1, 2]
+
+
+def test_a_whole_run_whose_worker_dies_is_run_again_and_its_events_say_so(cluster, plugins):
+    from engine.core.preflight import Checked
+    from engine.distributed.whole_runs import DistributingRunner
+
+    wf = workflow(
+        [{"id": "one", "type": "acme.sleep", "config": {"seconds": 0.3, "item": 1}},
+         {"id": "two", "type": "acme.sleep", "config": {"seconds": 1.5, "item": 2}}],
+        [("one.result", "two.item")])
+    events: list[Event] = []
+
+    async def kill_mid_run() -> RunResult:
+        registry = Registry.discover()
+        cl = await DaskCluster.connect(ExecutorChoice("address", address=cluster.address))
+        try:
+            await cl.ship_plugins(plugin_dirs())
+            runner = DistributingRunner(cl, registry)
+            checked = runner.preflight(wf, {})
+            assert isinstance(checked, Checked)
+            run = runner.start(checked, subscribers=(events.append,))
+            # the first node's events have come back in a batch: the run is mid-way
+            while not any(e.name == "node_completed" for e in events):
+                await asyncio.sleep(0.02)
+            busy = await asyncio.to_thread(cluster.busy_worker, "flowui-run-")
+            assert busy is not None
+            os.kill((await asyncio.to_thread(cluster.worker_pids))[busy], signal.SIGKILL)
+            return await run.wait()
+        finally:
+            await cl.close()
+
+    try:
+        result = asyncio.run(kill_mid_run())
+    finally:
+        time.sleep(0.2)  # the killed process is reaped
+        cluster.workers[:] = [p for p in cluster.workers if p.poll() is None]
+        while len(cluster.workers) < 2:  # the next tests get two workers again
+            cluster.start_worker()
+        cluster.wait_for_workers(2)
+    assert result.status == "completed", result.error
+    assert result.outputs == {"two": {"result": 1}}  # one's item, passed on
+    names = [e.name for e in events]
+    assert names[0] == "run_started" and names.count("run_started") == 1
+    assert names.count("run_retrying") == 1 and names[-1] == "run_completed"
+    retry = events[names.index("run_retrying")]
+    assert retry.attempt == 2 and retry.error["type"] == "WorkerLost"
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))  # numbered on
+    after = events[names.index("run_retrying"):]
+    assert [e.node_id for e in after if e.name == "node_completed"] == ["one", "two"]
+    assert len({e.worker for e in after if e.name == "node_completed"}) == 1
