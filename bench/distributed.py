@@ -61,6 +61,15 @@ def burn(n: int) -> int:  # the same work, for bare client.submit
     return total
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds a process has used (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def calibrate(target_s: float) -> int:
     """The n for which burn(n) takes about target_s here."""
     n = 100_000
@@ -152,10 +161,13 @@ async def main(quick: bool) -> int:
     try:
         runner = Runner(registry, execution=cluster.execution_factory())
         await timed_run(runner, for_each([n] * 4, 4))  # workers warm: imports, plans
-        locals_, dasks, speedups = [], [], []
+        locals_, dasks, speedups, shares = [], [], [], []
+        pids = await cluster.client.run(os.getpid)
         for _ in range(1 if quick else 3):  # in pairs, as below
             local_s, _, local_results = await timed_run(Runner(registry), for_each(items, 4))
+            before = {w: cpu_s(pid) for w, pid in pids.items()}
             dask_s, _, dask_results = await timed_run(runner, for_each(items, 4))
+            shares.append(sorted((cpu_s(pid) - before[w]) / dask_s for w, pid in pids.items()))
             assert dask_results == local_results
             locals_.append(local_s)
             dasks.append(dask_s)
@@ -165,6 +177,10 @@ async def main(quick: bool) -> int:
         line("dask:local[2]", f"{statistics.median(dasks):.2f} s",
              f"{speedup:.2f}x faster (target >= {TARGETS['speedup']}x; median of "
              f"{len(speedups)} paired ratios)")
+        worst = shares[speedups.index(speedup)] if speedup in speedups else shares[-1]
+        line("  its workers' CPU, share of a core each",
+             " / ".join(f"{s:.0%}" for s in worst),
+             "(well under 90%: other processes had the cores)")
         line("  its cluster's start-up, once per flowcli run", f"{startup_s:.2f} s")
         if speedup < TARGETS["speedup"]:
             failures.append("speedup")
