@@ -39,7 +39,7 @@ VERSION  = $(shell $(PYTHON) -c 'import tomllib; print(tomllib.load(open("pyproj
 PLATFORM = $(shell $(PYTHON) -c 'import platform; print(platform.system().lower() + "-" + platform.machine().lower())')
 
 dist: $(STAMP)  ## the desktop bundle: dist/FlowUI/ and dist/FlowUI-<version>-<platform>.tar.gz
-	$(BIN)/python -m pip install --quiet -e '.[gui,test,dev,dask,dist]'
+	$(BIN)/python -m pip install --quiet -e '.[gui,test,dev,dist]'
 	$(BIN)/pyinstaller --noconfirm --log-level ERROR --distpath dist --workpath build/pyinstaller build.spec
 	test -e dist/FlowUI/flowcli || ln -s flowui dist/FlowUI/flowcli  # Linux: one executable
 	cp resources/flowui.desktop dist/FlowUI/flowui.desktop
