@@ -6,11 +6,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test bench lint clean dist test-dist
 
+# The dask extra: the cluster tests (tests/engine/test_dask*.py) start real schedulers and workers.
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "FlowUI needs Python 3.11 or newer"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[gui,test,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[gui,test,dev,dask]'
 	touch $(STAMP)
 
 run: $(STAMP)   ## open the editor on the example workflow
@@ -29,6 +30,7 @@ bench: $(STAMP) ## the benchmarks (not part of the test suite)
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/devmode.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/distributed.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine nodes flowui tests bench

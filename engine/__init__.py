@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "ERROR_PORT": "engine.core.sdk", "function_node": "engine.core.sdk",
     "expression": "engine.core.sdk", "template_text": "engine.core.sdk",
     "NodeContext": "engine.core.context", "preview": "engine.core.preview",
+    "RemoteBody": "engine.core.execution",
     "type_name": "engine.workflow.porttypes", "write_text_atomic": "engine.support.atomic",
     "read_regular": "engine.support.bounded_read", "confine": "engine.support.file_roots",
     "OutsideRootsError": "engine.support.file_roots", "in_thread": "engine.support.threads",
@@ -84,6 +85,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time names load 
     from engine.core.bus import EventBus
     from engine.core.context import NodeContext
     from engine.core.events import Event
+    from engine.core.execution import RemoteBody
     from engine.core.locate import locate
     from engine.core.plan import compile_plan, validate
     from engine.core.preview import preview

@@ -30,6 +30,7 @@ async def _analyse(code: str, work: Callable[[analysis.Source], T]) -> T:
 
 class ExtractFunctions(Node):
     type = "code.extract_functions"
+    remote_capable = True  # pure: may run on a Dask worker
     title = "Extract functions"
     category = "Code"
     icon = "code"
@@ -46,6 +47,7 @@ class ExtractFunctions(Node):
 
 class Complexity(Node):
     type = "code.complexity"
+    remote_capable = True  # pure: may run on a Dask worker
     title = "Complexity"
     category = "Code"
     icon = "complexity"
@@ -62,6 +64,7 @@ class Complexity(Node):
 
 class DetectIssues(Node):
     type = "code.detect_issues"
+    remote_capable = True  # pure: may run on a Dask worker
     title = "Detect issues"
     category = "Code"
     icon = "issues"
@@ -105,6 +108,7 @@ def _issue_list(ctx: NodeContext, issues: list[Any]) -> list[dict[str, Any]]:
 
 class SuggestImprovements(Node):
     type = "code.suggest_improvements"
+    remote_capable = True  # pure: may run on a Dask worker
     title = "Suggest improvements"
     category = "Code"
     icon = "suggest"
@@ -123,6 +127,7 @@ class SuggestImprovements(Node):
 
 class QualityScore(Node):
     type = "code.quality_score"
+    remote_capable = True  # pure: may run on a Dask worker
     title = "Quality score"
     category = "Code"
     icon = "score"

@@ -11,6 +11,7 @@ from engine import Node, NodeConfig, NodeContext, Port, expression
 
 class If(Node):
     type = "control.if"
+    remote_capable = True
     summary_fields = ("condition",)
     inline = True  # run() never waits
     title = "If"
@@ -32,6 +33,7 @@ class If(Node):
 
 class Merge(Node):
     type = "control.merge"
+    remote_capable = True
     summary_fields = ("mode",)
     inline = True  # run() never waits
     title = "Merge"

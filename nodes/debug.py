@@ -17,6 +17,7 @@ SHAPE_VARIANTS = 5  # distinct item shapes listed for an array
 class Log(Node):
     type = "debug.log"
     cacheable = False  # its log line is its purpose
+    remote_capable = True
     summary_fields = ("format",)
     inline = True  # run() never waits
     title = "Log"
@@ -46,6 +47,7 @@ class Log(Node):
 class Inspect(Node):
     type = "debug.inspect"
     cacheable = False  # its record of the value is its purpose
+    remote_capable = True
     inline = True  # run() never waits
     title = "Inspect"
     category = "Debug"

@@ -73,6 +73,7 @@ def os_error(error: OSError, action: str, path: Path) -> NodeError:
 class Read(Node):
     type = "file.read"
     cacheable = False  # the file may change between runs; its content keys what follows
+    remote_capable = True  # on a worker, the path must be there too (shared)
     summary_fields = ("path",)
     title = "Read file"
     category = "Files"

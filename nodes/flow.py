@@ -12,6 +12,7 @@ from engine import BODY_INPUT_TYPE, BODY_OUTPUT_TYPE, Graph, Node, NodeConfig, N
 
 class Constant(Node):
     type = "flow.constant"
+    remote_capable = True
     summary_fields = ("value",)
     inline = True  # run() never waits
     title = "Constant"
@@ -35,6 +36,7 @@ class NameConfig(NodeConfig):
 class Input(Node):
     type = BODY_INPUT_TYPE
     reads_run_inputs = True
+    remote_capable = True
     summary_fields = ("name",)
     inline = True  # run() never waits
     title = "Workflow input"
@@ -62,6 +64,7 @@ class Input(Node):
 class Output(Node):
     type = BODY_OUTPUT_TYPE
     cacheable = False  # sets the run's result as it runs
+    remote_capable = True
     summary_fields = ("name",)
     inline = True  # run() never waits
     title = "Workflow output"

@@ -4,6 +4,7 @@ while a condition holds. The engine runs the bodies (NodeContext.run_body)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from engine import (
     NodeError,
     Port,
     PortContext,
+    RemoteBody,
     expression,
 )
 from nodes.subworkflow import body_problems, enter_body
@@ -56,6 +58,9 @@ class ForEach(Node):
         results: list[Any] = [None] * total
         if not total:
             return {"results": results}
+        remote = ctx.remote_body(plan)  # a cluster's executor runs all-remote bodies there
+        if remote is not None:
+            return {"results": await self._run_remote(ctx, remote, items, results)}
         unstarted = iter(range(total))  # shared by the workers: each index is taken once
         fail_fast = self.config.fail_fast
         finished = 0
@@ -95,6 +100,26 @@ class ForEach(Node):
             if error is not None:
                 raise error
         return {"results": results}
+
+    async def _run_remote(self, ctx: NodeContext, remote: RemoteBody, items: list[Any],
+                          results: list[Any]) -> list[Any]:
+        """The items on the executor's workers (engine.distributed): the same results,
+        warnings and progress as the local path; closing the map cancels what runs."""
+        total, finished = len(items), 0
+        fail_fast = self.config.fail_fast
+        async with contextlib.aclosing(remote.map(items, max_parallel=self.config.max_parallel,
+                                                  fail_fast=fail_fast)) as outcomes:
+            async for i, out in outcomes:
+                if isinstance(out, BodyError):
+                    if fail_fast:
+                        raise out
+                    ctx.warning(f"item {i} failed ({out.type} at {out.node}): {out}; "
+                                "its result is null")
+                else:
+                    results[i] = out.get("result")
+                finished += 1
+                ctx.progress(finished / total, f"{finished} of {total} items")
+        return results
 
 
 class Loop(Node):

@@ -12,6 +12,7 @@ from engine import Node, NodeConfig, NodeContext, Port
 class Delay(Node):
     type = "time.delay"
     cacheable = False  # a delay is the point of the node: never skipped
+    remote_capable = True
     summary_fields = ("seconds",)
     title = "Delay"
     category = "Time"

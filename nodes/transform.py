@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 class JsonParse(Node):
     type = "transform.json_parse"
+    remote_capable = True  # pure: may run on a Dask worker
     inline = True  # run() never waits
     title = "Parse JSON"
     category = "Transform"
@@ -42,6 +43,7 @@ _loads = parse_json  # within the limits of every JSON FlowUI reads (no NaN, dep
 
 class JsonStringify(Node):
     type = "transform.json_stringify"
+    remote_capable = True  # pure: may run on a Dask worker
     inline = True  # run() never waits
     title = "To JSON"
     category = "Transform"
@@ -65,6 +67,7 @@ class JsonStringify(Node):
 
 class Template(Node):
     type = "transform.template"
+    remote_capable = True  # pure: may run on a Dask worker
     summary_fields = ("template",)
     inline = True  # run() never waits
     title = "Template"
@@ -86,6 +89,7 @@ class Template(Node):
 
 class Select(Node):
     type = "transform.select"
+    remote_capable = True  # pure: may run on a Dask worker
     summary_fields = ("query",)
     inline = True  # run() never waits
     title = "Select"

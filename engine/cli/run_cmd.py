@@ -22,6 +22,7 @@ from engine.cli.common import (
     on_stop_signals,
     printer,
 )
+from engine.cli.executor_opts import executor_choice, executor_option, on_executor
 from engine.cli.store_opts import open_writer, store_option
 from engine.errors import InputsError
 from engine.support import json_out
@@ -69,12 +70,13 @@ if TYPE_CHECKING:
 @click.option("--ignore-pins", is_flag=True, help="Run pinned nodes instead of using their "
                                                   "pinned outputs.")
 @allow_path_option
+@executor_option
 def run(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None, events: str,
         output: str | None, max_parallel: int | None, timeout: float | None,
         no_store: bool, store_path: str | None = None, trigger_payload: str | None = None,
         test_run: bool = False, reuse: bool = False, only: str | None = None,
         until: str | None = None, from_: str | None = None, cached_only: bool = False,
-        ignore_pins: bool = False) -> None:
+        ignore_pins: bool = False, executor: str | None = None) -> None:
     """Run WORKFLOW once and print its result (and record it in the run store)."""
     from engine.cli.inputs import parse_inputs, parse_trigger_payload
     from engine.core.runner import Runner
@@ -93,6 +95,7 @@ def run(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None, ev
             else None
     except InputsError as e:
         fail(str(e))
+    choice = executor_choice(executor, wf)
     # The run's preflight checks the plan, the inputs and the secrets, every problem at
     # once, before any node runs; an invalid run emits only run_completed (--events jsonl).
     writer = None if no_store else open_writer(store_path)
@@ -104,8 +107,9 @@ def run(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None, ev
         except StoreError as e:
             fail(str(e))
     target = Target(runner, wf, Path(workflow), queued_at, writer, policy=policy)
-    result = asyncio.run(run_target(target, inputs, events, max_parallel, timeout, trigger=trigger,
-                              options={"test_run": True} if test_run else None))
+    result = asyncio.run(on_executor(choice, runner, wf, lambda: run_target(
+        target, inputs, events, max_parallel, timeout, trigger=trigger,
+        options={"test_run": True} if test_run else None)))
     report(result, workflow, events, output)
 
 

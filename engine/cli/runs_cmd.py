@@ -18,6 +18,7 @@ import click
 from engine.cli.ages import HELP as AGE_HELP
 from engine.cli.ages import age_seconds, point_in_time
 from engine.cli.common import EXIT_OK, fail, load_registry, say
+from engine.cli.executor_opts import executor_option
 from engine.cli.store_opts import open_store, store_option
 from engine.errors import StoreError, WorkflowFileError
 from engine.store.records import STATUSES
@@ -145,8 +146,11 @@ def prune_cmd(keep: int | None, older_than: str | None, store_path: str | None) 
 @click.option("--events", type=click.Choice(["jsonl", "pretty", "none"]), default="pretty",
               show_default=True, help="As for `flowcli run`.")
 @store_option
-def retry_cmd(run_id: str, events: str, store_path: str | None) -> None:
+@executor_option
+def retry_cmd(run_id: str, events: str, store_path: str | None,
+              executor: str | None = None) -> None:
     """Run a stored run again with its inputs (a dead letter: with its payload)."""
+    from engine.cli.executor_opts import executor_choice, on_executor
     from engine.cli.run_cmd import Target, report, run_target
     from engine.core.runner import Runner
 
@@ -158,9 +162,10 @@ def retry_cmd(run_id: str, events: str, store_path: str | None) -> None:
     target = Target(Runner(load_registry()), workflow, path, queued_at, writer,
                     base_dir=Path(detail.summary.workflow_path or ".").resolve().parent,
                     source="retry", retry_of=detail.id)
+    choice = executor_choice(executor, workflow)
     say(f"retrying run {detail.id} ({detail.summary.workflow})")
-    result = asyncio.run(run_target(target, dict(detail.inputs or {}), events, None, None,
-                                    trigger=detail.trigger))
+    result = asyncio.run(on_executor(choice, target.runner, workflow, lambda: run_target(
+        target, dict(detail.inputs or {}), events, None, None, trigger=detail.trigger)))
     report(result, str(path or detail.summary.workflow), events)
     sys.exit(EXIT_OK)
 

@@ -26,6 +26,7 @@ from engine.cli.common import (
     on_stop_signals,
     printer,
 )
+from engine.cli.executor_opts import executor_choice, executor_option, on_executor
 from engine.cli.store_opts import store_option
 from engine.errors import FlowError, InputsError, WorkflowInvalidError
 
@@ -58,10 +59,17 @@ from engine.errors import FlowError, InputsError, WorkflowInvalidError
               help="Do not record runs (nor dead letters) in the run store.")
 @store_option
 @allow_path_option
+@executor_option
+@click.option("--distribute", type=click.Choice(["nodes", "runs"]), default="nodes",
+              show_default=True,
+              help="With a Dask --executor: nodes: each run's node bodies go to the workers; "
+                   "runs: each triggered run goes whole to a worker, its events coming back "
+                   "as it goes (docs/scaling.md).")
 def serve(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None,
           host: str | None, port: int | None, max_concurrent_runs: int | None,
           queue_size: int | None, grace: float, dead_letter: str | None, events: str,
-          timeout: float | None, no_store: bool = False, store_path: str | None = None) -> None:
+          timeout: float | None, no_store: bool = False, store_path: str | None = None,
+          executor: str | None = None, distribute: str = "nodes") -> None:
     """Serve WORKFLOW: each webhook request or interval tick starts one run."""
     from engine.cli.inputs import parse_inputs
     from engine.cli.progress import LogPrinter
@@ -74,6 +82,10 @@ def serve(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None,
         inputs = parse_inputs(wf, input_pairs, inputs_file)
     except InputsError as e:
         fail(str(e))
+    choice = executor_choice(executor, wf)
+    if distribute == "runs" and choice.is_local:
+        fail("--distribute runs needs a Dask executor: --executor dask://HOST:PORT or "
+             "dask:local[N] (or settings.executor)")
     options = ServeOptions(inputs=inputs, host=host, port=port,
                            max_concurrent_runs=max_concurrent_runs, queue_size=queue_size,
                            grace_s=grace, dead_letter_dir=Path(dead_letter) if dead_letter
@@ -92,10 +104,20 @@ def serve(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None,
     except FlowError as e:  # no trigger, a trigger's config, an unreadable keychain
         fail(f"{workflow}: {e}")
     try:
-        asyncio.run(_serve(server))
+        # one cluster connection for every run the server starts
+        asyncio.run(on_executor(
+            choice, server.runner, wf, lambda: _serve(server), every_type=distribute == "runs",
+            connected=(lambda cluster: _distribute_runs(server, cluster, registry))
+            if distribute == "runs" else None))
     except ServeError as e:
         fail(str(e), EXIT_FAILED)
     sys.exit(EXIT_OK)
+
+
+def _distribute_runs(server: Any, cluster: Any, registry: Any) -> None:
+    from engine.distributed.whole_runs import DistributingRunner
+
+    server.runner = DistributingRunner(cluster, registry)
 
 
 def _writer(store_path: str | None) -> Any:

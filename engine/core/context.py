@@ -23,6 +23,7 @@ from engine.support.file_roots import confine
 if TYPE_CHECKING:
     import httpx
 
+    from engine.core.execution import RemoteBody
     from engine.core.plan import Plan
     from engine.core.run_context import RunContext
     from engine.secrets.redactor import Redactor
@@ -59,9 +60,11 @@ class NodeScope(Protocol):
 
     def set_result(self, name: str, value: Any) -> None: ...
 
+    def remote_body(self, plan: Plan, path: str) -> RemoteBody | None: ...
+
 
 class NodeContext:
-    __slots__ = ("_scope", "attempt", "node_id", "node_type", "ports")
+    __slots__ = ("_scope", "attempt", "node_id", "node_type", "ports", "worker")
 
     def __init__(self, scope: NodeScope, node_id: str, node_type: str,
                  ports: dict[str, Any]) -> None:
@@ -70,6 +73,7 @@ class NodeContext:
         self.node_type = node_type
         self.ports = ports
         self.attempt = 1
+        self.worker: str | None = None  # the Dask worker its body last ran on, if any
 
     # --- identity and environment ---------------------------------------------------------
 
@@ -231,6 +235,11 @@ class NodeContext:
         return await self._scope.run_body(plan, dict(inputs), path=self.node_id, loop=loop,
                                          iteration=iteration, index=index,
                                          max_parallel=max_parallel)
+
+    def remote_body(self, plan: Plan) -> RemoteBody | None:
+        """A remote backend's way to run `plan` whole on its workers, once per item
+        (control.for_each uses it when given one); None when bodies run here."""
+        return self._scope.remote_body(plan, self.node_id)
 
     def set_result(self, name: str, value: Any) -> None:
         """Publish a named result of the (sub)workflow; `flow.output` uses this."""

@@ -3,7 +3,8 @@
 The CLI printer, the run store and the editor all read these same objects.
 `timestamp` is seconds since the epoch; `to_dict()` renders it as ISO 8601 UTC
 (`ts`), the JSON shape of the contract. Events from inside a subgraph body name
-their node by path (`loop1/inc`) and carry `iteration` or `index`.
+their node by path (`loop1/inc`) and carry `iteration` or `index`. Node events of
+work done on a Dask worker (engine.distributed) carry its address as `worker`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ class _EventType(type):
         ns["__slots__"] = ()
         ns["fields"] = fields
         ns["width"] = len(own)
+        # Types ending in the optional `worker` may be given every field but that one:
+        # the local executor never names a worker, and pays nothing for the field.
+        ns["short"] = len(own) - 1 if own and own[-1] == "worker" else -1
         if header:  # an event type; the base only names the run-wide fields
             params = ", ".join(f"{f}=__d_{f}" if f in defaults else f for f in own)
             run_wide = ", ".join(f"{f}=None" for f in header)
@@ -66,8 +70,9 @@ class Event(tuple, metaclass=_EventType):  # type: ignore[type-arg]
     name: ClassVar[str] = "event"
     fields: ClassVar[tuple[str, ...]]  # run_id, seq, timestamp, then the type's own
     width: ClassVar[int]  # how many own fields
+    short: ClassVar[int]  # width without a trailing `worker`, or -1
     # field names whose value None is left out of to_dict(): optional context.
-    _optional: ClassVar[frozenset[str]] = frozenset({"iteration", "index"})
+    _optional: ClassVar[frozenset[str]] = frozenset({"iteration", "index", "worker"})
 
     run_id: str
     seq: int
@@ -110,6 +115,7 @@ class NodeStarted(Event):
     attempt: int
     iteration: int | None = None
     index: int | None = None  # type: ignore[assignment]  # shadows tuple.index on purpose
+    worker: str | None = None  # the Dask worker that did it (remote executors only)
 
 
 class NodeLogged(Event):
@@ -120,6 +126,7 @@ class NodeLogged(Event):
     message: str
     iteration: int | None = None
     index: int | None = None  # type: ignore[assignment]  # shadows tuple.index on purpose
+    worker: str | None = None  # the Dask worker that did it (remote executors only)
 
 
 class NodeProgressed(Event):
@@ -130,6 +137,7 @@ class NodeProgressed(Event):
     message: str
     iteration: int | None = None
     index: int | None = None  # type: ignore[assignment]  # shadows tuple.index on purpose
+    worker: str | None = None  # the Dask worker that did it (remote executors only)
 
 
 class NodeRetrying(Event):
@@ -141,6 +149,7 @@ class NodeRetrying(Event):
     error: dict[str, Any]
     iteration: int | None = None
     index: int | None = None  # type: ignore[assignment]  # shadows tuple.index on purpose
+    worker: str | None = None  # the Dask worker that did it (remote executors only)
 
 
 class NodeCompleted(Event):
@@ -153,6 +162,7 @@ class NodeCompleted(Event):
     cached: bool
     iteration: int | None = None
     index: int | None = None  # type: ignore[assignment]  # shadows tuple.index on purpose
+    worker: str | None = None  # the Dask worker that did it (remote executors only)
 
 
 class NodeFailed(Event):
@@ -165,6 +175,7 @@ class NodeFailed(Event):
     routed: bool  # sent to the node's connected `error` port
     iteration: int | None = None
     index: int | None = None  # type: ignore[assignment]  # shadows tuple.index on purpose
+    worker: str | None = None  # the Dask worker that did it (remote executors only)
 
 
 class NodeSkipped(Event):

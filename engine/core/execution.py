@@ -12,13 +12,14 @@ the editor's output view).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from engine.core.plan import Plan
     from engine.core.run_context import RunContext
+    from engine.errors import BodyError
 
 
 class Failure:
@@ -82,6 +83,19 @@ class Execution(Protocol):
     async def execute(self) -> None: ...
 
     def outcome(self) -> Outcome: ...
+
+
+class RemoteBody(Protocol):
+    """A body run whole on other machines, once per item, as control.for_each runs it
+    (inputs `item` and `index`, `loop.item` / `loop.index` in its templates): what a
+    remote backend gives for a body whose nodes may all run there. Each item's
+    outcome comes back as it finishes: the body's flow.output values, or the BodyError
+    it failed with. Its inner nodes' events reach the run as if it ran here (with a
+    `worker` field). Closing the iterator early cancels the items still running; with
+    `fail_fast`, a batch of items stops at its first failing item."""
+
+    def map(self, items: Sequence[Any], *, max_parallel: int, fail_fast: bool,
+            ) -> AsyncGenerator[tuple[int, dict[str, Any] | BodyError], None]: ...
 
 
 class ExecutionFactory(Protocol):

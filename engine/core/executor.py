@@ -52,7 +52,7 @@ from engine.core.events import (
     NodeSkipped,
     NodeStarted,
 )
-from engine.core.execution import Failure, NodeOutputs, Outcome
+from engine.core.execution import Failure, NodeOutputs, Outcome, RemoteBody
 from engine.core.node_results import (
     BRANCH_NOT_TAKEN,
     UNSET,
@@ -357,7 +357,13 @@ class GraphExecution:
                 kwargs[name] = getattr(config, name)
         if node.port_values:
             self._apply_port_values(node, kwargs)
-        return ctx, node.cls(config).run(ctx, **kwargs)
+        return ctx, self._node_call(node, config, ctx, kwargs)
+
+    def _node_call(self, node: PlannedNode, config: Any, ctx: NodeContext,
+                   kwargs: dict[str, Any]) -> Awaitable[Any]:
+        """The node body's coroutine: here, its type's `run`. A remote backend
+        (engine.distributed) overrides this to run it elsewhere."""
+        return node.cls(config).run(ctx, **kwargs)
 
     @staticmethod
     def _checked_outputs(node: PlannedNode, outputs: Any) -> dict[str, Any]:
@@ -378,7 +384,7 @@ class GraphExecution:
         self.run.emit(NodeCompleted, path, node.cls.type,
                       (perf_counter_ns() - started) // 1000 / 1000,
                       preview_outputs(outputs, self.run.redactor),
-                      False, self.iteration, self.index)
+                      False, self.iteration, self.index, None if ctx is None else ctx.worker)
         if self.run.on_outputs is not None:
             self.run.hand_over(NodeOutputs(self.run.run_id, path, node.cls.type, outputs, False,
                                            self.iteration, self.index,
@@ -555,8 +561,8 @@ class GraphExecution:
         """Run a body to the end inside the calling node: its node ids are `path/id`,
         its events carry `iteration`/`index`, its `flow.output` values come back by
         name. Raises BodyError when it fails; cancelling the caller cancels it."""
-        child = GraphExecution(self.run, plan, inputs, path=path, iteration=iteration,
-                               index=index, max_parallel=max_parallel)
+        child = self._body_execution(plan, inputs, path=path, iteration=iteration,
+                                     index=index, max_parallel=max_parallel)
         child.node_errors = self.node_errors
         child.loop_names = loop
         with self.run.bodies.body():  # engine.core.body_budget: in all, and at once
@@ -564,6 +570,16 @@ class GraphExecution:
         if child.failure is not None:
             raise BodyError(child.failure.error)
         return child.results
+
+    def _body_execution(self, plan: Plan, inputs: dict[str, Any], **where: Any,
+                        ) -> GraphExecution:
+        """A body's execution: of the same kind as this one (a remote backend's too)."""
+        return GraphExecution(self.run, plan, inputs, **where)
+
+    def remote_body(self, plan: Plan, path: str) -> RemoteBody | None:
+        """How to run `plan` whole elsewhere, once per item (control.for_each), or None:
+        the local executor runs bodies here, through run_body."""
+        return None
 
     def template_names(self, ports: dict[str, Any]) -> dict[str, Any]:
         base = self._names_base
@@ -584,7 +600,7 @@ class GraphExecution:
         if self.cache is not None:
             self.cache.failed(i)
         self.run.emit(NodeFailed, path, node.cls.type, attempt, info, routed,
-                      self.iteration, self.index)
+                      self.iteration, self.index, None if ctx is None else ctx.worker)
         if self.run.on_outputs is not None:  # programs get the traceback too
             self.run.hand_over(NodeOutputs(
                 self.run.run_id, path, node.cls.type, {}, False, self.iteration, self.index,

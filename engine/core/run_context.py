@@ -96,6 +96,8 @@ class RunContext:
             # Every field given in order (the executor's hot path): the record is built
             # without its Python-level __new__, a tenth of a microsecond twice per node.
             self.publish(_new_record(event_type, (self.run_id, seq, _now(), *fields)))
+        elif not named and len(fields) == event_type.short:  # all but `worker`: local
+            self.publish(_new_record(event_type, (self.run_id, seq, _now(), *fields, None)))
         else:
             self.publish(event_type(*fields, **named, run_id=self.run_id, seq=seq,
                                     timestamp=_now()))

@@ -163,6 +163,12 @@ class Node:
     # loop of its own. A node that waits anyway fails, saying so. A node with a retry
     # policy or a timeout runs as a task all the same.
     inline: ClassVar[bool] = False
+    # True for types whose body may run on another machine (a Dask worker; see
+    # engine.distributed): config, inputs and outputs picklable, no state of the run
+    # beyond what NodeContext offers there (logs, progress, templates, secrets it
+    # names, files on shared paths), no ctx.http, no bodies, no results or responses.
+    # The rest always run in the driving process.
+    remote_capable: ClassVar[bool] = False
     # The config fields that say what this node does at a glance (an If's condition, a
     # request's method and URL): the editor shows their values on the node. The first
     # of them that is a templated or long text is cut to one line (see `summary`).
@@ -292,7 +298,7 @@ class Node:
             "body": None if cls.body is None else {
                 "field": cls.body.field, "inputs": list(cls.body.inputs),
                 "outputs": list(cls.body.outputs)},
-            "trigger_kind": cls.trigger_kind,
+            "trigger_kind": cls.trigger_kind, "remote_capable": cls.remote_capable,
         }
 
 
@@ -331,6 +337,7 @@ def port_type_of(hint: Any) -> tuple[str, bool]:
 def function_node(
     type: str, *, title: str = "", category: str = "Functions", description: str = "",
     version: int = 1, output: str = "result", icon: str = "", inline: bool = False,
+    remote_capable: bool = True,
 ) -> Callable[[Callable[..., Any]], builtins.type[Node]]:
     """Make a node type from a plain function: parameters become input ports (and
     config fields of the same name, so they can be typed into the inspector),
@@ -338,7 +345,9 @@ def function_node(
     return type is a TypedDict. A parameter named `ctx` receives the NodeContext.
     Sync functions run in a worker thread so they never block the event loop; with
     `inline=True` a quick, pure one runs at once on it instead (no thread hop, which
-    costs tens of microseconds), and an async one promises never to wait (Node.inline)."""
+    costs tens of microseconds), and an async one promises never to wait (Node.inline).
+    A function node may run on a Dask worker (Node.remote_capable) unless it says
+    `remote_capable=False` (it needs the driving machine: a local device, a GUI...)."""
 
     def wrap(fn: Callable[..., Any]) -> builtins.type[Node]:
         hints = get_type_hints(fn)
@@ -404,7 +413,7 @@ def function_node(
             "description": description or inspect.getdoc(fn) or "",
             "inputs": tuple(in_ports), "outputs": tuple(out_ports),
             "Config": config_model, "run": run, "__module__": fn.__module__, "inline": inline,
-            "__doc__": fn.__doc__, "function": staticmethod(fn),
+            "remote_capable": remote_capable, "__doc__": fn.__doc__, "function": staticmethod(fn),
         }
         return types.new_class(fn.__name__, (Node,), {}, lambda ns: ns.update(attrs))
 

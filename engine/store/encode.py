@@ -70,8 +70,12 @@ def decode_events(run_id: str, chunks: Iterable[str]) -> list[Event]:
     for chunk in chunks:
         for name, fields in json.loads(chunk):
             cls = EVENT_TYPES.get(name)
-            if cls is not None and len(fields) + 1 == len(cls.fields):
+            if cls is None:
+                continue
+            if len(fields) + 1 == len(cls.fields):
                 out.append(_new(cls, (run_id, *fields)))
+            elif cls.short >= 0 and len(fields) + 2 == len(cls.fields):
+                out.append(_new(cls, (run_id, *fields, None)))  # stored before `worker`
     return out
 
 

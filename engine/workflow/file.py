@@ -23,7 +23,15 @@ from engine.support.atomic import write_text_atomic
 from engine.support.bounded_read import MAX_FILE_BYTES, human_bytes, read_regular
 from engine.support.gcpause import gc_paused
 from engine.workflow.migrations import DEFAULT, Migrator
-from engine.workflow.model import FORMAT_NAME, Graph, InputSpec, NodeSpec, RetryPolicy, Workflow
+from engine.workflow.model import (
+    FORMAT_NAME,
+    Graph,
+    InputSpec,
+    NodeSpec,
+    RetryPolicy,
+    Settings,
+    Workflow,
+)
 
 _NODE_FIELDS = list(NodeSpec.model_fields)
 # Measured: 200,000 nodes took 500 MB to validate, with 800,000 wires 1.2 GB; 100,000
@@ -183,7 +191,7 @@ def to_data(workflow: Workflow) -> dict[str, Any]:
     """The document as plain JSON data, keys in their fixed order."""
     out: dict[str, Any] = {"format": FORMAT_NAME, "version": workflow.version}
     out.update(_graph_data(workflow))
-    out["settings"] = _clean(workflow.settings.model_dump())
+    out["settings"] = _settings_data(workflow.settings)
     out["nodes"] = [_node_data(n) for n in workflow.nodes]
     out["connections"] = [{"from": c.from_, "to": c.to} for c in workflow.connections]
     out["subgraphs"] = {name: _subgraph_data(sg) for name, sg in workflow.subgraphs.items()}
@@ -216,7 +224,7 @@ def _graph_data(g: Graph) -> dict[str, Any]:
 def _subgraph_data(sg: Any) -> dict[str, Any]:
     out = _graph_data(sg)
     if sg.settings is not None:
-        out["settings"] = _clean(sg.settings.model_dump())
+        out["settings"] = _settings_data(sg.settings)
     out["nodes"] = [_node_data(n) for n in sg.nodes]
     out["connections"] = [{"from": c.from_, "to": c.to} for c in sg.connections]
     out.update(sg.model_extra or {})
@@ -251,6 +259,13 @@ def _node_data(n: NodeSpec) -> dict[str, Any]:
     if n.pinned is not None:
         out["pinned"] = n.pinned
     return out
+
+
+def _settings_data(settings: Settings) -> dict[str, Any]:
+    data = _clean(settings.model_dump())
+    if data.get("executor") is None:  # newer than most files: they stay as they were
+        del data["executor"]
+    return data
 
 
 def _clean(d: dict[str, Any]) -> dict[str, Any]:

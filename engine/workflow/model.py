@@ -61,6 +61,9 @@ class RetryPolicy(_Strict):
         return delay
 
 
+EXECUTOR_PATTERN = r"^(local|dask://[^\s/]+:[0-9]{1,5}|dask:local(\[[1-9][0-9]{0,3}\])?)$"
+
+
 class Settings(_Strict):
     on_error: OnError = "stop"
     max_parallel: int = Field(8, ge=1)
@@ -68,6 +71,12 @@ class Settings(_Strict):
     max_workflow_attempts: int = Field(3, ge=1)
     timeout_s: float | None = Field(None, gt=0)
     max_concurrent_runs: int = Field(4, ge=1)
+    # Where node bodies run (docs/scaling.md): "local" (this process), "dask://HOST:PORT"
+    # (the Dask scheduler of a cluster), "dask:local[N]" (N worker processes started on
+    # this machine). Control flow, templates, events and the run store stay here either
+    # way. `flowcli run --executor` overrides it; left out (None) means local, and files
+    # that do not set it are saved without it.
+    executor: str | None = Field(None, pattern=EXECUTOR_PATTERN)
 
 
 class InputSpec(_Strict):

@@ -27,13 +27,14 @@ def test_an_event_is_an_immutable_record_with_named_fields():
     e = started()
     assert (e.run_id, e.seq, e.timestamp, e.node_id, e.node_type, e.attempt) == (
         "r1", 1, 0.25, "a", "toy.add", 1)
-    assert e.iteration is None and e.index is None
+    assert e.iteration is None and e.index is None and e.worker is None
+    assert "worker" not in e.to_dict()  # left out when the node ran here
     assert isinstance(e, Event) and e.name == "node_started"
     with pytest.raises(AttributeError):
         e.node_id = "b"  # type: ignore[misc]
     assert not hasattr(e, "__dict__")
     assert NodeStarted.fields == ("run_id", "seq", "timestamp", "node_id", "node_type",
-                                  "attempt", "iteration", "index")
+                                  "attempt", "iteration", "index", "worker")
     assert "NodeStarted(run_id='r1', seq=1" in repr(e)
 
 

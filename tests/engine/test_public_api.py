@@ -18,7 +18,7 @@ EXPORTED = sorted([
     "Node", "NodeConfig", "Port", "BodySpec", "PortContext", "ERROR_PORT", "function_node",
     "expression", "template_text", "NodeContext", "preview", "type_name", "write_text_atomic",
     "read_regular", "confine", "OutsideRootsError", "in_thread", "parse_json",
-    "JsonLimitError",
+    "JsonLimitError", "RemoteBody",
     # errors
     "FlowError", "NodeError", "TemplateError", "ConfigError", "InputTypeError",
     "NodeTimeoutError", "BodyError", "WorkflowFileError", "WorkflowInvalidError",
