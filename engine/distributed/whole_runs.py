@@ -53,12 +53,14 @@ class DistributingRunner(Runner):
               trigger: Mapping[str, Any] | None = None,
               options: Mapping[str, Any] | None = None,
               on_outputs: OutputsHook | None = None, masked: Iterable[str] = (),
-              ) -> Any:
-        if not isinstance(source, Checked) or inputs or max_parallel is not None:
+              cache: Any = None) -> Any:
+        # (a run that uses the output cache stays here: the cache is this machine's store)
+        if not isinstance(source, Checked) or inputs or max_parallel is not None \
+                or cache is not None:
             return super().start(source, inputs, bus=bus, subscribers=subscribers,
                                  base_dir=base_dir, run_id=run_id, max_parallel=max_parallel,
                                  timeout_s=timeout_s, trigger=trigger, options=options,
-                                 on_outputs=on_outputs, masked=masked)
+                                 on_outputs=on_outputs, masked=masked, cache=cache)
         bus = bus or EventBus()
         for fn in subscribers:
             bus.subscribe(fn)

@@ -230,7 +230,10 @@ def fuzz_flow(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def flowcli_run(flow: Path, out: Path, secrets: list[str]) -> dict[str, str]:
     """Every byte a `flowcli run --events jsonl --output` produced, as text."""
-    env = {**os.environ, **{f"FLOWUI_SECRET_S{i}": s for i, s in enumerate(secrets)}}
+    # Its own data folder: the module-scoped fixture below runs before the per-test
+    # isolation (tests/conftest.py) applies, and must not touch the real store.
+    env = {**os.environ, **{f"FLOWUI_SECRET_S{i}": s for i, s in enumerate(secrets)},
+           "FLOWUI_DATA_DIR": str(out.parent / "flowui-data")}
     r = subprocess.run([str(FLOWCLI), "run", str(flow), "--events", "jsonl",
                         "--output", str(out)], capture_output=True, timeout=60, env=env)
     assert r.returncode == 0, r.stderr.decode(errors="replace")
