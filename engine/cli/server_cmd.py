@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from engine.cli.common import EXIT_FAILED, EXIT_OK, allow_path_option, fail, load_registry
+from engine.cli.queue_opts import install_queue, queue_option
 from engine.cli.store_opts import store_option
 
 
@@ -54,13 +55,14 @@ from engine.cli.store_opts import store_option
               show_default=True, metavar="SECONDS", help="A live-events client gets at most "
               "one message per interval while a run goes on (its first and last at once).")
 @store_option
+@queue_option
 @allow_path_option
 def server(workflows_dir: str, host: str, port: int, token_file: str | None, no_token: bool,
            cors_origins: tuple[str, ...], max_concurrent_runs: int, queue_size: int,
            max_body_mb: float, max_ws_message_kb: float, grace: float,
            max_client_lag: int = 20_000, client_send_timeout: float = 10.0,
            events_interval: float = 0.05,
-           store_path: str | None = None) -> None:
+           store_path: str | None = None, queue_url: str | None = None) -> None:
     """Serve the HTTP API (workflows, runs, live events, node types) until stopped."""
     from engine.errors import ServeError, StoreError
     from engine.server.api import auth
@@ -92,7 +94,8 @@ def server(workflows_dir: str, host: str, port: int, token_file: str | None, no_
         max_body_bytes=int(max_body_mb * 1024 * 1024),
         max_ws_message_bytes=int(max_ws_message_kb * 1024), cors_origins=cors_origins,
         max_client_lag=max_client_lag, send_timeout_s=client_send_timeout,
-        events_interval_s=events_interval)
+        events_interval_s=events_interval,
+        queue_backend=install_queue(queue_url, store_path))
     registry = load_registry()
     try:
         asyncio.run(serve(registry, options, host=host, port=port, token=token,

@@ -223,3 +223,34 @@ def test_two_servers_share_one_redis_queue_and_no_item_runs_twice(tmp_path, requ
     for side in (a, b):
         log = (side / "serve.err").read_text()
         assert " redelivered " not in log and " lost " not in log, log
+
+
+@pytest.mark.parametrize("kind", ["store", "redis"])
+def test_flowserver_consumes_the_queues_of_its_workflows(tmp_path, request, kind):
+    """A run started through the API pushes (queue.push); the folder's consumer
+    workflow, served by the same flowserver, takes the item and runs."""
+    from tests.engine.flowserver import start
+
+    args, _ = backend_args(kind, request)
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    producer(folder)
+    consumer(folder)
+    srv = start(tmp_path, *args)
+    try:
+        queue = store_queue_at(tmp_path / "runs.db") if kind == "store" else open_queue(args[1])
+        with srv.client() as c:
+            r = c.post("/runs", json={"workflow": "producer", "inputs": {"v": "api-item"}})
+        assert r.status_code == 202, r.text
+        assert srv.wait_run(r.json()["run_id"])["status"] == "completed"
+        wait_until("api-item.done written", (folder / "api-item.done").exists)
+        assert (folder / "api-item.done").read_text() == "1"
+        wait_until("acked", lambda: queue.counts("jobs") == {
+            "ready": 0, "leased": 0, "dead": 0})
+        assert "consumer.flow.json: consuming queue 'jobs'" in srv.err()
+    finally:
+        assert srv.stop() == 0, srv.err()
+
+
+def store_queue_at(path: Path) -> QueueBackend:
+    return open_queue(None, path)

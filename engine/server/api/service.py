@@ -52,6 +52,7 @@ class ServiceOptions:
     max_client_lag: int = MAX_LAG  # events a live client may fall behind (live.py)
     events_interval_s: float = INTERVAL_S  # a live client's messages at most this often
     send_timeout_s: float = 10.0  # a WebSocket send that does not drain: the client is stuck
+    queue_backend: Any = None  # queue.trigger's (engine.server.queues); None: the store's
 
 
 @dataclass(eq=False)
