@@ -32,6 +32,7 @@ bench: $(STAMP) ## the benchmarks (not part of the test suite)
 	$(BIN)/python bench/devmode.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/distributed.py
+	$(BIN)/python bench/queues.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine nodes flowui tests bench

@@ -254,3 +254,35 @@ def test_flowserver_consumes_the_queues_of_its_workflows(tmp_path, request, kind
 
 def store_queue_at(path: Path) -> QueueBackend:
     return open_queue(None, path)
+
+
+def test_bad_items_and_names_are_refused_with_a_clear_error(tmp_path):
+    from engine.server.queues import MAX_ITEM_BYTES, QueueError
+
+    q = open_queue(None, tmp_path / "runs.db")
+    with pytest.raises(QueueError, match="over the limit of 1,048,576"):
+        q.put("jobs", "x" * MAX_ITEM_BYTES)
+    with pytest.raises(QueueError, match="is not valid"):
+        q.put("../jobs", 1)
+    with pytest.raises(QueueError, match="is not a queue backend"):
+        open_queue("amqp://somewhere")
+    assert q.counts("jobs") == {"ready": 0, "leased": 0, "dead": 0}  # nothing half-put
+
+
+def test_a_lease_is_exclusive_until_it_runs_out(tmp_path):
+    """The SQLite backend's contract, on one file from two connections (as two processes
+    would): a leased item is invisible, its holder alone may answer it, and once the
+    lease runs out it is delivered again, then dead-lettered at the limit."""
+    a, b = open_queue(None, tmp_path / "runs.db"), open_queue(None, tmp_path / "runs.db")
+    a.put("jobs", {"n": 1})
+    first = a.take("jobs", visibility_s=0.5, max_deliveries=2)
+    assert first is not None and first.deliveries == 1 and first.value == {"n": 1}
+    assert b.take("jobs", visibility_s=0.5, max_deliveries=2) is None  # leased
+    time.sleep(0.6)
+    second = b.take("jobs", visibility_s=0.5, max_deliveries=2)
+    assert second is not None and second.deliveries == 2 and second.id == first.id
+    assert not a.ack(first)  # the stale holder cannot ack: its lease was lost
+    time.sleep(0.6)
+    assert a.take("jobs", visibility_s=0.5, max_deliveries=2) is None  # dead, not again
+    assert [(d["value"], d["deliveries"], d["error"]["type"]) for d in a.dead("jobs")] == [
+        ({"n": 1}, 2, "LeaseExpired")]
