@@ -206,7 +206,8 @@ class Server:
                 await self.writer.close()
 
     def _start_consumers(self) -> None:
-        """One consumer per queue.trigger; they stop with the timers (`_shutdown`)."""
+        """One consumer per queue.trigger; each stops when it sees `_stopping`, and is
+        drained after `_shutdown` (its items in hand answered)."""
         from engine.server.queues import current
         from engine.server.queues.consumer import QueueConsumer
 
@@ -214,7 +215,7 @@ class Server:
             if t.kind == "queue":
                 consumer = QueueConsumer(self, t, self.options.queue or current())
                 self._consumers.append(consumer)
-                self._timers.append(asyncio.create_task(consumer.run()))
+                consumer.start()
 
     async def _start_http(self) -> None:
         groups: dict[tuple[str, int], dict[str, dict[str, str]]] = {}

@@ -286,3 +286,18 @@ def test_a_lease_is_exclusive_until_it_runs_out(tmp_path):
     assert a.take("jobs", visibility_s=0.5, max_deliveries=2) is None  # dead, not again
     assert [(d["value"], d["deliveries"], d["error"]["type"]) for d in a.dead("jobs")] == [
         ({"n": 1}, 2, "LeaseExpired")]
+
+
+def test_a_graceful_stop_gives_the_item_back_without_counting_the_delivery(tmp_path):
+    wf = consumer(tmp_path)  # visibility 60 s: only an explicit give-back frees it at once
+    push(tmp_path, "stopped", [])
+    with serving(tmp_path, wf, "--input", "delay=60", tag="first") as first:
+        wait_until("the item taken", lambda: store_queue().counts("jobs")["leased"] == 1)
+        time.sleep(0.3)
+        first.send_signal(signal.SIGINT)  # --grace 2: the run is cancelled after 2 s
+        assert first.wait(20) == 0
+    assert store_queue().counts("jobs") == {"ready": 1, "leased": 0, "dead": 0}
+    assert " cancelled redelivered " in (tmp_path / "first.err").read_text()
+    with serving(tmp_path, wf, tag="second"):
+        wait_until("stopped.done written", (tmp_path / "stopped.done").exists)
+    assert (tmp_path / "stopped.done").read_text() == "1"  # the stop did not count

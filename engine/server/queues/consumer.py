@@ -14,7 +14,8 @@ import asyncio
 import time
 from typing import Any
 
-from engine.server.queues.backend import Item, QueueBackend, QueueError
+from engine.errors import FlowError
+from engine.server.queues.backend import Item, QueueBackend
 from engine.support.threads import in_thread
 
 POLL_S = 0.05  # how often an idle consumer looks for an item (and a busy one for a slot)
@@ -34,6 +35,12 @@ class QueueConsumer:
         self.backend = backend
         self._tasks: set[asyncio.Task[None]] = set()
         self._failing = False
+        self._loop: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Consume until the server stops (`_stopping`); not cancelled by the stop, so a
+        take in progress is seen through and its item given back uncounted."""
+        self._loop = asyncio.create_task(self.run())
 
     async def run(self) -> None:
         s = self.server
@@ -42,31 +49,41 @@ class QueueConsumer:
             if s._running >= s.max_runs or s._waiters:
                 await asyncio.sleep(POLL_S)
                 continue
+            s._running += 1  # the slot is ours before the take: no other taker gets it
             try:
                 item = await in_thread(self.backend.take, self.name,
                                        visibility_s=self.visibility_s,
                                        max_deliveries=self.max_deliveries)
-            except QueueError as e:
+            except FlowError as e:  # QueueError, or StoreError: the store stayed locked
+                s._release()
                 if not self._failing:
                     s.log(f"error: queue {self.name!r}: {e}; trying again every "
                           f"{ERROR_PAUSE_S:g} s")
                 self._failing = True
                 await asyncio.sleep(ERROR_PAUSE_S)
                 continue
+            except BaseException:
+                s._release()
+                raise
             self._failing = False
             if item is None:
+                s._release()
                 await asyncio.sleep(POLL_S)
                 continue
             if s._stopping:  # taken just as the stop began: give it back uncounted
+                s._release()
                 await self._answer(item, None, stopped=True)
                 return
-            s._running += 1  # the slot `_execute` releases
+            # the slot is released by `_execute`
             task = asyncio.create_task(self._consume(item))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     async def drain(self) -> None:
-        """Wait for the items in hand to be answered (after the server's runs ended)."""
+        """Wait for the loop to see the stop and the items in hand to be answered (after
+        the server's runs ended)."""
+        if self._loop is not None:
+            await asyncio.gather(self._loop, return_exceptions=True)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -94,7 +111,7 @@ class QueueConsumer:
                     self.server.log(f"warning: queue {self.name!r} item {item.id}: its lease "
                                     "was lost; it may run again elsewhere")
                     return
-            except QueueError as e:
+            except FlowError as e:  # QueueError, or StoreError: the store stayed locked
                 self.server.log(f"warning: queue {self.name!r}: cannot renew a lease: {e}")
 
     async def _answer(self, item: Item, error: Any, *, stopped: bool = False) -> str:
@@ -107,7 +124,7 @@ class QueueConsumer:
                 return await in_thread(self.backend.nack, item,
                                        max_deliveries=self.max_deliveries, error=error,
                                        count=not stopped)
-            except QueueError as e:
+            except FlowError as e:  # QueueError, or StoreError: the store stayed locked
                 self.server.log(f"warning: queue {self.name!r} item {item.id}: {e}")
                 await asyncio.sleep(ERROR_PAUSE_S * (attempt + 1))
         return "unanswered (taken again when its lease runs out)"
