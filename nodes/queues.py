@@ -14,8 +14,17 @@ from typing import Any
 
 from pydantic import Field
 
-from engine import FlowError, Graph, Node, NodeConfig, NodeContext, NodeError, Port, in_thread
-from engine.server.queues import current
+from engine import (
+    FlowError,
+    Graph,
+    Node,
+    NodeConfig,
+    NodeContext,
+    NodeError,
+    Port,
+    current_queue,
+    in_thread,
+)
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
 TOP_LEVEL_ONLY = ("a trigger starts runs only at the top level of a workflow; "
@@ -40,7 +49,7 @@ class Push(Node):
 
     async def run(self, ctx: NodeContext, value: Any = None) -> dict[str, Any]:
         try:
-            item_id = await in_thread(lambda: current().put(self.config.queue, value))
+            item_id = await in_thread(lambda: current_queue().put(self.config.queue, value))
         except FlowError as e:  # QueueError; StoreError when the store stays locked
             raise NodeError(str(e), retryable=False) from None
         return {"id": item_id, "value": value}

@@ -44,3 +44,6 @@ def current() -> QueueBackend:
         if _installed is None:
             _installed = open_queue(os.environ.get("FLOWUI_QUEUE") or None)
         return _installed
+
+
+current_queue = current  # its name in the public API (`from engine import current_queue`)
