@@ -16,10 +16,9 @@ def main(argv: list[str] | None = None, *, self_test: bool = False) -> int:
     """The editor; with `self_test`, flowui.self_test's check in place of a session
     (its own data folder and settings), returning its exit code."""
     argv = list(sys.argv if argv is None else argv)
-    import qasync
-
     from engine.core.registry import Registry
     from flowui import resources, theme
+    from flowui.event_loop import EditorLoop
     from flowui.mainwindow import MainWindow
     from flowui.theme_menu import stored
 
@@ -35,7 +34,7 @@ def main(argv: list[str] | None = None, *, self_test: bool = False) -> int:
     else:
         settings = QSettings("FlowUI", "FlowUI")
     theme.apply(app, stored(settings))  # as MainWindow's settings
-    loop = qasync.QEventLoop(app)
+    loop = EditorLoop(app)
     asyncio.set_event_loop(loop)
     registry = Registry.discover()
     window = MainWindow(registry, settings=settings)

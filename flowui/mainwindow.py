@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
             return
         if self.files.maybe_save():
             self.triggers.stop()  # requests in flight finish; the port closes
+            self.runs.close_clusters()  # a dask:local cluster's workers end with the window
             self.files.closed()
             self.settings.setValue("window/state", self.saveState())
             self.settings.setValue("window/geometry", self.saveGeometry())

@@ -12,7 +12,6 @@ import click
 from engine.cli.common import DIM, fail, printer
 
 if TYPE_CHECKING:
-    from engine.core.registry import Registry
     from engine.core.runner import Runner
     from engine.distributed.target import ExecutorChoice
     from engine.workflow.model import Workflow
@@ -38,22 +37,6 @@ def executor_choice(flag: str | None, workflow: Workflow) -> ExecutorChoice:
         fail(str(e))
 
 
-def remote_types(workflow: Workflow, registry: Registry) -> set[str]:
-    """Ids of the remote-capable types a workflow uses: what its workers must have."""
-    found = set()
-    for graph in (workflow, *workflow.subgraphs.values()):
-        for spec in graph.nodes:
-            cls = registry.get(spec.type)
-            if cls is not None and cls.remote_capable:
-                found.add(cls.type)
-    return found
-
-
-def all_types(workflow: Workflow) -> set[str]:
-    return {spec.type for graph in (workflow, *workflow.subgraphs.values())
-            for spec in graph.nodes}
-
-
 async def on_executor(choice: ExecutorChoice, runner: Runner, workflow: Workflow,
                       body: Callable[[], Awaitable[T]], *,
                       connected: Callable[[Any], None] | None = None,
@@ -65,6 +48,7 @@ async def on_executor(choice: ExecutorChoice, runner: Runner, workflow: Workflow
     if choice.is_local:
         return await body()
     from engine.distributed.cluster import DaskCluster
+    from engine.distributed.target import all_types, remote_types
     from engine.errors import FlowError
     from engine.support.paths import plugin_dirs
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from engine.cli.common import EXIT_FAILED, EXIT_OK, allow_path_option, fail, load_registry
+from engine.cli.executor_opts import executor_choice, executor_option, on_executor
 from engine.cli.queue_opts import install_queue, queue_option
 from engine.cli.store_opts import store_option
 
@@ -54,6 +55,7 @@ from engine.cli.store_opts import store_option
 @click.option("--events-interval", type=click.FloatRange(min=0), default=0.05,
               show_default=True, metavar="SECONDS", help="A live-events client gets at most "
               "one message per interval while a run goes on (its first and last at once).")
+@executor_option
 @store_option
 @queue_option
 @allow_path_option
@@ -62,7 +64,8 @@ def server(workflows_dir: str, host: str, port: int, token_file: str | None, no_
            max_body_mb: float, max_ws_message_kb: float, grace: float,
            max_client_lag: int = 20_000, client_send_timeout: float = 10.0,
            events_interval: float = 0.05,
-           store_path: str | None = None, queue_url: str | None = None) -> None:
+           store_path: str | None = None, executor: str | None = None,
+           queue_url: str | None = None) -> None:
     """Serve the HTTP API (workflows, runs, live events, node types) until stopped."""
     from engine.errors import ServeError, StoreError
     from engine.server.api import auth
@@ -97,9 +100,18 @@ def server(workflows_dir: str, host: str, port: int, token_file: str | None, no_
         events_interval_s=events_interval,
         queue_backend=install_queue(queue_url, store_path))
     registry = load_registry()
+    from engine.core.runner import Runner
+    from engine.workflow.model import Workflow
+
+    choice = executor_choice(executor, Workflow())  # checked before anything listens
+    holder = Runner(registry)  # on_executor sets its `execution` to the cluster's
+
+    async def body() -> None:
+        options.execution = None if choice.is_local else holder.execution
+        await serve(registry, options, host=host, port=port, token=token, grace_s=grace)
+
     try:
-        asyncio.run(serve(registry, options, host=host, port=port, token=token,
-                          grace_s=grace))
+        asyncio.run(on_executor(choice, holder, Workflow(), body))
     except ServeError as e:
         fail(str(e), EXIT_FAILED)
     except StoreError as e:

@@ -256,6 +256,14 @@ class Runner:
         self.execution = execution
         self.file_plans = FilePlans()  # sub-workflow files, shared by this runner's runs
 
+    def using(self, execution: ExecutionFactory) -> Runner:
+        """A runner like this one (registry, templates, secrets, sub-workflow plans)
+        whose runs execute with `execution` (a Dask cluster's, for instance)."""
+        other = Runner(self.registry, templates=self._templates, secrets=self.secrets,
+                       execution=execution)
+        other.file_plans = self.file_plans
+        return other
+
     @property
     def templates(self) -> TemplateEngine:
         if self._templates is None:  # Jinja2 is imported when templates are first needed

@@ -7,8 +7,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from engine.errors import FlowError
+
+if TYPE_CHECKING:
+    from engine.core.registry import Registry
+    from engine.workflow.model import Workflow
 
 FORMS = "local, dask://HOST:PORT or dask:local[N]"
 MAX_LOCAL_WORKERS = 256
@@ -55,3 +60,20 @@ def parse_executor(text: str | None) -> ExecutorChoice:
                                       "local workers")
         return ExecutorChoice("local_cluster", workers=n)
     raise ExecutorChoiceError(f"unknown executor {text!r}: use {FORMS}")
+
+
+def remote_types(workflow: Workflow, registry: Registry) -> set[str]:
+    """Ids of the remote-capable types a workflow uses: what its workers must have."""
+    found = set()
+    for graph in (workflow, *workflow.subgraphs.values()):
+        for spec in graph.nodes:
+            cls = registry.get(spec.type)
+            if cls is not None and cls.remote_capable:
+                found.add(cls.type)
+    return found
+
+
+def all_types(workflow: Workflow) -> set[str]:
+    """Ids of every type a workflow uses (a whole run on a worker needs them all)."""
+    return {spec.type for graph in (workflow, *workflow.subgraphs.values())
+            for spec in graph.nodes}

@@ -34,6 +34,7 @@ from flowui.document import GraphKey
 from flowui.editor import Editor
 from flowui.run import allowed_folders
 from flowui.run.allowed_folders import AllowedFoldersDialog
+from flowui.run.clusters import ClusterPool
 from flowui.run.collector import HELD
 from flowui.run.keep import DEFAULT_BUDGET_BYTES, DEFAULT_MAX_VALUE_BYTES, human_size
 from flowui.run.launch import Launch
@@ -96,6 +97,7 @@ class RunController(QObject):
         # Whole runs take unchanged cacheable nodes' outputs from the cache (Run ▸ Reuse
         # Cached Outputs, flowui.run.dev_mode); headless runs only with --cache.
         self.reuse_cache = True
+        self.clusters = ClusterPool()  # Dask clusters named by settings.executor, kept
         self._partial: tuple[Mode, str] | None = None  # what the run dialog open will run
         self.label = QLabel()  # the status bar's run summary
         self._label_status = ""  # the summary's colour: its run state's
@@ -226,7 +228,8 @@ class RunController(QObject):
         self.run = Launch(self.runner, workflow, inputs, bus=bus, base_dir=self.doc.base_dir,
                           options={"test_run": True} if test_run else None,
                           on_outputs=receive, store=self.store_path,
-                          workflow_path=self.doc.path, warn=self.message.emit, policy=policy)
+                          workflow_path=self.doc.path, warn=self.message.emit, policy=policy,
+                          clusters=self.clusters)
         session.run_id = self.run.run_id
         self._started_clock = time.monotonic()
         self._collections_hold = HELD.hold()
@@ -331,7 +334,12 @@ class RunController(QObject):
             log.error("the run ended with an error the engine did not report",
                       exc_info=watcher.exception())
         self.apply_pending()
-        if self.session is not None and run is not None and run.result is None:
+        if self.session is not None and run is not None and run.refused is not None:
+            self.session.result = {"outputs": {}, "error": {"type": "executor",
+                                                            "message": run.refused}}
+            self.session.end("failed", run.refused)  # its executor could not be reached
+            self.apply_pending()
+        elif self.session is not None and run is not None and run.result is None:
             # Cancelled before its first step: the engine had nothing to report.
             self.session.end("cancelled", "Run cancelled before it started")
             self.apply_pending()
@@ -442,6 +450,15 @@ class RunController(QObject):
         if iteration != self.overlay.iteration:
             self.overlay.set_iteration(iteration)
             self.overlay_changed.emit()
+
+    def close_clusters(self) -> None:
+        """Close the Dask clusters runs used (settings.executor), on the loop if it runs."""
+        if not self.clusters.connected:
+            return
+        try:
+            asyncio.get_running_loop().create_task(self.clusters.close())
+        except RuntimeError:
+            asyncio.run(self.clusters.close())
 
     # --- settings ---------------------------------------------------------------------------
 

@@ -22,10 +22,11 @@ from engine.core.execution import OutputsHook
 from engine.core.output_cache import CachePolicy, RunCache
 from engine.core.preflight import PreparedWorkflow
 from engine.core.runner import Run, Runner, RunResult, new_run_id
-from engine.errors import StoreError, WorkflowInvalidError
+from engine.errors import FlowError, StoreError, WorkflowInvalidError
 from engine.store.recording import start_recorded
 from engine.store.writer import StoreWriter
 from engine.workflow.model import Workflow
+from flowui.run.clusters import ClusterPool
 
 
 class Launch:
@@ -36,7 +37,8 @@ class Launch:
                  base_dir: Path, bus: EventBus, on_outputs: OutputsHook,
                  store: Path | None = None, workflow_path: Path | None = None,
                  warn: Callable[[str], None] = lambda _message: None,
-                 policy: CachePolicy | None = None, **options: Any) -> None:
+                 policy: CachePolicy | None = None, clusters: ClusterPool | None = None,
+                 **options: Any) -> None:
         self.run_id = new_run_id()
         self.queued_at = time.time()
         self.result: RunResult | None = None
@@ -44,6 +46,8 @@ class Launch:
         self._run: Run | None = None
         self._warn = warn
         self._policy = policy  # the output cache's use (recorded runs only)
+        self._clusters = clusters  # where settings.executor sends node bodies
+        self.refused: str | None = None  # why the run could not start (its executor)
         self._task = asyncio.ensure_future(self._go(
             runner, workflow, inputs, base_dir, bus, on_outputs, store, workflow_path,
             options))
@@ -57,6 +61,16 @@ class Launch:
             source = await runner.prepare_async(workflow, base_dir=base_dir)
         except WorkflowInvalidError:
             source = workflow  # the run reports its problems as any run does
+        if self._clusters is not None:
+            try:
+                execution = await self._clusters.execution_for(workflow, runner.registry)
+            except FlowError as e:  # an unknown executor, no Dask, no scheduler, no type
+                self.refused = f"The run could not start: {e}"
+                self._warn(self.refused)
+                return RunResult(self.run_id, "failed", {}, error={
+                    "type": "executor", "message": str(e), "node": None})
+            if execution is not None:
+                runner = runner.using(execution)
         writer = self._writer(store)
         try:
             if writer is None:

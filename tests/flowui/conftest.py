@@ -100,9 +100,9 @@ def _qt_asyncio_loop(qapp):
     """One asyncio loop inside Qt's for the whole session, as the app has one for its
     life: qasync's loop cannot be stopped without also quitting every later Qt event
     loop (QApplication.exit), which would stop qtbot's waits."""
-    import qasync
+    from flowui.event_loop import EditorLoop
 
-    return qasync.QEventLoop(qapp, already_running=True)
+    return EditorLoop(qapp, already_running=True)
 
 
 @pytest.fixture

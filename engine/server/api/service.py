@@ -52,6 +52,9 @@ class ServiceOptions:
     max_client_lag: int = MAX_LAG  # events a live client may fall behind (live.py)
     events_interval_s: float = INTERVAL_S  # a live client's messages at most this often
     send_timeout_s: float = 10.0  # a WebSocket send that does not drain: the client is stuck
+    # What executes each run's plan (engine.core.execution): None, the local executor;
+    # `flowserver --executor dask://...` gives a Dask cluster's (engine.distributed).
+    execution: Any = None
     queue_backend: Any = None  # queue.trigger's (engine.server.queues); None: the store's
 
 
@@ -74,7 +77,8 @@ class Service:
     def __init__(self, registry: Registry, options: ServiceOptions) -> None:
         self.registry = registry
         self.options = options
-        self.runner = Runner(registry)
+        self.runner = Runner(registry) if options.execution is None else \
+            Runner(registry, execution=options.execution)
         self.folder = WorkflowFolder(options.workflows_dir)
         self.store = RunStore(options.store_path)
         self.writer: StoreWriter = self.store.writer()
