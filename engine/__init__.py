@@ -63,6 +63,8 @@ _EXPORTS: dict[str, str] = {
     "Run": "engine.core.runner", "RunResult": "engine.core.runner",
     "run_file": "engine.core.runner", "EventBus": "engine.core.bus",
     "Event": "engine.core.events", "locate": "engine.core.locate",
+    # queues between workflows (queue.push): the backend this process uses
+    "current_queue": "engine.server.queues.current", "QueueError": "engine.server.queues.backend",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -117,6 +119,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time names load 
         WorkflowFileError,
         WorkflowInvalidError,
     )
+    from engine.server.queues.backend import QueueError
+    from engine.server.queues.current import current_queue
     from engine.support.atomic import write_text_atomic
     from engine.support.bounded_json import JsonLimitError, parse_json
     from engine.support.bounded_read import read_regular

@@ -38,4 +38,6 @@ catalog = NodePack(__name__, {
     "http.webhook": "triggers:Webhook",
     "http.respond": "triggers:Respond",
     "time.interval": "triggers:Interval",
+    "queue.push": "queues:Push",
+    "queue.trigger": "queues:Trigger",
 })

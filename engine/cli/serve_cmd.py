@@ -27,6 +27,7 @@ from engine.cli.common import (
     printer,
 )
 from engine.cli.executor_opts import executor_choice, executor_option, on_executor
+from engine.cli.queue_opts import install_queue, queue_option
 from engine.cli.store_opts import store_option
 from engine.errors import FlowError, InputsError, WorkflowInvalidError
 
@@ -58,6 +59,7 @@ from engine.errors import FlowError, InputsError, WorkflowInvalidError
 @click.option("--no-store", is_flag=True,
               help="Do not record runs (nor dead letters) in the run store.")
 @store_option
+@queue_option
 @allow_path_option
 @executor_option
 @click.option("--distribute", type=click.Choice(["nodes", "runs"]), default="nodes",
@@ -69,8 +71,9 @@ def serve(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None,
           host: str | None, port: int | None, max_concurrent_runs: int | None,
           queue_size: int | None, grace: float, dead_letter: str | None, events: str,
           timeout: float | None, no_store: bool = False, store_path: str | None = None,
+          queue_url: str | None = None,
           executor: str | None = None, distribute: str = "nodes") -> None:
-    """Serve WORKFLOW: each webhook request or interval tick starts one run."""
+    """Serve WORKFLOW: each webhook request, interval tick or queue item starts one run."""
     from engine.cli.inputs import parse_inputs
     from engine.cli.progress import LogPrinter
     from engine.errors import ServeError
@@ -89,7 +92,8 @@ def serve(workflow: str, input_pairs: tuple[str, ...], inputs_file: str | None,
     options = ServeOptions(inputs=inputs, host=host, port=port,
                            max_concurrent_runs=max_concurrent_runs, queue_size=queue_size,
                            grace_s=grace, dead_letter_dir=Path(dead_letter) if dead_letter
-                           else None, timeout_s=timeout)
+                           else None, timeout_s=timeout,
+                           queue=install_queue(queue_url, store_path))
     subscribers: list[Any] = [LogPrinter(printer())]  # debug.log text, as in `flowcli run`
     if events == "jsonl":
         subscribers.insert(0, jsonl_writer())

@@ -73,12 +73,14 @@ class ServeOptions:
     # Filing what is loaded as permanent (gc.freeze) suits a process that only serves;
     # an editor serving its workflow's triggers must not (Qt wrappers: gcpause.py).
     freeze_heap: bool = True
+    # queue.trigger's backend (engine.server.queues); None: the process's current one
+    queue: Any = None
 
 
 @dataclass(frozen=True)
 class Trigger:
     node_id: str
-    kind: str  # the node class's `trigger_kind`: "http" or "interval"
+    kind: str  # the node class's `trigger_kind`: "http", "interval" or "queue"
     config: dict[str, Any]  # validated, templates rendered with the workflow's inputs
 
 
@@ -147,6 +149,7 @@ class Server:
         self._sites: list[Any] = []
         self._timers: list[asyncio.Task[None]] = []
         self._tick_tasks: set[asyncio.Task[None]] = set()
+        self._consumers: list[Any] = []  # engine.server.queues.consumer, one per queue.trigger
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -160,9 +163,10 @@ class Server:
                                           self.runner)
         except Exception as e:
             raise ServeError(f"a trigger's config is invalid: {e}") from None
-        if not any(t.kind in ("http", "interval") for t in self.triggers):
-            raise ServeError("the workflow has no trigger to serve: add an http.webhook or "
-                             "time.interval node (or use `flowcli run` to run it once)")
+        if not any(t.kind in ("http", "interval", "queue") for t in self.triggers):
+            raise ServeError("the workflow has no trigger to serve: add an http.webhook, "
+                             "time.interval or queue.trigger node (or use `flowcli run` to "
+                             "run it once)")
 
     def stop(self) -> None:
         """Begin a graceful stop (from a signal handler on the loop)."""
@@ -183,19 +187,35 @@ class Server:
             for t in self.triggers:
                 if t.kind == "interval":
                     self._timers.append(asyncio.create_task(self._interval(t)))
+            self._start_consumers()
             # What is loaded by now lives as long as the server: keep it out of the cyclic
             # collector's full passes, which would otherwise walk it again and again.
             if self.options.freeze_heap:
                 gc.freeze()
             waits: set[asyncio.Future[Any]] = {stop_task}
-            if not self._sites:  # interval triggers only: done when their counts are reached
+            if not self._sites and not self._consumers:
+                # interval triggers only: done when their counts are reached
                 waits.add(asyncio.gather(*self._timers))
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop_task.cancel()
             await self._shutdown()
+            for consumer in self._consumers:  # items in hand answered before we go
+                await consumer.drain()
             if self.writer is not None:
                 await self.writer.close()
+
+    def _start_consumers(self) -> None:
+        """One consumer per queue.trigger; each stops when it sees `_stopping`, and is
+        drained after `_shutdown` (its items in hand answered)."""
+        from engine.server.queues import current
+        from engine.server.queues.consumer import QueueConsumer
+
+        for t in self.triggers:
+            if t.kind == "queue":
+                consumer = QueueConsumer(self, t, self.options.queue or current())
+                self._consumers.append(consumer)
+                consumer.start()
 
     async def _start_http(self) -> None:
         groups: dict[tuple[str, int], dict[str, dict[str, str]]] = {}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engine.errors import StoreError
 
-VERSION = 2
+VERSION = 3
 
 # The statement that adds a workflow snapshot (the writer, the journal).
 INSERT_WORKFLOW = "INSERT OR IGNORE INTO workflows (hash, snapshot) VALUES (?, ?)"
@@ -91,10 +91,28 @@ CREATE TABLE IF NOT EXISTS cache_nodes (
 ) WITHOUT ROWID;
 """
 
+# Version 3: durable work queues (engine.server.queues.sqlite_queue). An item is a row
+# from `put` until it is acknowledged (deleted) or dead-lettered (kept, state 'dead').
+_V3 = """
+CREATE TABLE IF NOT EXISTS queue_items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: first in, first out by id
+    queue TEXT NOT NULL,            -- the queue's name
+    value TEXT NOT NULL,            -- JSON
+    put_at REAL NOT NULL,
+    deliveries INTEGER NOT NULL DEFAULT 0,  -- times taken
+    lease_until REAL,               -- taken: invisible to others until then
+    lease_token TEXT,               -- who holds the lease: only they may ack or nack it
+    state TEXT NOT NULL DEFAULT 'ready',    -- ready | dead
+    error TEXT                      -- JSON: why the last delivery failed
+);
+CREATE INDEX IF NOT EXISTS queue_ready ON queue_items(queue, state, id)
+"""
+
 # MIGRATIONS[n] brings a store from version n to n + 1 (0: an empty file).
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     0: lambda db: _script(db, _V1),
     1: lambda db: _script(db, _V2),
+    2: lambda db: _script(db, _V3),
 }
 
 

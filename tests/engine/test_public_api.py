@@ -29,6 +29,8 @@ EXPORTED = sorted([
     # validating and running
     "Registry", "NodePack", "validate", "compile_plan", "Runner", "Run", "RunResult", "run_file",
     "EventBus", "Event", "locate",
+    # queues between workflows
+    "current_queue", "QueueError",
 ])
 
 

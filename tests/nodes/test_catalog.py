@@ -31,7 +31,7 @@ def defined_node_types() -> dict[str, type[Node]]:
 def test_the_list_and_the_classes_agree():
     listed = {cls.type: cls for cls in nodes.catalog()}
     assert listed == defined_node_types()
-    assert len(listed) == 27
+    assert len(listed) == 29
 
 
 def test_discovery_knows_every_id_without_importing_a_node_module():
@@ -43,7 +43,7 @@ def test_discovery_knows_every_id_without_importing_a_node_module():
             "print(json.dumps([ids, before, after, 'httpx' in sys.modules]))")
     ids, before, after, httpx = json.loads(subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-    assert len(ids) == 27 and "http.request" in ids
+    assert len(ids) == 29 and "http.request" in ids
     assert before == [] and after == ["nodes.flow"] and not httpx
 
 

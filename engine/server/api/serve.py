@@ -20,6 +20,7 @@ from engine.core.registry import Registry
 from engine.errors import ServeError
 from engine.server.api.app import create_app
 from engine.server.api.auth import TokenCheck
+from engine.server.api.queue_triggers import QueueTriggers
 from engine.server.api.service import Service, ServiceOptions
 
 
@@ -74,8 +75,14 @@ async def serve(registry: Registry, options: ServiceOptions, *, host: str, port:
     shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
     say(f"flowserver listening on http://{shown}:{bound[1]} (workflows: "
         f"{service.folder.root}; store: {service.store.path}; docs: /docs)")
+    queues = QueueTriggers(registry, service.folder.root, service.store,
+                           options.queue_backend,
+                           max_concurrent_runs=options.max_concurrent_runs, grace_s=grace_s,
+                           log=say)
     try:
+        await queues.start()
         await server.serve(sockets=[sock])
     finally:
+        await queues.stop()
         await service.close(grace_s)
         say("stopped")

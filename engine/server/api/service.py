@@ -55,6 +55,7 @@ class ServiceOptions:
     # What executes each run's plan (engine.core.execution): None, the local executor;
     # `flowserver --executor dask://...` gives a Dask cluster's (engine.distributed).
     execution: Any = None
+    queue_backend: Any = None  # queue.trigger's (engine.server.queues); None: the store's
 
 
 @dataclass(eq=False)
