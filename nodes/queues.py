@@ -48,6 +48,14 @@ class Push(Node):
                            description="Queue name, e.g. orders")
 
     async def run(self, ctx: NodeContext, value: Any = None) -> dict[str, Any]:
+        redactor = ctx.redactor
+        if redactor and redactor.scrub(value) != value:
+            # An item is kept as it is (in the run store or Redis) and handed to another
+            # run whole; masking it would hand that run "***": refuse, say which way out.
+            raise NodeError("the value holds the value of a secret; queue items are stored "
+                            "as they are, and a secret never is: push a value without it "
+                            "(the consuming workflow can read the secret itself)",
+                            retryable=False)
         try:
             item_id = await in_thread(lambda: current_queue().put(self.config.queue, value))
         except FlowError as e:  # QueueError; StoreError when the store stays locked

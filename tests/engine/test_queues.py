@@ -301,3 +301,19 @@ def test_a_graceful_stop_gives_the_item_back_without_counting_the_delivery(tmp_p
     with serving(tmp_path, wf, tag="second"):
         wait_until("stopped.done written", (tmp_path / "stopped.done").exists)
     assert (tmp_path / "stopped.done").read_text() == "1"  # the stop did not count
+
+
+def test_a_value_holding_a_secret_is_never_pushed(tmp_path):
+    secret = "sk-queue-7f3e9a1b"
+    path = flow(tmp_path / "leak.flow.json", [
+        {"id": "v", "type": "flow.constant", "config": {"value": "token={{ secrets.TOKEN }}"}},
+        {"id": "push", "type": "queue.push", "config": {"queue": "jobs"}}],
+        [("v.value", "push.value")])
+    data = tmp_path / "data"
+    p = subprocess.run([str(FLOWCLI), "run", str(path), "--events", "none"], capture_output=True,
+                       text=True, timeout=60, env={**os.environ, "FLOWUI_DATA_DIR": str(data),
+                                                   "FLOWUI_SECRET_TOKEN": secret})
+    assert p.returncode == 1 and "holds the value of a secret" in p.stdout + p.stderr
+    assert open_queue(None, data / "runs.db").counts("jobs")["ready"] == 0
+    stored = b"".join(f.read_bytes() for f in data.rglob("*") if f.is_file())
+    assert secret.encode() not in stored
