@@ -19,6 +19,10 @@ from flowui.remote.client import ServerClient
 from flowui.remote.events import event_from_json
 
 log = logging.getLogger("flowui.remote")
+# websockets logs every header at DEBUG, the token's Authorization with them: its own
+# logger, never below INFO, keeps the token out of any log.
+_ws_log = logging.getLogger("flowui.remote.websocket")
+_ws_log.setLevel(logging.INFO)
 RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 4.0)  # then 4 s between tries...
 MAX_FAILURES = 20  # ...and give up after this many failed connections in a row
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # one batch of events from the server
@@ -40,6 +44,7 @@ async def follow(client: ServerClient, run_id: str, deliver: Callable[[Event], N
         try:
             async with websockets.connect(url, additional_headers=client.ws_headers,
                                           max_size=MAX_MESSAGE_BYTES, proxy=None,
+                                          logger=_ws_log,
                                           open_timeout=10) as ws:
                 failures = 0
                 async for message in ws:

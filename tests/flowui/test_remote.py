@@ -224,3 +224,79 @@ def test_cancel_cancels_the_server_run(qtbot, make_window, qloop, server, keycha
     detail = httpx.get(f"{server.url}/runs/{run_id}", headers=server.auth).json()
     assert detail["status"] == "cancelled"
     hang_up(qtbot, window)
+
+
+class DroppingProxy:
+    """A TCP proxy to the server that cuts its first connection `after` seconds in (as
+    a network drop does: no close frame), and passes later ones through."""
+
+    def __init__(self, upstream: str, after: float) -> None:
+        host, port = upstream.split("://")[1].split(":")
+        self.upstream, self.after, self.connections = (host, int(port)), after, 0
+
+    async def start(self) -> str:
+        import asyncio
+
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader, writer) -> None:
+        import asyncio
+
+        self.connections += 1
+        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+
+        async def pipe(src, dst) -> None:
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+            dst.close()  # one side ended: so does the other, as over a direct connection
+
+        both = asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        try:
+            if self.connections == 1:
+                await asyncio.wait_for(both, self.after)
+            else:
+                await both
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            both.cancel()
+            for w in (writer, up_writer):
+                w.transport.abort()
+
+
+def test_a_dropped_event_stream_reconnects_after_the_last_seq_missing_nothing(
+        server, caplog) -> None:
+    import asyncio
+    import logging
+
+    caplog.set_level(logging.DEBUG)  # every library's debug lines: none may hold the token
+
+    from engine.core.events import RunCompleted
+    from flowui.remote.client import ServerClient
+    from flowui.remote.live import follow
+
+    async def go() -> tuple[list, int]:
+        proxy = DroppingProxy(server.url, after=0.6)
+        url = await proxy.start()
+        direct, client = ServerClient(server.url, server.token), ServerClient(url, server.token)
+        try:
+            run_id = await direct.start_run(delays(12, 0.1))  # only the stream goes through it
+            got: list = []
+            await follow(client, run_id, got.append)
+        finally:
+            await client.close()
+            await direct.close()
+            proxy.server.close()
+        return got, proxy.connections
+
+    got, connections = asyncio.run(go())
+    assert connections == 2  # dropped once, then reconnected
+    seqs = [e.seq for e in got]
+    assert seqs == list(range(1, len(seqs) + 1))  # no gap, no duplicate
+    assert type(got[-1]) is RunCompleted and got[-1].status == "completed"
+    done = {e.node_id for e in got if type(e).__name__ == "NodeCompleted"}
+    assert done == {"c", *(f"d{i}" for i in range(12))}
+    assert "after_seq=" in caplog.text or connections == 2
+    assert server.token not in caplog.text
