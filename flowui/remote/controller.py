@@ -93,7 +93,7 @@ class RemoteController(QObject):
             self.label.setText("")
             self.label.hide()
         else:
-            self.label.setText(f"  ● {self.client.url.split('://', 1)[-1]}  ")
+            self.label.setText(f"  ● Server {self.client.url.split('://', 1)[-1]}  ")
             self.label.setStyleSheet(f"color: {theme.status_color('completed').name()};")
             self.label.show()
 
@@ -275,11 +275,12 @@ class RemoteController(QObject):
         session = RunSession(workflow, max_value_bytes=self.runs.max_value_bytes,
                              budget_bytes=DEFAULT_BUDGET_BYTES)
         session.run_id = run_id
-        if not self.runs.follow(session, f"  Running on {client.url} · {run_id[:8]}  "):
+        short = run_id.rsplit("-", 1)[-1]  # ids are <time>-<random>: the part that differs
+        if not self.runs.follow(session, f"  Running on the server · run {short}  "):
             return False
         self.remote_run = run_id
         self.runs.actions["cancel"].setEnabled(True)
-        self.message.emit(f"Running on {client.url} (run {run_id[:8]})")
+        self.message.emit(f"Running on {client.url} (run {short}); Shift+F5 cancels it")
         try:
             await follow(client, run_id, self.runs.follow_record)
         except FollowError as e:
@@ -290,6 +291,8 @@ class RemoteController(QObject):
             self.remote_run = None
             self.runs.apply_pending()
             self.runs.actions["cancel"].setEnabled(self.runs.running)
+        if session.finished:
+            self.message.emit(f"Server run {short} {session.status} (on {client.url})")
         return True
 
     def cancel_remote(self) -> bool:
