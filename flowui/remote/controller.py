@@ -15,7 +15,7 @@ from collections.abc import Coroutine
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QLabel, QMessageBox
 
@@ -50,6 +50,7 @@ class RemoteController(QObject):
         self.origin: tuple[str, str] | None = None  # (name, hash) the document came from
         self.remote_run: str | None = None  # the server run being followed
         self.last_error = ""
+        self._asking = False  # a conflict's question is due (see _conflict)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.label = QLabel()
         self.label.setToolTip("The server this editor is connected to (File ▸ Disconnect)")
@@ -83,7 +84,7 @@ class RemoteController(QObject):
     @property
     def busy(self) -> bool:
         """A request or a followed run is in flight (tests wait for this to clear)."""
-        return any(not t.done() for t in self._tasks)
+        return self._asking or any(not t.done() for t in self._tasks)
 
     def _enable(self) -> None:
         for name in ("disconnect_server", "open_from_server", "save_to_server",
@@ -178,11 +179,15 @@ class RemoteController(QObject):
         self.dialog = dialog
         dialog.open()
 
-    def open_named(self, name: str) -> asyncio.Task[Any]:
+    def open_named(self, name: str) -> asyncio.Task[Any] | None:
+        # Asked here, outside any task: a modal box inside a task's step would run the
+        # loop's other callbacks re-entrantly (qasync refuses to enter a second task).
+        if not self.window.files.maybe_save():
+            return None
         return self._spawn(self._open(name))
 
     async def _open(self, name: str) -> bool:
-        if self.client is None or not self.window.files.maybe_save():
+        if self.client is None:
             return False
         try:
             got = await self.client.workflow(name)
@@ -224,7 +229,9 @@ class RemoteController(QObject):
                 new_hash = await client.save_workflow(name, document, None if force else known)
         except RemoteError as e:
             if e.status in (409, 412):
-                return await self._conflict(name, e.status)
+                self._asking = True  # asked on the next turn, outside this task
+                QTimer.singleShot(0, lambda status=e.status: self._conflict(name, status))
+                return False
             self._fail(f"Cannot save {name!r} to the server", e)
             return False
         self.origin = (name, new_hash)
@@ -232,7 +239,8 @@ class RemoteController(QObject):
         self.message.emit(f"Saved {name} to {client.url}")
         return True
 
-    async def _conflict(self, name: str, status: int) -> bool:
+    def _conflict(self, name: str, status: int) -> None:
+        self._asking = False
         what = ("was changed on the server since you opened it" if status == 412
                 else "already exists on the server")
         answer = QMessageBox.question(
@@ -241,12 +249,12 @@ class RemoteController(QObject):
             "server's copy and lose your changes here (No)?",
             Button.Yes | Button.No | Button.Cancel)
         if answer == Button.Yes:
-            return await self._save(name, True)
-        if answer == Button.No:
+            self.save_named(name, force=True)
+        elif answer == Button.No:
             self.window.stack.setClean()  # the user chose to drop the changes
-            return await self._open(name)
-        self.message.emit(f"Not saved: {name} on the server is unchanged")
-        return False
+            self._spawn(self._open(name))
+        else:
+            self.message.emit(f"Not saved: {name} on the server is unchanged")
 
     # --- running on the server -------------------------------------------------------------
 
