@@ -37,6 +37,7 @@ from flowui.menus import ARRANGE_MENU, build_menus_and_toolbar
 from flowui.node_actions import NodeActions
 from flowui.palette import PaletteWidget
 from flowui.placement import NodePlacement
+from flowui.remote.controller import RemoteController
 from flowui.run.controller import RunController
 from flowui.run.dev_mode import DevMode
 from flowui.run.iterations import IterationSelector
@@ -112,7 +113,9 @@ class MainWindow(QMainWindow):
         self._docks["timing"].hide()  # until the timing view is turned on
         self.resizeDocks([self._docks["log"]], [180], Qt.Orientation.Vertical)
 
+        self.remote = RemoteController(self)  # File > Connect to Server… (flowserver)
         self._zoom_label = QLabel()
+        self.statusBar().addPermanentWidget(self.remote.label)
         self.statusBar().addPermanentWidget(self.runs.label)
         self.statusBar().addPermanentWidget(self.validation.label)
         self.statusBar().addPermanentWidget(self._zoom_label)
@@ -123,7 +126,7 @@ class MainWindow(QMainWindow):
                                 **self.compare.actions,
                                 **self.graphs.actions, **self.node_actions.actions,
                                 **self.runs.actions, **self.dev.actions,
-                                **self.decor_actions.actions,
+                                **self.decor_actions.actions, **self.remote.actions,
                                 "serve_triggers": self.triggers.action}
         build_menus_and_toolbar(self)
         self.context_menus = ContextMenus(self.view, self.editor, self.placement,
@@ -131,7 +134,7 @@ class MainWindow(QMainWindow):
                                           self._refresh_node_actions)
 
         for source in (self.editor, self.graphs, self.runs, self.run_history, self.triggers,
-                       self.dev):
+                       self.dev, self.remote):
             source.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.editor.graph_shown.connect(self._on_editor_graph_shown)
         self.doc.reset.connect(lambda: self._on_editor_graph_shown(None))  # a load shows it
@@ -179,6 +182,7 @@ class MainWindow(QMainWindow):
         if self.files.maybe_save():
             self.triggers.stop()  # requests in flight finish; the port closes
             self.runs.close_clusters()  # a dask:local cluster's workers end with the window
+            self.remote.close()  # stop following a server run; close the connection
             self.files.closed()
             self.settings.setValue("window/state", self.saveState())
             self.settings.setValue("window/geometry", self.saveGeometry())

@@ -23,9 +23,11 @@ VIEW_MENU = ("fit_all", "fit_selection", None, "zoom_in", "zoom_out", "zoom_rese
              "minimap")
 GRAPH_MENU = ("show_workflow", "open_body", None, "create_subgraph", "ungroup", None,
               "new_subgraph", "delete_subgraph")
-RUN_MENU = ("run", "cancel", "clear_run", None, "run_node", "run_until", "run_from", None,
+SERVER_MENU = ("connect_server", "open_from_server", "save_to_server", "disconnect_server")
+RUN_MENU = ("run", "run_on_server", "cancel", "clear_run", None, "run_node", "run_until",
+            "run_from", None,
             "reuse_cache", "toggle_pin", "edit_pin", None, "test_run", "timing", None,
-            "serve_triggers", None, "value_limit", "allowed_folders")
+            "serve_triggers", "server_runs", None, "value_limit", "allowed_folders")
 TOOLBAR = ("new", "open", "save", None, "undo", "redo", None, "cut", "copy", "paste",
            "delete", None, "add_node", "fit_all", "fit_selection", None, "validate", None,
            "run", "run_node", "cancel", "reuse_cache", "timing")
@@ -44,8 +46,8 @@ def build_menus_and_toolbar(window: MainWindow) -> None:
     _fill(window, file_menu, ("new", "new_from_example", "open"))
     file_menu.addMenu(window.files.recent_menu)
     file_menu.addMenu(window.files.examples_menu)
-    _fill(window, file_menu, (None, "save", "save_as", "revert", None, "compare_file",
-                           "compare_commit", None, "export_image", None,
+    _fill(window, file_menu, (None, "save", "save_as", "revert", None, *SERVER_MENU, None,
+                              "compare_file", "compare_commit", None, "export_image", None,
                            "quit"))
     edit_menu = bar.addMenu("&Edit")
     _fill(window, edit_menu, EDIT_MENU)

@@ -91,6 +91,9 @@ class RunController(QObject):
         self.session: RunSession | None = None
         self._collections_hold: object | None = None  # no 200 ms GC freeze mid-run
         self._following = False  # showing a run started elsewhere (see `follow`)
+        # Cancel when no local run goes: a followed server run (flowui.remote); True
+        # when it had one to cancel.
+        self.external_cancel: Callable[[], bool] | None = None
         # Where runs are recorded (the store `flowcli runs` reads); None: not recorded.
         self.store_path: Path | None = default_store_path()
         self.run: Launch | None = None
@@ -248,6 +251,8 @@ class RunController(QObject):
     def cancel(self, then: Callable[[], object] | None = None) -> bool:
         """Cancel the run going, if any; `then` runs once it has ended."""
         if self.run is None:
+            if self.external_cancel is not None and self.external_cancel():
+                return True
             if then is not None:
                 then()
             return False
