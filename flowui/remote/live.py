@@ -1,7 +1,8 @@
-"""Following a server's run over its WebSocket (`/runs/{id}/events?after_seq=N`, each
-message a JSON array of events): every event is handed on as an engine Event record,
-in order; a dropped connection is reopened from the last `seq` received, so nothing
-is missed or repeated (the server's contract, docs/api.md)."""
+"""Following a server's run over its WebSocket (`/runs/{id}/events?after_seq=N`).
+
+Each message is a JSON array of events: every event is handed on as an engine Event
+record, in order; a dropped connection is reopened from the last `seq` received, so
+nothing is missed or repeated (the server's contract, docs/api.md)."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ def _run(qtbot, window, action: str | None = None, timeout: int = 15000):
 
 def _settle_markers(qtbot, window) -> None:
     window.dev.recompute()
-    qtbot.waitUntil(lambda: window.dev._task is None or window.dev._task.done(), timeout=5000)
+    qtbot.waitUntil(lambda: not window.dev.computing, timeout=5000)
 
 
 def test_run_this_node_runs_missing_upstream_first_then_only_the_node(
