@@ -88,13 +88,11 @@ class NodeKeys:
 class KeyPlan:
     """Every top-level node's static key parts, by plan index."""
 
-    __slots__ = ("by_id", "nodes", "redactor")
+    __slots__ = ("nodes",)
 
     def __init__(self, plan: Plan, redactor: Redactor) -> None:
-        self.redactor = redactor
         index = {n.id: n.index for n in plan.nodes}
         self.nodes = tuple(_node_keys(plan, n, index, redactor) for n in plan.nodes)
-        self.by_id = {k.id: i for i, k in enumerate(self.nodes)}
 
 
 def key_plan(plan: Plan, redactor: Redactor) -> KeyPlan:

@@ -41,7 +41,6 @@ from time import perf_counter, perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from pydantic import ValidationError
 
 from engine.core.context import NodeContext
 from engine.core.events import (
@@ -53,6 +52,7 @@ from engine.core.events import (
     NodeStarted,
 )
 from engine.core.execution import Failure, NodeOutputs, Outcome, RemoteBody
+from engine.core.node_call import apply_port_values, checked_outputs, config_for, gather_inputs
 from engine.core.node_results import (
     BRANCH_NOT_TAKEN,
     UNSET,
@@ -64,9 +64,7 @@ from engine.core.node_results import (
 )
 from engine.core.preview import preview_outputs
 from engine.core.sdk import ERROR_PORT
-from engine.errors import BodyError, ConfigError, InputTypeError, NodeError, NodeTimeoutError
-from engine.templates.detect import contains_template
-from engine.workflow.porttypes import matches, type_name
+from engine.errors import BodyError, NodeError, NodeTimeoutError
 
 if TYPE_CHECKING:
     from engine.core.plan import Plan, PlannedNode
@@ -344,19 +342,19 @@ class GraphExecution:
               attempt: int) -> tuple[NodeContext, Awaitable[Any]]:
         """The node's context (made on the first attempt) and its `run` coroutine, called
         with its inputs: wired values, then config values of unwired input ports."""
-        kwargs = self._gather_inputs(node, self.slots[i]) if node.in_edges else {}
+        kwargs = gather_inputs(node, self.slots[i], self.skips[i]) if node.in_edges else {}
         if ctx is None:
             ctx = NodeContext(self, path, node.cls.type, kwargs)
         else:
             ctx.attempt = attempt
         config = node.static_config
         if config is None:
-            config = self._config_for(node, kwargs)
+            config = config_for(node, kwargs, self.run.templates, self.template_names)
         for name in node.config_ports:  # an unwired input takes its config value
             if name not in kwargs:
                 kwargs[name] = getattr(config, name)
         if node.port_values:
-            self._apply_port_values(node, kwargs)
+            apply_port_values(node, kwargs, self.run.templates, self.template_names)
         return ctx, self._node_call(node, config, ctx, kwargs)
 
     def _node_call(self, node: PlannedNode, config: Any, ctx: NodeContext,
@@ -364,14 +362,6 @@ class GraphExecution:
         """The node body's coroutine: here, its type's `run`. A remote backend
         (engine.distributed) overrides this to run it elsewhere."""
         return node.cls(config).run(ctx, **kwargs)
-
-    @staticmethod
-    def _checked_outputs(node: PlannedNode, outputs: Any) -> dict[str, Any]:
-        if outputs is None:
-            return {}
-        if outputs.__class__ is not dict or not outputs.keys() <= node.out_names:
-            raise GraphExecution._bad_outputs(node, outputs)
-        return outputs  # type: ignore[no-any-return]
 
     def _completed(self, i: int, node: PlannedNode, path: str, outputs: dict[str, Any],
                    started: int, ctx: NodeContext | None) -> None:
@@ -408,7 +398,7 @@ class GraphExecution:
             try:
                 steps.send(None)
             except StopIteration as done:
-                outputs = self._checked_outputs(node, done.value)
+                outputs = checked_outputs(node, done.value)
             else:
                 close = getattr(steps, "close", None)
                 if close is not None:
@@ -435,7 +425,7 @@ class GraphExecution:
                 emit(NodeStarted, path, type_id, attempt, iteration, index)
                 try:
                     ctx, coro = self._call(node, i, path, ctx, attempt)
-                    outputs = self._checked_outputs(node, await (
+                    outputs = checked_outputs(node, await (
                         coro if node.timeout_s is None else self._with_timeout(node, coro)))
                     break
                 except asyncio.CancelledError:
@@ -468,52 +458,6 @@ class GraphExecution:
             if self.stopping:
                 self._check_drained()
 
-    def _gather_inputs(self, node: PlannedNode, slots: list[Any]) -> dict[str, Any]:
-        """Input values by port: one value, or for a `multiple` port the list of the
-        values that were not skipped, in connection order."""
-        kwargs: dict[str, Any] = {}
-        for port, multiple, slot_ids, check in node.in_groups:
-            if multiple:
-                values = [slots[k] for k in slot_ids]
-                if self.skips[node.index]:
-                    values = [v for v in values if v.__class__ is not Skip]
-                    if not values:
-                        continue
-                if check is not None:
-                    for k in slot_ids:
-                        self._check(node, k, slots[k])
-                kwargs[port] = values
-            else:
-                value = slots[slot_ids[0]]
-                if value.__class__ is Skip:
-                    continue
-                if check is not None:
-                    self._check(node, slot_ids[0], value)
-                kwargs[port] = value
-        return kwargs
-
-    def _apply_port_values(self, node: PlannedNode, kwargs: dict[str, Any]) -> None:
-        """Inputs typed into the config, for the ports nothing was wired to."""
-        for name, value in node.port_values.items():
-            if name in kwargs:
-                continue
-            if contains_template(value):
-                value = self.run.templates.render_value(
-                    value, self.template_names(kwargs), where=f"config.{name}")
-                port_type = node.in_ports[name].type
-                if not matches(port_type, value):
-                    raise InputTypeError(f"input {name!r} takes {port_type}, but its config "
-                                         f"template gave {type_name(value)}")
-            kwargs[name] = [value] if node.in_ports[name].multiple else value
-
-    @staticmethod
-    def _check(node: PlannedNode, slot: int, value: Any) -> None:
-        edge = node.in_edges[slot]
-        if edge.check is not None and value.__class__ is not Skip \
-                and not matches(edge.check, value):
-            raise InputTypeError(f"input {edge.port!r} takes {edge.check}, but {edge.source} "
-                                 f"sent {type_name(value)}")
-
     @staticmethod
     async def _with_timeout(node: PlannedNode, coro: Any) -> Any:
         try:
@@ -523,36 +467,6 @@ class GraphExecution:
             if cm.expired():
                 raise NodeTimeoutError(f"timed out after {node.timeout_s:g} s (timeout_s)") from e
             raise
-
-    @staticmethod
-    def _bad_outputs(node: PlannedNode, outputs: Any) -> NodeError:
-        if not isinstance(outputs, dict):
-            return NodeError(f"{node.cls.type}.run returned {type(outputs).__name__}, "
-                             "expected a dict of output values", retryable=False)
-        extra = sorted(set(outputs) - set(node.out_ports))
-        return NodeError(f"{node.cls.type}.run returned unknown output(s) {extra}; its "
-                         f"outputs are {sorted(node.out_ports)}", retryable=False)
-
-    def _config_for(self, node: PlannedNode, kwargs: dict[str, Any]) -> Any:
-        raw = node.raw
-        if node.template_fields:
-            names = self.template_names(kwargs)
-            render = self.run.templates.render_value
-            raw = dict(raw)
-            for key in node.template_fields:
-                raw[key] = render(raw[key], names, where=f"config.{key}")
-        if node.wired_config_fields:
-            raw = dict(raw)
-            for key in node.wired_config_fields:
-                if key in kwargs:
-                    raw[key] = kwargs[key]
-        try:
-            return node.cls.Config.model_validate(raw)
-        except ValidationError as e:
-            problems = "; ".join(
-                ".".join(str(x) for x in err["loc"]) + ": " + err["msg"] for err in e.errors())
-            raise ConfigError(f"config is invalid after templates and wires were applied: "
-                              f"{problems}") from None
 
     async def run_body(self, plan: Plan, inputs: dict[str, Any], *, path: str,
                        loop: dict[str, Any] | None = None, iteration: int | None = None,

@@ -69,7 +69,6 @@ class DevMode(QObject):
         self.window, self.runs, self.editor, self.settings = window, runs, editor, settings
         self.doc = editor.doc
         self.stale: dict[str, tuple[str, ...]] = {}  # top-level node id -> reasons
-        self._ran_before = False  # whether the store knows this workflow at all
         self.computing = False  # stale markers being worked out
         self._generation = 0
         run = self._run_partial
@@ -239,7 +238,7 @@ class DevMode(QObject):
         lookup per node."""
         store = self.runs.store_path
         if store is None or not store.exists():
-            self._set({}, ran=False)
+            self._set({})
             return
         self._generation += 1
         workflow = snapshot(self.doc.workflow)
@@ -279,10 +278,10 @@ class DevMode(QObject):
             stale = stale_nodes(prepared.plan, outputs, workflow.name, inputs) if ran else {}
         finally:
             outputs.close()
-        self._set(stale, ran=ran)
+        self._set(stale)
 
-    def _set(self, stale: dict[str, tuple[str, ...]], *, ran: bool) -> None:
-        self.stale, self._ran_before = stale, ran
+    def _set(self, stale: dict[str, tuple[str, ...]]) -> None:
+        self.stale = stale
         self.show_markers()
         self.stale_changed.emit()
 
